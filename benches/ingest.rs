@@ -1,0 +1,101 @@
+//! The ingest pipeline in-process: 1M NDJSON lines (generated into memory once, from the demo
+//! generator) -> `parse_ndjson` -> one `Ledger::append` of every signal, into a fresh ledger
+//! (default settings: fdatasync) each iteration.
+//!
+//! Target (docs/BENCHMARKS.md): the whole `signal-ledger ingest` process in at most 4 s; the CLI
+//! adds only reading the file and printing the outcome on top of what `ingest/total` times.
+//! `ingest/total` includes freeing the parsed signals and the receipt; `ingest/parse` and
+//! `ingest/append` time the two phases on their own (without freeing).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput};
+use signal_ledger::engine::input::parse_ndjson;
+use signal_ledger::engine::{Ledger, PersistenceConfig, Signal};
+
+mod common;
+
+/// Parses `text`, which must hold only valid lines, into signals in line order.
+fn parse(text: &[u8]) -> Vec<Signal> {
+    let parsed = parse_ndjson(text);
+    assert!(parsed.errors.is_empty(), "{:?}", parsed.errors.first());
+    parsed.signals.into_iter().map(|(_, s)| s).collect()
+}
+
+/// Runs `body` on a fresh ledger `iters` times and sums the time `body` reports.
+fn with_fresh_ledgers(iters: u64, mut body: impl FnMut(&mut Ledger) -> Duration) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let (tmp, path) = common::fresh_dir();
+        let mut ledger =
+            Ledger::create(&path, PersistenceConfig::default()).expect("create the ledger");
+        total += body(&mut ledger);
+        drop(ledger);
+        drop(tmp);
+    }
+    total
+}
+
+fn bench_ingest(c: &mut Criterion) {
+    let n = common::records(common::BENCH_RECORDS);
+    let text = common::ndjson(&common::demo_signals(n));
+    eprintln!(
+        "NDJSON input: {n} lines, {} bytes ({:.1} bytes/line)",
+        text.len(),
+        text.len() as f64 / n.max(1) as f64
+    );
+    let parsed = parse(&text);
+    assert_eq!(parsed.len(), n);
+
+    let mut group = c.benchmark_group("ingest");
+    common::configure_slow(&mut group, Duration::from_secs(30));
+    group.throughput(Throughput::Elements(n as u64));
+
+    group.bench_function("total", |b| {
+        b.iter_custom(|iters| {
+            with_fresh_ledgers(iters, |ledger| {
+                let started = Instant::now();
+                let signals = parse(&text);
+                let receipt = ledger.append(&signals).expect("append");
+                let count = receipt.count;
+                // The process frees these too (unless it exits without dropping them).
+                drop(black_box((signals, receipt)));
+                let elapsed = started.elapsed();
+                assert_eq!(count, n as u64);
+                elapsed
+            })
+        });
+    });
+    group.bench_function("parse", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let started = Instant::now();
+                let signals = parse(&text);
+                total += started.elapsed();
+                drop(black_box(signals));
+            }
+            total
+        });
+    });
+    group.bench_function("append", |b| {
+        b.iter_custom(|iters| {
+            with_fresh_ledgers(iters, |ledger| {
+                let started = Instant::now();
+                let receipt = ledger.append(&parsed).expect("append");
+                let elapsed = started.elapsed();
+                drop(black_box(receipt));
+                elapsed
+            })
+        });
+    });
+    group.finish();
+}
+
+fn main() {
+    // What criterion_group!/criterion_main! expand to, without their undocumented `pub fn`.
+    let mut criterion = Criterion::default().configure_from_args();
+    bench_ingest(&mut criterion);
+    criterion.final_summary();
+}

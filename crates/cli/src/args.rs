@@ -1,0 +1,183 @@
+//! The command line, as clap types: every command, option and default in one place.
+
+use std::path::PathBuf;
+
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use signal_ledger_demo::DemoConfig;
+use signal_ledger_engine::Durability;
+
+/// signal-ledger: a tamper-evident, append-only ledger of trading signals.
+///
+/// Start with `signal-ledger demo`.
+#[derive(Debug, Parser)]
+#[command(name = "signal-ledger", version, about, long_about = None)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes: the ledger directory and overrides of its `ledger.toml`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalArgs {
+    /// The ledger directory.
+    #[arg(long, global = true, env = "SIGNAL_LEDGER_DIR", value_name = "DIR")]
+    pub ledger: Option<PathBuf>,
+    /// Sync after each append: fdatasync (default), fsync or none.
+    #[arg(long, global = true, value_enum, value_name = "MODE")]
+    pub durability: Option<DurabilityArg>,
+    /// Seal a segment and start the next one at this size, in bytes.
+    #[arg(long, global = true, value_name = "N")]
+    pub segment_size_bytes: Option<u64>,
+    /// Most signals the sink groups into one append.
+    #[arg(long, global = true, value_name = "N")]
+    pub batch_size: Option<usize>,
+    /// Longest the sink waits to fill a batch, in milliseconds.
+    #[arg(long, global = true, value_name = "N")]
+    pub flush_interval_ms: Option<u64>,
+    /// Days to keep sealed segments; 0 keeps everything.
+    #[arg(long, global = true, value_name = "N")]
+    pub retention_days: Option<u32>,
+}
+
+/// `--durability` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DurabilityArg {
+    /// fdatasync after every append.
+    Fdatasync,
+    /// fsync after every append.
+    Fsync,
+    /// No sync (survives a process crash, not a power loss).
+    None,
+}
+
+impl From<DurabilityArg> for Durability {
+    fn from(d: DurabilityArg) -> Durability {
+        match d {
+            DurabilityArg::Fdatasync => Durability::Fdatasync,
+            DurabilityArg::Fsync => Durability::Fsync,
+            DurabilityArg::None => Durability::None,
+        }
+    }
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new, empty ledger in --ledger DIR (with the given settings in its ledger.toml).
+    Init,
+    /// Append signals from NDJSON (one JSON object per line) as one atomic batch.
+    Ingest(IngestArgs),
+    /// Check every CRC, row hash and link, and optionally a digest taken earlier.
+    Verify(VerifyArgs),
+    /// Print the head digest: one JSON line to keep elsewhere and check with verify --against.
+    Digest,
+    /// Print counts, sizes, the head, any damage and the settings in force, as JSON.
+    Stats,
+    /// Print one record as JSON, by seq or by signal_id.
+    Get(GetArgs),
+    /// Print the last records as JSON lines, oldest first.
+    Tail(TailArgs),
+    /// Build a demo ledger of realistic signals and walk through ingest, verify and inspect.
+    Demo(DemoArgs),
+    /// Write demo signals as NDJSON, ready for ingest.
+    Generate(GenerateArgs),
+}
+
+/// `ingest` options.
+#[derive(Debug, Clone, Args)]
+pub struct IngestArgs {
+    /// NDJSON input file; `-` reads standard input.
+    #[arg(value_name = "FILE", default_value = "-")]
+    pub input: PathBuf,
+    /// Append the valid lines and skip the invalid ones (default: refuse the whole input).
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// With --skip-invalid, write each skipped line here as NDJSON {line, field, problem, input}.
+    #[arg(long, value_name = "FILE", requires = "skip_invalid")]
+    pub rejects: Option<PathBuf>,
+}
+
+/// `verify` options.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// First seq to check (default: the first held).
+    #[arg(long, value_name = "SEQ")]
+    pub from_seq: Option<u64>,
+    /// Last seq to check, inclusive (default: the head).
+    #[arg(long, value_name = "SEQ")]
+    pub to_seq: Option<u64>,
+    /// Also check that the ledger still holds this digest: the JSON line printed by `digest`,
+    /// or a file holding it.
+    #[arg(long, value_name = "DIGEST")]
+    pub against: Option<String>,
+    /// Print one JSON object instead of a line of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Check on one thread.
+    #[arg(long)]
+    pub sequential: bool,
+}
+
+/// `get` options.
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("which").required(true).args(["seq", "signal_id"])))]
+pub struct GetArgs {
+    /// The record's seq.
+    #[arg(value_name = "SEQ")]
+    pub seq: Option<u64>,
+    /// Find the record by signal_id instead (a scan).
+    #[arg(long, value_name = "ID")]
+    pub signal_id: Option<String>,
+}
+
+/// `tail` options.
+#[derive(Debug, Clone, Args)]
+pub struct TailArgs {
+    /// How many records.
+    #[arg(short = 'n', long = "lines", value_name = "N", default_value_t = 10)]
+    pub count: u64,
+}
+
+/// Options of the demo data generator, shared by `demo` and `generate`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoDataArgs {
+    /// Number of signals.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub count: usize,
+    /// Seed: the same seed gives the same signals, byte for byte.
+    #[arg(long, value_name = "S", default_value_t = 42)]
+    pub seed: u64,
+}
+
+/// `demo` options.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Where to build the demo ledger (default: a new directory under the system temp dir,
+    /// kept afterwards).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// What to generate.
+    #[command(flatten)]
+    pub data: DemoDataArgs,
+}
+
+/// `generate` options.
+#[derive(Debug, Clone, Args)]
+pub struct GenerateArgs {
+    /// What to generate.
+    #[command(flatten)]
+    pub data: DemoDataArgs,
+    /// Size of the ticker universe.
+    #[arg(long, value_name = "N", default_value_t = DemoConfig::default().tickers)]
+    pub tickers: usize,
+    /// Length of the time window, in days, ending 2026-11-01T00:00:00Z.
+    #[arg(long, value_name = "N", default_value_t = DemoConfig::default().days)]
+    pub days: u32,
+    /// Write to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}

@@ -1,0 +1,99 @@
+//! `demo`: the first command a new user runs. Builds a ledger of realistic signals through the
+//! same code paths as `init`, `generate`, `ingest`, `verify`, `stats`, `digest` and `tail`, and
+//! prints each step, ending with commands to try next.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use signal_ledger_demo::DemoConfig;
+
+use crate::args::{DemoArgs, GlobalArgs};
+use crate::commands::{generate, ingest, init, inspect, verify};
+use crate::error::{CliError, CliResult, EXIT_OK};
+use crate::output::{self, shell_quote};
+use crate::wiring;
+
+/// Prefix of the directory made under the system temp dir when `--dir` is not given.
+pub const TEMP_PREFIX: &str = "signal-ledger-demo-";
+
+fn secs(since: Instant) -> String {
+    format!("{:.2} s", since.elapsed().as_secs_f64())
+}
+
+fn demo_dir(args: &DemoArgs) -> CliResult<PathBuf> {
+    match &args.dir {
+        Some(dir) => Ok(dir.clone()),
+        None => tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .tempdir()
+            .map(tempfile::TempDir::keep)
+            .map_err(|e| CliError::io("create a directory in", std::env::temp_dir().display(), &e)),
+    }
+}
+
+/// Runs `demo` and returns the exit code (1 if the fresh ledger did not verify).
+pub fn run(global: &GlobalArgs, args: &DemoArgs) -> CliResult<u8> {
+    let dir = wiring::absolute(&demo_dir(args)?);
+    let shown = shell_quote(&output::path_text(&dir));
+    output::println(&format!("signal-ledger demo in {}", dir.display()))?;
+
+    let mut ledger = init::create(&dir, global)?;
+    output::println(&format!("1. init      {}", init::created_json(&dir)))?;
+
+    let started = Instant::now();
+    // What `generate --count N --seed S` writes.
+    let defaults = DemoConfig::default();
+    let config = generate::demo_config(&args.data, defaults.tickers, defaults.days);
+    let mut ndjson = Vec::new();
+    generate::write_ndjson(&config, &mut ndjson)
+        .map_err(|e| CliError::io("generate", "demo signals", &e))?;
+    output::println(&format!(
+        "2. generate  {} demo signals (seed {}), {:.1} MB of NDJSON in {}",
+        args.data.count,
+        args.data.seed,
+        ndjson.len() as f64 / 1e6,
+        secs(started)
+    ))?;
+
+    let started = Instant::now();
+    let outcome = ingest::ingest_bytes(&mut ledger, &ndjson, &ingest::IngestOptions::default())?;
+    drop(ndjson);
+    drop(ledger);
+    output::println(&format!(
+        "3. ingest    {} in {} (one atomic append)",
+        outcome.to_json(),
+        secs(started)
+    ))?;
+
+    let verdict = verify::verify_dir(&dir, Default::default(), None)?;
+    output::println(&format!("4. verify    {}", verdict.to_text()))?;
+
+    let toml = wiring::load_config(&dir, global)?;
+    let snapshot = wiring::open_snapshot(&dir)?;
+    output::println(&format!(
+        "5. stats     {}",
+        inspect::stats_json(&snapshot, &toml)
+    ))?;
+    let digest = inspect::head_digest(&snapshot)?.to_json();
+    output::println(&format!(
+        "6. digest    {digest}\n            (keep it elsewhere: `verify --against` proves later that nothing up to it was rewritten)"
+    ))?;
+    output::println("7. the last 3 records:")?;
+    let tail = inspect::tail_lines(&snapshot, 3)?;
+    if !tail.is_empty() {
+        output::println(tail.trim_end_matches('\n'))?;
+    }
+    output::println(&format!(
+        "try: signal-ledger --ledger {shown} verify --against {}",
+        shell_quote(&digest)
+    ))?;
+    output::println(&format!(
+        "try: signal-ledger --ledger {shown} get --signal-id <id>   (or get <seq>)"
+    ))?;
+    output::println(&format!("try: signal-ledger --ledger {shown} tail -n 5"))?;
+    Ok(if verdict.is_intact() {
+        EXIT_OK
+    } else {
+        verdict.exit_code()
+    })
+}

@@ -1,0 +1,290 @@
+//! `ingest`: NDJSON in, one atomic append out.
+//!
+//! The whole input is parsed first (by the engine's `parse_ndjson`, in pieces so a progress bar
+//! can move), then every valid signal is appended in ONE `Ledger::append`: either all of them are
+//! in the ledger afterwards or none is. Without `--skip-invalid` a single bad line refuses the
+//! whole input.
+
+use std::io::Write;
+use std::path::Path;
+
+use signal_ledger_engine::input::{parse_ndjson, InputError, ParsedInput};
+use signal_ledger_engine::{AppendReceipt, Ledger, LedgerError, Signal};
+
+use crate::args::{GlobalArgs, IngestArgs};
+use crate::error::{CliError, CliResult};
+use crate::output::{self, JsonObject};
+use crate::{progress, wiring};
+
+/// Bytes of input parsed per progress step (cut at a line boundary).
+const PIECE_LEN: usize = 16 * 1024 * 1024;
+
+/// The UTF-8 byte order mark, which `parse_ndjson` skips at the start of what it is given.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// How to treat invalid lines.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    /// Append the valid lines and skip the invalid ones.
+    pub skip_invalid: bool,
+    /// Where to write the skipped lines, as NDJSON.
+    pub rejects: Option<std::path::PathBuf>,
+}
+
+/// What an ingest did.
+#[derive(Debug, Clone)]
+pub struct IngestOutcome {
+    /// The append's receipt.
+    pub receipt: AppendReceipt,
+    /// Whether the ledger holds anything after the append.
+    pub ledger_empty: bool,
+    /// Lines skipped as invalid (only with `--skip-invalid`).
+    pub rejected: Option<usize>,
+}
+
+impl IngestOutcome {
+    /// `{"count":N,"first_seq":A,"last_seq":B,"head_hash":"<hex>"}`, plus `"rejected":K` with
+    /// `--skip-invalid`; first and last seq are null when nothing was appended, the head hash
+    /// when the ledger is empty.
+    pub fn to_json(&self) -> String {
+        let r = &self.receipt;
+        let mut o = JsonObject::new();
+        o.u64("count", r.count)
+            .opt_u64("first_seq", (r.count > 0).then_some(r.first_seq))
+            .opt_u64("last_seq", r.last_seq)
+            .opt_str(
+                "head_hash",
+                (!self.ledger_empty)
+                    .then(|| r.head_hash.to_hex())
+                    .as_deref(),
+            );
+        if let Some(k) = self.rejected {
+            o.u64("rejected", k as u64);
+        }
+        o.finish()
+    }
+}
+
+/// Cuts `input` into pieces of about [`PIECE_LEN`] bytes, each ending just after a `\n` (except
+/// the last). A cut never leaves a byte order mark at the start of a piece, where
+/// `parse_ndjson` would skip it: mid-input it is invalid JSON and must stay so.
+fn pieces(input: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut rest = input;
+    while !rest.is_empty() {
+        let mut end = rest.len();
+        let mut from = PIECE_LEN.min(rest.len());
+        while let Some(i) = rest
+            .get(from..)
+            .and_then(|tail| tail.iter().position(|&b| b == b'\n'))
+        {
+            let cut = from + i + 1;
+            if !rest.get(cut..).unwrap_or_default().starts_with(BOM) {
+                end = cut;
+                break;
+            }
+            from = cut;
+        }
+        let (piece, tail) = rest.split_at(end);
+        out.push(piece);
+        rest = tail;
+    }
+    out
+}
+
+/// `parse_ndjson` over the whole input, piece by piece, with line numbers of the whole input.
+pub fn parse_input(input: &[u8]) -> ParsedInput {
+    let bar = progress::bytes(input.len() as u64, "parse");
+    let mut out = ParsedInput::default();
+    let mut base = 0u64;
+    for piece in pieces(input) {
+        let part = parse_ndjson(piece);
+        out.signals
+            .extend(part.signals.into_iter().map(|(n, s)| (base + n, s)));
+        out.errors.extend(part.errors.into_iter().map(|mut e| {
+            e.line += base;
+            e
+        }));
+        base += piece.iter().filter(|&&b| b == b'\n').count() as u64;
+        bar.inc(piece.len() as u64);
+    }
+    bar.finish_and_clear();
+    out
+}
+
+/// The first error, and how many more there are.
+pub fn refusal_message(errors: &[InputError]) -> String {
+    let mut message = errors.first().map(ToString::to_string).unwrap_or_default();
+    match errors.len() {
+        0 | 1 => {}
+        2 => message.push_str(" (and 1 more invalid line)"),
+        n => message.push_str(&format!(" (and {} more invalid lines)", n - 1)),
+    }
+    message
+}
+
+/// The raw text of each line in `lines` (1-based, ascending), without its `\n` or `\r\n`.
+fn raw_lines<'a>(input: &'a [u8], lines: &[u64]) -> Vec<&'a [u8]> {
+    let input = input.strip_prefix(BOM).unwrap_or(input);
+    let mut out = Vec::with_capacity(lines.len());
+    let mut wanted = lines.iter().peekable();
+    for (index, line) in input.split(|&b| b == b'\n').enumerate() {
+        let number = index as u64 + 1;
+        while wanted.next_if(|&&n| n == number).is_some() {
+            out.push(line.strip_suffix(b"\r").unwrap_or(line));
+        }
+        if wanted.peek().is_none() {
+            break;
+        }
+    }
+    out
+}
+
+/// Writes the rejected lines to `path` as NDJSON `{"line","field","problem","input"}`.
+fn write_rejects(path: &Path, input: &[u8], errors: &[InputError]) -> CliResult<()> {
+    let numbers: Vec<u64> = errors.iter().map(|e| e.line).collect();
+    let raws = raw_lines(input, &numbers);
+    let mut text = String::new();
+    for (i, e) in errors.iter().enumerate() {
+        let raw = raws.get(i).copied().unwrap_or_default();
+        text.push_str(
+            &JsonObject::new()
+                .u64("line", e.line)
+                .opt_str("field", e.field.as_deref())
+                .str("problem", &e.problem)
+                .str("input", &String::from_utf8_lossy(raw))
+                .finish(),
+        );
+        text.push('\n');
+    }
+    let mut file =
+        std::fs::File::create(path).map_err(|e| CliError::io("create", path.display(), &e))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| CliError::io("write", path.display(), &e))
+}
+
+/// Parses `input` and appends its signals to `ledger` as one batch.
+pub fn ingest_bytes(
+    ledger: &mut Ledger,
+    input: &[u8],
+    options: &IngestOptions,
+) -> CliResult<IngestOutcome> {
+    let parsed = parse_input(input);
+    let rejected = if parsed.errors.is_empty() {
+        options.skip_invalid.then_some(0)
+    } else if options.skip_invalid {
+        if let Some(path) = &options.rejects {
+            write_rejects(path, input, &parsed.errors)?;
+        }
+        Some(parsed.errors.len())
+    } else {
+        return Err(CliError::new(refusal_message(&parsed.errors)));
+    };
+    let (lines, signals): (Vec<u64>, Vec<Signal>) = parsed.signals.into_iter().unzip();
+    let spinner = progress::spinner(format!("appending {} signals", signals.len()));
+    let result = ledger.append(&signals);
+    spinner.finish_and_clear();
+    let receipt = result.map_err(|e| match e {
+        // The parser validates every line, so this is a safety net; it still names the line.
+        LedgerError::InvalidSignal { index, error } => CliError::new(format!(
+            "line {}: {error}",
+            lines.get(index).copied().unwrap_or_default()
+        )),
+        other => other.into(),
+    })?;
+    Ok(IngestOutcome {
+        ledger_empty: ledger.head().is_none(),
+        receipt,
+        rejected,
+    })
+}
+
+/// Runs `ingest`.
+pub fn run(global: &GlobalArgs, args: &IngestArgs) -> CliResult<()> {
+    let dir = wiring::ledger_dir(global)?;
+    // Open first: a locked or damaged ledger fails before a large input is read.
+    let mut ledger = wiring::open_writer(dir, global)?;
+    let input = wiring::read_input(&args.input)?;
+    let options = IngestOptions {
+        skip_invalid: args.skip_invalid,
+        rejects: args.rejects.clone(),
+    };
+    let outcome = ingest_bytes(&mut ledger, &input, &options)?;
+    drop(ledger);
+    if let Some(k) = outcome.rejected.filter(|k| *k > 0) {
+        let whereto = match &args.rejects {
+            Some(path) => format!("; written to {}", path.display()),
+            None => String::from(" (pass --rejects FILE to keep them)"),
+        };
+        output::eprintln(&format!(
+            "warning: skipped {k} invalid line{}{whereto}",
+            if k == 1 { "" } else { "s" }
+        ));
+    }
+    output::println(&outcome.to_json())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_cover_the_input_and_end_at_line_breaks() {
+        let line = "x".repeat(999) + "\n";
+        let input = line.repeat(40_000);
+        let ps = pieces(input.as_bytes());
+        assert!(ps.len() > 2);
+        assert_eq!(ps.iter().map(|p| p.len()).sum::<usize>(), input.len());
+        for p in &ps {
+            assert_eq!(p.last(), Some(&b'\n'));
+        }
+        assert!(pieces(b"").is_empty());
+        assert_eq!(pieces(b"abc"), vec![&b"abc"[..]]);
+    }
+
+    #[test]
+    fn no_piece_but_the_first_starts_with_a_bom() {
+        let line = "x".repeat(999) + "\n";
+        let mut input = line.repeat(PIECE_LEN / 1000 + 1);
+        input.push_str("\u{feff}{}\n");
+        input.push_str(&line.repeat(10));
+        let ps = pieces(input.as_bytes());
+        assert_eq!(ps.iter().map(|p| p.len()).sum::<usize>(), input.len());
+        for p in ps.iter().skip(1) {
+            assert!(!p.starts_with(BOM));
+        }
+    }
+
+    #[test]
+    fn raw_lines_finds_each_line_once() {
+        let input = b"\xEF\xBB\xBFa\r\nb\n\nd";
+        assert_eq!(
+            raw_lines(input, &[1, 2, 3, 4]),
+            vec![&b"a"[..], b"b", b"", b"d"]
+        );
+        assert_eq!(raw_lines(input, &[4]), vec![&b"d"[..]]);
+    }
+
+    #[test]
+    fn refusal_counts_the_rest() {
+        let e = |line| InputError {
+            line,
+            field: Some("ticker".into()),
+            problem: "is required".into(),
+        };
+        assert_eq!(
+            refusal_message(&[e(3)]),
+            "line 3: field ticker: is required"
+        );
+        assert_eq!(
+            refusal_message(&[e(3), e(4)]),
+            "line 3: field ticker: is required (and 1 more invalid line)"
+        );
+        assert_eq!(
+            refusal_message(&[e(3), e(4), e(9)]),
+            "line 3: field ticker: is required (and 2 more invalid lines)"
+        );
+    }
+}

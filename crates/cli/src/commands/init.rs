@@ -1,0 +1,32 @@
+//! `init`: create an empty ledger with the settings given on the command line.
+
+use std::path::Path;
+
+use signal_ledger_engine::segment::header::FORMAT_VERSION;
+use signal_ledger_engine::{Ledger, PersistenceConfig};
+
+use crate::args::GlobalArgs;
+use crate::error::CliResult;
+use crate::output::{self, JsonObject};
+use crate::wiring;
+
+/// Creates the ledger in `dir` (the engine refuses an existing ledger or a non-empty directory).
+pub fn create(dir: &Path, global: &GlobalArgs) -> CliResult<Ledger> {
+    let config = wiring::apply_overrides(PersistenceConfig::default(), global);
+    Ok(Ledger::create(dir, config)?)
+}
+
+/// `{"ledger":"<dir>","format_version":1}`.
+pub fn created_json(dir: &Path) -> String {
+    JsonObject::new()
+        .str("ledger", &output::path_text(dir))
+        .u64("format_version", u64::from(FORMAT_VERSION))
+        .finish()
+}
+
+/// Runs `init`.
+pub fn run(global: &GlobalArgs) -> CliResult<()> {
+    let dir = wiring::ledger_dir(global)?;
+    drop(create(dir, global)?);
+    output::println(&created_json(dir))
+}

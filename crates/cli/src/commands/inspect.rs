@@ -1,0 +1,144 @@
+//! The read-only commands: `digest`, `stats`, `get` and `tail`. Each opens a snapshot, so they
+//! work while a writer appends.
+
+use signal_ledger_engine::config::LedgerToml;
+use signal_ledger_engine::record::json::write_record_json;
+use signal_ledger_engine::timefmt::format_rfc3339_ns;
+use signal_ledger_engine::{Digest, Durability, SignalRecord, Snapshot};
+
+use crate::args::{GetArgs, GlobalArgs, TailArgs};
+use crate::error::{CliError, CliResult};
+use crate::output::{self, JsonObject};
+use crate::wiring;
+
+/// The head digest of `snapshot`, or an error when there is no head.
+pub fn head_digest(snapshot: &Snapshot) -> CliResult<Digest> {
+    match Digest::of_head(snapshot)? {
+        Some(d) => Ok(d),
+        None if snapshot.record_count() == 0 => {
+            Err(CliError::new("the ledger is empty: no head to digest"))
+        }
+        None => Err(CliError::new(match snapshot.damage() {
+            Some(c) => format!("the head entry cannot be read: {c}"),
+            None => "the head entry cannot be read; run verify".to_owned(),
+        })),
+    }
+}
+
+/// Runs `digest`.
+pub fn digest(global: &GlobalArgs) -> CliResult<()> {
+    let snapshot = wiring::open_snapshot(wiring::ledger_dir(global)?)?;
+    output::println(&head_digest(&snapshot)?.to_json())
+}
+
+fn durability_name(d: Durability) -> &'static str {
+    match d {
+        Durability::Fdatasync => "fdatasync",
+        Durability::Fsync => "fsync",
+        Durability::None => "none",
+    }
+}
+
+/// The `stats` object of `snapshot`, with the settings in force.
+pub fn stats_json(snapshot: &Snapshot, toml: &LedgerToml) -> String {
+    let head = snapshot.head();
+    let range = snapshot.timestamp_range();
+    let torn = snapshot.torn_tail().map(|t| {
+        JsonObject::new()
+            .str("file", &output::path_text(&t.path))
+            .u64("offset", t.offset)
+            .u64("bytes", t.bytes)
+            .finish()
+    });
+    let p = &toml.persistence;
+    let config = JsonObject::new()
+        .str("durability", durability_name(p.durability))
+        .u64("segment_size_bytes", p.segment_size_bytes)
+        .u64("batch_size", p.batch_size as u64)
+        .u64("flush_interval_ms", p.flush_interval_ms)
+        .u64("retention_days", u64::from(p.retention_days))
+        .finish();
+    JsonObject::new()
+        .str("ledger", &output::path_text(snapshot.dir()))
+        .u64("format_version", u64::from(toml.format_version))
+        .u64("records", snapshot.record_count())
+        .u64("segments", snapshot.segments().len() as u64)
+        .u64(
+            "sealed_segments",
+            snapshot
+                .segments()
+                .iter()
+                .filter(|s| s.trailer.is_some())
+                .count() as u64,
+        )
+        .u64("bytes", snapshot.bytes_total())
+        .u64("first_seq", snapshot.first_seq())
+        .u64("next_seq", snapshot.next_seq())
+        .opt_str(
+            "first_timestamp",
+            range.map(|(min, _)| format_rfc3339_ns(min)).as_deref(),
+        )
+        .opt_str(
+            "last_timestamp",
+            range.map(|(_, max)| format_rfc3339_ns(max)).as_deref(),
+        )
+        .opt_u64("head_seq", head.map(|h| h.seq))
+        .opt_str("head_hash", head.map(|h| h.row_hash.to_hex()).as_deref())
+        .raw("torn_tail", torn.as_deref().unwrap_or("null"))
+        .opt_str(
+            "damage",
+            snapshot.damage().map(ToString::to_string).as_deref(),
+        )
+        .raw("config", &config)
+        .finish()
+}
+
+/// Runs `stats`.
+pub fn stats(global: &GlobalArgs) -> CliResult<()> {
+    let dir = wiring::ledger_dir(global)?;
+    let toml = wiring::load_config(dir, global)?;
+    let snapshot = wiring::open_snapshot(dir)?;
+    output::println(&stats_json(&snapshot, &toml))
+}
+
+/// One record as one JSON line.
+pub fn record_json(record: &SignalRecord) -> String {
+    let mut out = String::new();
+    write_record_json(record, &mut out);
+    out
+}
+
+/// Runs `get`.
+pub fn get(global: &GlobalArgs, args: &GetArgs) -> CliResult<()> {
+    let snapshot = wiring::open_snapshot(wiring::ledger_dir(global)?)?;
+    let record = match (&args.signal_id, args.seq) {
+        (Some(id), _) => snapshot
+            .find_signal_id(id)?
+            .ok_or_else(|| CliError::new(format!("signal_id {id} not found")))?,
+        (None, Some(seq)) => snapshot
+            .get(seq)?
+            .ok_or_else(|| CliError::new(format!("seq {seq} not found")))?,
+        (None, None) => return Err(CliError::new("give a SEQ or --signal-id ID")),
+    };
+    output::println(&record_json(&record))
+}
+
+/// The last `n` records of `snapshot`, one JSON line each, oldest first.
+pub fn tail_lines(snapshot: &Snapshot, n: u64) -> CliResult<String> {
+    let mut text = String::new();
+    for record in snapshot.tail(n)? {
+        write_record_json(&record, &mut text);
+        text.push('\n');
+    }
+    Ok(text)
+}
+
+/// Runs `tail`.
+pub fn tail(global: &GlobalArgs, args: &TailArgs) -> CliResult<()> {
+    let snapshot = wiring::open_snapshot(wiring::ledger_dir(global)?)?;
+    let text = tail_lines(&snapshot, args.count)?;
+    if text.is_empty() {
+        return Ok(());
+    }
+    output::println(text.trim_end_matches('\n'))
+}

@@ -1,0 +1,85 @@
+//! The `signal-ledger` command-line tool: arguments, wiring, output formatting and exit codes.
+//!
+//! No storage logic lives here: every command opens the engine's [`Ledger`] or [`Snapshot`],
+//! calls it, and formats what it returns. Output goes to standard output (JSON lines or a line of
+//! text); a failure is ONE line `error: <message>` on standard error.
+//!
+//! Exit codes: 0 success, 1 `verify` found the ledger tampered with or broken, 2 anything else
+//! (usage, bad input, I/O, a locked or damaged ledger).
+//!
+//! [`Ledger`]: signal_ledger_engine::Ledger
+//! [`Snapshot`]: signal_ledger_engine::Snapshot
+
+#![forbid(unsafe_code)]
+
+pub mod args;
+pub mod commands;
+pub mod error;
+pub mod output;
+pub mod progress;
+pub mod wiring;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::error::ErrorKind;
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+use crate::commands::{demo, generate, ingest, init, inspect, verify};
+use crate::error::{one_line, CliResult, EXIT_ERROR, EXIT_OK};
+
+/// Runs the tool with `args` (the program name first) and returns its exit code.
+pub fn main_with_args<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
+    match run(&cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            if !e.quiet {
+                output::eprintln(&format!("error: {}", one_line(&e.message)));
+            }
+            e.exit_code()
+        }
+    }
+}
+
+/// Help and version go to standard output with exit 0; a usage error is one line (clap's first
+/// paragraph) and exit 2.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return ExitCode::from(if e.use_stderr() { EXIT_ERROR } else { EXIT_OK });
+    }
+    let rendered = e.render().to_string();
+    let first = rendered.split("\n\n").next().unwrap_or_default();
+    let message = one_line(first.trim_start_matches("error:"));
+    output::eprintln(&format!("error: {message} (see signal-ledger --help)"));
+    ExitCode::from(EXIT_ERROR)
+}
+
+fn run(cli: &Cli) -> CliResult<u8> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Init => init::run(g).map(|()| EXIT_OK),
+        Command::Ingest(a) => ingest::run(g, a).map(|()| EXIT_OK),
+        Command::Verify(a) => verify::run(g, a),
+        Command::Digest => inspect::digest(g).map(|()| EXIT_OK),
+        Command::Stats => inspect::stats(g).map(|()| EXIT_OK),
+        Command::Get(a) => inspect::get(g, a).map(|()| EXIT_OK),
+        Command::Tail(a) => inspect::tail(g, a).map(|()| EXIT_OK),
+        Command::Demo(a) => demo::run(g, a),
+        Command::Generate(a) => generate::run(a).map(|()| EXIT_OK),
+    }
+}

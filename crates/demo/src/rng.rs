@@ -1,0 +1,165 @@
+//! A tiny, self-contained PRNG: xoshiro256** seeded through splitmix64.
+//!
+//! Written here (no `rand` dependency) so the demo data stays byte-identical across dependency
+//! upgrades: the same seed gives the same signals forever.
+
+/// One step of splitmix64: advances `state` and returns the next output.
+pub(crate) fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// xoshiro256** (Blackman & Vigna), state filled from the seed by splitmix64.
+#[derive(Debug, Clone)]
+pub(crate) struct Rng {
+    s0: u64,
+    s1: u64,
+    s2: u64,
+    s3: u64,
+}
+
+impl Rng {
+    /// A generator for `seed`; every seed (0 included) gives a valid, distinct stream.
+    pub(crate) fn new(seed: u64) -> Self {
+        let mut sm = seed;
+        let mut rng = Self {
+            s0: splitmix64(&mut sm),
+            s1: splitmix64(&mut sm),
+            s2: splitmix64(&mut sm),
+            s3: splitmix64(&mut sm),
+        };
+        if rng.s0 | rng.s1 | rng.s2 | rng.s3 == 0 {
+            rng.s0 = 1; // the all-zero state is the one fixed point; never reached in practice
+        }
+        rng
+    }
+
+    /// The next 64 random bits.
+    #[inline]
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        let result = self.s1.wrapping_mul(5).rotate_left(7).wrapping_mul(9);
+        let t = self.s1 << 17;
+        self.s2 ^= self.s0;
+        self.s3 ^= self.s1;
+        self.s1 ^= self.s2;
+        self.s0 ^= self.s3;
+        self.s2 ^= t;
+        self.s3 = self.s3.rotate_left(45);
+        result
+    }
+
+    /// Uniform in `[0, 1)`, 53 bits of precision.
+    #[inline]
+    pub(crate) fn f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    /// Uniform in `[lo, hi)`.
+    #[inline]
+    pub(crate) fn range(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * self.f64()
+    }
+
+    /// Uniform integer in `0..n` (`0` when `n == 0`); Lemire's multiply-shift, bias below 2^-40.
+    #[inline]
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
+    }
+
+    /// Uniform integer in `lo..=hi` (`lo` when `hi < lo`).
+    #[inline]
+    pub(crate) fn int(&mut self, lo: i64, hi: i64) -> i64 {
+        if hi <= lo {
+            return lo;
+        }
+        let span = hi.abs_diff(lo).saturating_add(1);
+        lo.wrapping_add(self.below(span) as i64)
+    }
+
+    /// `true` with probability `p`.
+    #[inline]
+    pub(crate) fn chance(&mut self, p: f64) -> bool {
+        self.f64() < p
+    }
+
+    /// Roughly standard normal (Irwin–Hall of four uniforms, rescaled; tails cut at ±3.46).
+    #[inline]
+    pub(crate) fn normal(&mut self) -> f64 {
+        let sum = self.f64() + self.f64() + self.f64() + self.f64();
+        (sum - 2.0) * 3f64.sqrt()
+    }
+
+    /// Kumaraswamy(a, b) in `[0, 1]`: a closed-form stand-in for Beta(a, b).
+    #[inline]
+    pub(crate) fn kumaraswamy(&mut self, a: f64, b: f64) -> f64 {
+        let u = self.f64();
+        let x = (1.0 - (1.0 - u).powf(1.0 / b)).powf(1.0 / a);
+        x.clamp(0.0, 1.0)
+    }
+
+    /// One item of a weighted table; `None` only when every weight is zero.
+    pub(crate) fn pick<T: Copy>(&mut self, items: &[(T, u32)]) -> Option<T> {
+        let total: u64 = items.iter().map(|&(_, w)| u64::from(w)).sum();
+        let mut r = self.below(total);
+        for &(item, w) in items {
+            let w = u64::from(w);
+            if r < w {
+                return Some(item);
+            }
+            r -= w;
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splitmix_reference_values() {
+        // Reference outputs of splitmix64 seeded with 1234567 (Vigna's splitmix64.c).
+        let mut s = 1_234_567;
+        assert_eq!(splitmix64(&mut s), 6_457_827_717_110_365_317);
+        assert_eq!(splitmix64(&mut s), 3_203_168_211_198_807_973);
+    }
+
+    #[test]
+    fn uniform_ranges() {
+        let mut rng = Rng::new(7);
+        let mut sum = 0.0;
+        for _ in 0..100_000 {
+            let x = rng.f64();
+            assert!((0.0..1.0).contains(&x));
+            sum += x;
+            assert!(rng.below(10) < 10);
+            let k = rng.kumaraswamy(0.8, 0.8);
+            assert!((0.0..=1.0).contains(&k));
+            let i = rng.int(-3, 3);
+            assert!((-3..=3).contains(&i));
+        }
+        let mean = sum / 100_000.0;
+        assert!((mean - 0.5).abs() < 0.01, "mean {mean}");
+        assert_eq!(rng.below(0), 0);
+        assert_eq!(rng.int(5, 5), 5);
+    }
+
+    #[test]
+    fn pick_respects_weights() {
+        let mut rng = Rng::new(1);
+        let table = [('a', 0u32), ('b', 3), ('c', 1)];
+        let mut counts = [0u32; 3];
+        for _ in 0..40_000 {
+            match rng.pick(&table) {
+                Some('b') => counts[1] += 1,
+                Some('c') => counts[2] += 1,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert!(counts[1] > 2 * counts[2]);
+        assert_eq!(rng.pick::<char>(&[('x', 0)]), None);
+    }
+}

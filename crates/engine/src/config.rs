@@ -1,0 +1,189 @@
+//! `PersistenceConfig`: the ledger's settings, stored in `ledger.toml`, with documented defaults.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{LedgerError, Result};
+
+/// When an append is acknowledged relative to the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// fdatasync after every append: an acknowledged entry survives a power loss (default).
+    #[default]
+    Fdatasync,
+    /// fsync (data and metadata) after every append; slower, same guarantee on Linux.
+    Fsync,
+    /// No sync: survives a process crash (the page cache keeps the writes), not a power loss.
+    None,
+}
+
+impl Durability {
+    /// Parses `fdatasync`, `fsync` or `none`.
+    pub fn parse(text: &str) -> Option<Durability> {
+        match text {
+            "fdatasync" => Some(Durability::Fdatasync),
+            "fsync" => Some(Durability::Fsync),
+            "none" => Some(Durability::None),
+            _ => None,
+        }
+    }
+}
+
+/// The row-hash algorithm. Only SHA-256 exists in format version 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum HashAlgorithm {
+    /// SHA-256 (FORMAT.md, "Row hash").
+    #[default]
+    Sha256,
+}
+
+/// Default segment size: 128 MiB.
+pub const SEGMENT_SIZE_BYTES_DEFAULT: u64 = 128 * 1024 * 1024;
+/// Smallest segment size accepted (a segment must hold at least one large record).
+pub const SEGMENT_SIZE_BYTES_MIN: u64 = 4096;
+
+/// Settings of one ledger (the `[persistence]` table of `ledger.toml`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PersistenceConfig {
+    /// Days to keep sealed segments; 0 keeps everything forever (default 0).
+    pub retention_days: u32,
+    /// Row-hash algorithm (default and only value: sha256).
+    pub hash_algorithm: HashAlgorithm,
+    /// Most signals the sink groups into one append (default 1000).
+    pub batch_size: usize,
+    /// Longest the sink waits to fill a batch, ms (default 5).
+    pub flush_interval_ms: u64,
+    /// Size at which the active segment is sealed and a new one started (default 128 MiB).
+    pub segment_size_bytes: u64,
+    /// Sync after each append (default fdatasync).
+    pub durability: Durability,
+}
+
+impl Default for PersistenceConfig {
+    fn default() -> Self {
+        PersistenceConfig {
+            retention_days: 0,
+            hash_algorithm: HashAlgorithm::Sha256,
+            batch_size: 1000,
+            flush_interval_ms: 5,
+            segment_size_bytes: SEGMENT_SIZE_BYTES_DEFAULT,
+            durability: Durability::Fdatasync,
+        }
+    }
+}
+
+/// The whole `ledger.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerToml {
+    /// Format version the ledger was created with.
+    pub format_version: u16,
+    /// Settings.
+    #[serde(default)]
+    pub persistence: PersistenceConfig,
+}
+
+impl PersistenceConfig {
+    /// Checks value ranges.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        if self.batch_size == 0 {
+            return Err("batch_size must be at least 1".into());
+        }
+        if self.segment_size_bytes < SEGMENT_SIZE_BYTES_MIN {
+            return Err(format!(
+                "segment_size_bytes {} is below the minimum {SEGMENT_SIZE_BYTES_MIN}",
+                self.segment_size_bytes
+            ));
+        }
+        if self.segment_size_bytes > u64::from(u32::MAX) {
+            return Err(format!(
+                "segment_size_bytes {} exceeds the maximum {}",
+                self.segment_size_bytes,
+                u32::MAX
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl LedgerToml {
+    /// Reads and validates `path`.
+    pub fn load(path: &Path) -> Result<LedgerToml> {
+        let text = std::fs::read_to_string(path).map_err(|e| LedgerError::io("read", path, e))?;
+        let parsed: LedgerToml = toml::from_str(&text).map_err(|e| LedgerError::Config {
+            path: path.to_path_buf(),
+            message: e.message().to_owned(),
+        })?;
+        parsed
+            .persistence
+            .validate()
+            .map_err(|message| LedgerError::Config {
+                path: path.to_path_buf(),
+                message,
+            })?;
+        Ok(parsed)
+    }
+
+    /// The file text, with a comment per key.
+    pub fn to_toml_text(&self) -> String {
+        let p = &self.persistence;
+        let durability = match p.durability {
+            Durability::Fdatasync => "fdatasync",
+            Durability::Fsync => "fsync",
+            Durability::None => "none",
+        };
+        format!(
+            "# signal-ledger configuration (see README.md, \"Configuration\")\n\
+             format_version = {}\n\n\
+             [persistence]\n\
+             # days to keep sealed segments; 0 = forever\n\
+             retention_days = {}\n\
+             # row-hash algorithm; only sha256 exists\n\
+             hash_algorithm = \"sha256\"\n\
+             # most signals per group commit of the sink\n\
+             batch_size = {}\n\
+             # longest the sink waits to fill a batch, milliseconds\n\
+             flush_interval_ms = {}\n\
+             # seal the active segment and start a new one at this size\n\
+             segment_size_bytes = {}\n\
+             # fdatasync | fsync | none\n\
+             durability = \"{durability}\"\n",
+            self.format_version,
+            p.retention_days,
+            p.batch_size,
+            p.flush_interval_ms,
+            p.segment_size_bytes,
+        )
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_text_parses_back() {
+        let t = LedgerToml {
+            format_version: 1,
+            persistence: PersistenceConfig {
+                durability: Durability::None,
+                segment_size_bytes: 1 << 20,
+                ..PersistenceConfig::default()
+            },
+        };
+        let back: LedgerToml = toml::from_str(&t.to_toml_text()).unwrap();
+        assert_eq!(back, t);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let r: std::result::Result<LedgerToml, _> =
+            toml::from_str("format_version = 1\n[persistence]\nbatch_sise = 3\n");
+        assert!(r.is_err());
+    }
+}

@@ -1,0 +1,173 @@
+//! Head digests: the ledger's last entry as one JSON line, kept outside the ledger, and the check
+//! that a ledger still holds that exact entry.
+//!
+//! `{"seq":1234,"row_hash":"<64 hex>","timestamp":"<RFC 3339 recorded_at of that entry>"}`.
+//! Because every row hash covers all before it, a ledger that still holds the digest's row hash
+//! at the digest's seq (and verifies) has not had any entry up to that seq rewritten.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CorruptKind, Corruption, LedgerError, Result};
+use crate::hash::Hash;
+use crate::record::codec::{decode_signal, split_hashes};
+use crate::snapshot::Snapshot;
+use crate::timefmt::{format_rfc3339_ns, parse_rfc3339_ns};
+
+/// A head digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Digest {
+    /// Seq of the entry.
+    pub seq: u64,
+    /// Its row hash.
+    pub row_hash: Hash,
+    /// Its recorded_at, ns since the epoch.
+    pub recorded_at_ns: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DigestJson {
+    seq: u64,
+    row_hash: String,
+    timestamp: String,
+}
+
+impl Digest {
+    /// The digest of the last entry of `snapshot`, or None when it is empty.
+    pub fn of_head(snapshot: &Snapshot) -> Result<Option<Digest>> {
+        let Some(head) = snapshot.head() else {
+            return Ok(None);
+        };
+        Self::at(snapshot, head.seq)
+    }
+
+    /// The digest of the entry at `seq`, if held.
+    pub fn at(snapshot: &Snapshot, seq: u64) -> Result<Option<Digest>> {
+        let Some(entry) = snapshot.entries_from(seq).next() else {
+            return Ok(None);
+        };
+        let entry = entry?;
+        let view = decode_signal(entry.body).map_err(|kind| {
+            LedgerError::corrupt(
+                snapshot
+                    .segments()
+                    .get(entry.segment)
+                    .map(|s| s.path.clone())
+                    .unwrap_or_default(),
+                entry.offset as u64,
+                Some(seq),
+                kind,
+            )
+        })?;
+        Ok(Some(Digest {
+            seq,
+            row_hash: view.row_hash,
+            recorded_at_ns: view.recorded_at_ns,
+        }))
+    }
+
+    /// The one-line JSON form.
+    pub fn to_json(&self) -> String {
+        let json = DigestJson {
+            seq: self.seq,
+            row_hash: self.row_hash.to_hex(),
+            timestamp: format_rfc3339_ns(self.recorded_at_ns),
+        };
+        serde_json::to_string(&json).unwrap_or_default()
+    }
+
+    /// Parses the JSON form (surrounding whitespace allowed).
+    pub fn parse(text: &str) -> std::result::Result<Digest, String> {
+        let json: DigestJson = serde_json::from_str(text.trim())
+            .map_err(|e| format!("not a digest line ({e})"))?;
+        let row_hash = Hash::from_hex(&json.row_hash)
+            .ok_or_else(|| "row_hash is not 64 hex characters".to_owned())?;
+        let recorded_at_ns =
+            parse_rfc3339_ns(&json.timestamp).map_err(|e| format!("timestamp {e}"))?;
+        Ok(Digest {
+            seq: json.seq,
+            row_hash,
+            recorded_at_ns,
+        })
+    }
+
+    /// Checks that `snapshot` holds this exact entry. Whether the rest of the chain is intact is
+    /// `verify`'s job; together they prove nothing up to `seq` was rewritten.
+    pub fn check(&self, snapshot: &Snapshot) -> std::result::Result<(), Corruption> {
+        let mismatch = |file, offset, message: String| Corruption {
+            file,
+            offset,
+            seq: Some(self.seq),
+            kind: CorruptKind::DigestMismatch(message),
+        };
+        if self.seq < snapshot.first_seq() {
+            return Err(mismatch(
+                snapshot.dir().to_path_buf(),
+                0,
+                format!(
+                    "the ledger no longer holds seq {} (it starts at seq {})",
+                    self.seq,
+                    snapshot.first_seq()
+                ),
+            ));
+        }
+        if self.seq >= snapshot.next_seq() {
+            return Err(mismatch(
+                snapshot.dir().to_path_buf(),
+                0,
+                format!(
+                    "the ledger ends before seq {} (it holds {} entries): entries were removed",
+                    self.seq,
+                    snapshot.next_seq()
+                ),
+            ));
+        }
+        let entry = match snapshot.entries_from(self.seq).next() {
+            Some(Ok(e)) => e,
+            Some(Err(LedgerError::Corrupt(c))) => return Err(*c),
+            _ => {
+                return Err(mismatch(
+                    snapshot.dir().to_path_buf(),
+                    0,
+                    format!("seq {} cannot be read", self.seq),
+                ))
+            }
+        };
+        let file = snapshot
+            .segments()
+            .get(entry.segment)
+            .map(|s| s.path.clone())
+            .unwrap_or_default();
+        let stored = split_hashes(entry.body).map(|(_, _, h)| h);
+        if stored != Some(self.row_hash) {
+            return Err(mismatch(
+                file,
+                entry.offset as u64,
+                format!(
+                    "seq {} has row_hash {}, the digest says {}",
+                    self.seq,
+                    stored.map(|h| h.to_hex()).unwrap_or_default(),
+                    self.row_hash
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_round_trip() {
+        let d = Digest {
+            seq: 42,
+            row_hash: Hash([0xCD; 32]),
+            recorded_at_ns: 1_790_000_000_123_456_789,
+        };
+        assert_eq!(Digest::parse(&d.to_json()).unwrap(), d);
+        assert!(Digest::parse("{\"seq\":1}").is_err());
+    }
+}

@@ -1,0 +1,105 @@
+//! The ledger directory: `ledger.toml`, the `LOCK` file, and segment files named by first seq.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{LedgerError, Result};
+use crate::segment::name::parse_segment_file_name;
+
+/// Name of the config file that marks a directory as a ledger.
+pub const CONFIG_FILE: &str = "ledger.toml";
+/// Name of the writer lock file.
+pub const LOCK_FILE: &str = "LOCK";
+/// Suffix of files being written before an atomic rename.
+pub const TMP_SUFFIX: &str = ".tmp";
+
+/// Segment files in `dir` as `(first_seq, path)`, ordered by first seq.
+pub fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| LedgerError::io("read directory", dir, e))? {
+        let entry = entry.map_err(|e| LedgerError::io("read directory", dir, e))?;
+        let name = entry.file_name();
+        if let Some(seq) = name.to_str().and_then(parse_segment_file_name) {
+            out.push((seq, entry.path()));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Makes directory entries (creations, renames, removals) in `dir` durable.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| LedgerError::io("fsync directory", dir, e))
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file, fsync, rename, directory fsync.
+pub fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(TMP_SUFFIX);
+    let tmp = PathBuf::from(tmp);
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)
+        .map_err(|e| LedgerError::io("create", &tmp, e))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| LedgerError::io("write", &tmp, e))?;
+    drop(file);
+    fs::rename(&tmp, path).map_err(|e| LedgerError::io("rename", &tmp, e))?;
+    sync_dir(dir)
+}
+
+/// Removes leftovers of interrupted atomic writes (`*.tmp`).
+pub fn remove_temporaries(dir: &Path) -> Result<()> {
+    for entry in fs::read_dir(dir).map_err(|e| LedgerError::io("read directory", dir, e))? {
+        let entry = entry.map_err(|e| LedgerError::io("read directory", dir, e))?;
+        if entry.file_name().to_string_lossy().ends_with(TMP_SUFFIX) {
+            fs::remove_file(entry.path()).map_err(|e| LedgerError::io("remove", entry.path(), e))?;
+        }
+    }
+    Ok(())
+}
+
+/// The exclusive writer lock, held for as long as this value lives.
+#[derive(Debug)]
+pub struct WriterLock {
+    _file: File,
+}
+
+impl WriterLock {
+    /// Takes the writer lock of `dir`, or fails at once with [`LedgerError::Locked`].
+    pub fn acquire(dir: &Path) -> Result<WriterLock> {
+        let path = dir.join(LOCK_FILE);
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| LedgerError::io("open", &path, e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = holder.trim();
+                return Err(LedgerError::Locked {
+                    path,
+                    holder: (!holder.is_empty()).then(|| holder.to_owned()),
+                });
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(LedgerError::io("lock", &path, e)),
+        }
+        // Say who holds it, for the error another writer prints; advisory only.
+        let note = format!("pid {}", std::process::id());
+        let _ = file
+            .set_len(0)
+            .and_then(|()| std::io::Write::write_all(&mut &file, note.as_bytes()));
+        Ok(WriterLock { _file: file })
+    }
+}

@@ -1,0 +1,252 @@
+//! Typed errors. Every error says what went wrong and where: the file, the byte offset and the
+//! seq when one is known.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+use crate::hash::Hash;
+
+/// What is wrong with bytes on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorruptKind {
+    /// The file does not start with the segment magic.
+    BadMagic,
+    /// The segment's format version is outside the supported range.
+    UnsupportedVersion {
+        /// Version found in the file.
+        found: u16,
+        /// Oldest version this build reads.
+        min: u16,
+        /// Newest version this build reads.
+        max: u16,
+    },
+    /// The segment header's own CRC does not match.
+    HeaderCrcMismatch,
+    /// The header says something different from the file name or the previous segment.
+    HeaderMismatch(String),
+    /// The sealed-segment trailer is damaged or disagrees with the records.
+    TrailerMismatch(String),
+    /// A frame's length is impossible or runs past the end of the file.
+    LengthOutOfRange {
+        /// The length read.
+        len: u64,
+    },
+    /// The CRC32 stored in a frame does not match its body.
+    CrcMismatch {
+        /// Stored CRC.
+        expected: u32,
+        /// CRC of the bytes found.
+        actual: u32,
+    },
+    /// The entry kind byte is not one this version knows.
+    UnknownKind(u8),
+    /// The entry body breaks a rule of its layout.
+    Malformed(String),
+    /// The entry's seq is not the one that must come next.
+    SeqGap {
+        /// Seq that must come next.
+        expected: u64,
+        /// Seq found.
+        found: u64,
+    },
+    /// The entry's prev_hash is not the previous entry's row_hash.
+    ChainBreak {
+        /// Row hash of the previous entry (or the segment's declared prev_hash).
+        expected: Hash,
+        /// prev_hash stored in this entry.
+        found: Hash,
+    },
+    /// The stored row_hash is not the SHA-256 of the entry.
+    RowHashMismatch {
+        /// Hash stored in the entry.
+        stored: Hash,
+        /// Hash recomputed from the entry's bytes.
+        computed: Hash,
+    },
+    /// A segment expected between two others is missing.
+    MissingSegment {
+        /// First seq the missing segment should hold.
+        first_seq: u64,
+    },
+    /// Bytes follow a damaged frame, so the damage is not a torn tail.
+    DamageBeforeValidData {
+        /// Offset of a valid frame found after the damage.
+        valid_frame_at: u64,
+    },
+    /// A sealed segment whose tail would need truncating: sealed data is never repaired.
+    SealedSegmentDamaged,
+    /// The ledger does not hold the digest it is checked against.
+    DigestMismatch(String),
+}
+
+impl fmt::Display for CorruptKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CorruptKind::BadMagic => f.write_str("bad magic"),
+            CorruptKind::UnsupportedVersion { found, min, max } => write!(
+                f,
+                "format version {found} is not supported (this build reads {min}..={max})"
+            ),
+            CorruptKind::HeaderCrcMismatch => f.write_str("segment header crc mismatch"),
+            CorruptKind::HeaderMismatch(m) => write!(f, "segment header mismatch: {m}"),
+            CorruptKind::TrailerMismatch(m) => write!(f, "segment trailer mismatch: {m}"),
+            CorruptKind::LengthOutOfRange { len } => write!(f, "frame length {len} out of range"),
+            CorruptKind::CrcMismatch { expected, actual } => write!(
+                f,
+                "crc mismatch (stored {expected:#010x}, computed {actual:#010x})"
+            ),
+            CorruptKind::UnknownKind(k) => write!(f, "unknown entry kind {k:#04x}"),
+            CorruptKind::Malformed(m) => write!(f, "malformed entry: {m}"),
+            CorruptKind::SeqGap { expected, found } => {
+                write!(f, "seq gap: expected seq {expected}, found {found}")
+            }
+            CorruptKind::ChainBreak { expected, found } => write!(
+                f,
+                "chain break: prev_hash {found} is not the previous row_hash {expected}"
+            ),
+            CorruptKind::RowHashMismatch { stored, computed } => write!(
+                f,
+                "row hash mismatch: stored {stored}, computed {computed}"
+            ),
+            CorruptKind::MissingSegment { first_seq } => {
+                write!(f, "missing segment starting at seq {first_seq}")
+            }
+            CorruptKind::DamageBeforeValidData { valid_frame_at } => write!(
+                f,
+                "damaged frame followed by a valid frame at byte {valid_frame_at}: not a torn tail, refusing to truncate"
+            ),
+            CorruptKind::SealedSegmentDamaged => {
+                f.write_str("damage in a sealed segment: sealed data is never repaired")
+            }
+            CorruptKind::DigestMismatch(m) => write!(f, "digest mismatch: {m}"),
+        }
+    }
+}
+
+/// Damage found on disk, with its location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Corruption {
+    /// The segment file (or other file) holding the damage.
+    pub file: PathBuf,
+    /// Byte offset in `file` where the damaged object starts.
+    pub offset: u64,
+    /// Seq of the damaged entry, when known.
+    pub seq: Option<u64>,
+    /// What is wrong.
+    pub kind: CorruptKind,
+}
+
+impl fmt::Display for Corruption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self
+            .file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| self.file.display().to_string());
+        write!(f, "corrupt entry in {name} at byte {}", self.offset)?;
+        if let Some(seq) = self.seq {
+            write!(f, " (seq {seq})")?;
+        }
+        write!(f, ": {}", self.kind)
+    }
+}
+
+/// Every error the engine returns.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// An I/O call failed.
+    #[error("{op} {}: {source}", path.display())]
+    Io {
+        /// What was being done ("open", "write", "fdatasync", …).
+        op: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// Bytes on disk are damaged.
+    #[error("{0}")]
+    Corrupt(Box<Corruption>),
+    /// Another process holds the writer lock.
+    #[error("ledger {} is locked by another writer{}", path.display(), holder.as_ref().map(|h| format!(" ({h})")).unwrap_or_default())]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+        /// What the lock file says about its holder, if readable.
+        holder: Option<String>,
+    },
+    /// The directory is not a ledger.
+    #[error("{} is not a signal-ledger directory (no ledger.toml)", path.display())]
+    NotALedger {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// `init` on a directory that already holds other files.
+    #[error("{} is not empty and is not a ledger; refusing to initialise it", path.display())]
+    DirectoryNotEmpty {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// `init` on a directory that already is a ledger.
+    #[error("{} is already a ledger", path.display())]
+    AlreadyALedger {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// ledger.toml could not be read or holds a bad value.
+    #[error("config {}: {message}", path.display())]
+    Config {
+        /// The config file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A signal passed to append breaks a rule.
+    #[error("signal {index}: {error}")]
+    InvalidSignal {
+        /// Index of the signal in the batch.
+        index: usize,
+        /// The rule broken.
+        error: crate::record::FieldError,
+    },
+    /// A seq or signal id asked for does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A write failed earlier and could not be rolled back; the ledger must be reopened.
+    #[error("the ledger writer is unusable after an earlier failure ({0}); reopen the ledger")]
+    Poisoned(String),
+}
+
+impl LedgerError {
+    /// Wraps an I/O error with the operation and path.
+    pub fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        LedgerError::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// A corruption error.
+    pub fn corrupt(file: impl Into<PathBuf>, offset: u64, seq: Option<u64>, kind: CorruptKind) -> Self {
+        LedgerError::Corrupt(Box::new(Corruption {
+            file: file.into(),
+            offset,
+            seq,
+            kind,
+        }))
+    }
+
+    /// The corruption, if this is one.
+    pub fn corruption(&self) -> Option<&Corruption> {
+        match self {
+            LedgerError::Corrupt(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// Result with [`LedgerError`].
+pub type Result<T, E = LedgerError> = std::result::Result<T, E>;

@@ -1,0 +1,1124 @@
+//! One NDJSON line -> one [`Signal`].
+//!
+//! A hand-written serde visitor walks the object once: keys are matched without allocating,
+//! values are read with `deserialize_any` so a wrong type is reported as "expected a number,
+//! found a string" (not serde's wording), `payload_json` is borrowed as a [`RawValue`] so it is
+//! stored byte-exact, and the first problem stops the line. [`Signal::validate`] then applies the
+//! length and range rules shared with every other way into the ledger.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use super::{InputError, LineError};
+use crate::record::{Direction, Signal, SignalType};
+use crate::timefmt::{parse_rfc3339_ns, quote};
+
+/// The fields a producer may set, in column order.
+pub const PRODUCER_FIELDS: [&str; 17] = [
+    "signal_id",
+    "source_module",
+    "source_version",
+    "ticker",
+    "direction",
+    "conviction",
+    "signal_type",
+    "timeframe",
+    "price",
+    "timestamp",
+    "expires_at",
+    "strategy_id",
+    "correlation_id",
+    "parent_signal_ids",
+    "acted_upon",
+    "execution_id",
+    "payload_json",
+];
+
+/// The fields only the ledger sets; input that supplies one is refused.
+pub const LEDGER_FIELDS: [&str; 5] = ["seq", "recorded_at", "latency_ms", "prev_hash", "row_hash"];
+
+const LEDGER_SET: &str = "is set by the ledger and must not be supplied";
+
+/// A producer field; the discriminant is its index in [`PRODUCER_FIELDS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    SignalId,
+    SourceModule,
+    SourceVersion,
+    Ticker,
+    Direction,
+    Conviction,
+    SignalType,
+    Timeframe,
+    Price,
+    Timestamp,
+    ExpiresAt,
+    StrategyId,
+    CorrelationId,
+    ParentSignalIds,
+    ActedUpon,
+    ExecutionId,
+    PayloadJson,
+}
+
+impl Field {
+    fn from_name(name: &str) -> Option<Field> {
+        Some(match name {
+            "signal_id" => Field::SignalId,
+            "source_module" => Field::SourceModule,
+            "source_version" => Field::SourceVersion,
+            "ticker" => Field::Ticker,
+            "direction" => Field::Direction,
+            "conviction" => Field::Conviction,
+            "signal_type" => Field::SignalType,
+            "timeframe" => Field::Timeframe,
+            "price" => Field::Price,
+            "timestamp" => Field::Timestamp,
+            "expires_at" => Field::ExpiresAt,
+            "strategy_id" => Field::StrategyId,
+            "correlation_id" => Field::CorrelationId,
+            "parent_signal_ids" => Field::ParentSignalIds,
+            "acted_upon" => Field::ActedUpon,
+            "execution_id" => Field::ExecutionId,
+            "payload_json" => Field::PayloadJson,
+            _ => return None,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        PRODUCER_FIELDS.get(self as usize).copied().unwrap_or("-")
+    }
+
+    fn bit(self) -> u32 {
+        1 << (self as u32)
+    }
+}
+
+/// An object key, classified.
+enum Key {
+    Producer(Field),
+    Ledger(&'static str),
+    Unknown(String),
+}
+
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Key;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for KeySeed {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
+        if let Some(field) = Field::from_name(v) {
+            return Ok(Key::Producer(field));
+        }
+        Ok(match LEDGER_FIELDS.iter().find(|name| **name == v) {
+            Some(name) => Key::Ledger(name),
+            None => Key::Unknown(v.to_owned()),
+        })
+    }
+}
+
+/// A key as it appears in an error: plain when it is a plain identifier, else quoted and cut.
+fn key_for_error(key: &str) -> String {
+    let plain = !key.is_empty()
+        && key.len() <= 64
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if plain {
+        key.to_owned()
+    } else {
+        quote(key)
+    }
+}
+
+/// A JSON value as far as a scalar field cares: arrays and objects are skipped, not kept.
+enum Json<'de> {
+    Null,
+    Bool(bool),
+    Number(f64),
+    Str(Cow<'de, str>),
+    Array,
+    Object,
+}
+
+impl Json<'_> {
+    /// "a string", "a number", ... for "expected X, found Y".
+    fn kind(&self) -> &'static str {
+        match self {
+            Json::Null => "null",
+            Json::Bool(_) => "a boolean",
+            Json::Number(_) => "a number",
+            Json::Str(_) => "a string",
+            Json::Array => "an array",
+            Json::Object => "an object",
+        }
+    }
+}
+
+struct JsonSeed;
+
+impl<'de> DeserializeSeed<'de> for JsonSeed {
+    type Value = Json<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Json<'de>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for JsonSeed {
+    type Value = Json<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Json<'de>, E> {
+        Ok(Json::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Json<'de>, E> {
+        Ok(Json::Null)
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Json<'de>, E> {
+        Ok(Json::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Json<'de>, E> {
+        Ok(Json::Number(v as f64))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Json<'de>, E> {
+        Ok(Json::Number(v as f64))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Json<'de>, E> {
+        Ok(Json::Number(v))
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Json<'de>, E> {
+        Ok(Json::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Json<'de>, E> {
+        Ok(Json::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Json<'de>, E> {
+        Ok(Json::Str(Cow::Owned(v)))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Json::Array)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Json::Object)
+    }
+}
+
+/// `parent_signal_ids`: an array of strings, or null. The value is the ids or the problem.
+struct ParentsSeed;
+
+type Parents = Result<Vec<String>, String>;
+
+impl<'de> DeserializeSeed<'de> for ParentsSeed {
+    type Value = Parents;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Parents, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+fn not_an_array(found: &str) -> Parents {
+    Err(format!("expected an array of strings, found {found}"))
+}
+
+impl<'de> Visitor<'de> for ParentsSeed {
+    type Value = Parents;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of strings")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Parents, E> {
+        Ok(Ok(Vec::new()))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Parents, E> {
+        Ok(Ok(Vec::new()))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Parents, E> {
+        Ok(not_an_array("a boolean"))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Parents, E> {
+        Ok(not_an_array("a number"))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Parents, E> {
+        Ok(not_an_array("a number"))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Parents, E> {
+        Ok(not_an_array("a number"))
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Parents, E> {
+        Ok(not_an_array("a string"))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parents, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(not_an_array("an object"))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Parents, A::Error> {
+        let mut ids = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(16));
+        let mut index = 0usize;
+        while let Some(item) = seq.next_element_seed(JsonSeed)? {
+            match item {
+                Json::Str(s) => ids.push(s.into_owned()),
+                other => {
+                    let problem = format!("[{index}] expected a string, found {}", other.kind());
+                    while seq.next_element::<IgnoredAny>()?.is_some() {}
+                    return Ok(Err(problem));
+                }
+            }
+            index += 1;
+        }
+        Ok(Ok(ids))
+    }
+}
+
+/// Where the visitor leaves what went wrong (serde's error type cannot carry it).
+#[derive(Default)]
+struct Ctx {
+    /// The problem found by the visitor, if it stopped the parse.
+    error: Option<LineError>,
+    /// The field whose value is being read, for errors serde_json raises inside it.
+    field: Option<&'static str>,
+}
+
+impl Ctx {
+    fn fail<E: de::Error>(&mut self, error: LineError) -> E {
+        self.error = Some(error);
+        E::custom("see Ctx::error")
+    }
+}
+
+/// Everything read from the object, before required fields are checked.
+#[derive(Default)]
+struct Parts<'de> {
+    signal_id: Option<String>,
+    source_module: Option<String>,
+    source_version: Option<String>,
+    ticker: Option<String>,
+    direction: Option<Direction>,
+    conviction: Option<f64>,
+    signal_type: Option<SignalType>,
+    timeframe: Option<String>,
+    price: Option<f64>,
+    timestamp_ns: Option<i64>,
+    expires_at_ns: Option<i64>,
+    strategy_id: Option<String>,
+    correlation_id: Option<String>,
+    parent_signal_ids: Vec<String>,
+    acted_upon: Option<bool>,
+    execution_id: Option<String>,
+    payload_json: Option<&'de RawValue>,
+}
+
+fn expected(what: &str, found: &Json<'_>) -> String {
+    format!("expected {what}, found {}", found.kind())
+}
+
+/// A string field; `Ok(None)` for null when the field is optional.
+fn string(v: Json<'_>, optional: bool) -> Result<Option<String>, String> {
+    match v {
+        Json::Str(s) => Ok(Some(s.into_owned())),
+        Json::Null if optional => Ok(None),
+        other => Err(expected("a string", &other)),
+    }
+}
+
+fn number(v: Json<'_>, optional: bool) -> Result<Option<f64>, String> {
+    match v {
+        Json::Number(n) => Ok(Some(n)),
+        Json::Null if optional => Ok(None),
+        other => Err(expected("a number", &other)),
+    }
+}
+
+fn timestamp(v: Json<'_>, optional: bool) -> Result<Option<i64>, String> {
+    match v {
+        Json::Str(s) => parse_rfc3339_ns(&s).map(Some),
+        Json::Null if optional => Ok(None),
+        other => Err(expected("an RFC 3339 timestamp string", &other)),
+    }
+}
+
+fn one_of(value: &str, names: &[&str]) -> String {
+    format!("{} is not one of {}", quote(value), names.join(", "))
+}
+
+impl<'de> Parts<'de> {
+    /// Stores a scalar field's value, or says what is wrong with it.
+    fn set(&mut self, field: Field, v: Json<'de>) -> Result<(), String> {
+        match field {
+            Field::SignalId => {
+                self.signal_id = string(v, true)?;
+                if self.signal_id.as_deref() == Some("") {
+                    return Err("must not be empty (omit it to have the ledger assign one)".into());
+                }
+            }
+            Field::SourceModule => self.source_module = string(v, false)?,
+            Field::SourceVersion => self.source_version = string(v, true)?,
+            Field::Ticker => self.ticker = string(v, false)?,
+            Field::Direction => {
+                let s = string(v, false)?.unwrap_or_default();
+                self.direction = Some(Direction::parse(&s).ok_or_else(|| {
+                    let names: Vec<&str> = Direction::ALL.iter().map(|d| d.as_str()).collect();
+                    one_of(&s, &names)
+                })?);
+            }
+            Field::Conviction => self.conviction = number(v, false)?,
+            Field::SignalType => {
+                let s = string(v, false)?.unwrap_or_default();
+                self.signal_type = Some(SignalType::parse(&s).ok_or_else(|| {
+                    let names: Vec<&str> = SignalType::ALL.iter().map(|t| t.as_str()).collect();
+                    one_of(&s, &names)
+                })?);
+            }
+            Field::Timeframe => self.timeframe = string(v, true)?,
+            Field::Price => self.price = number(v, true)?,
+            Field::Timestamp => self.timestamp_ns = timestamp(v, false)?,
+            Field::ExpiresAt => self.expires_at_ns = timestamp(v, true)?,
+            Field::StrategyId => self.strategy_id = string(v, true)?,
+            Field::CorrelationId => self.correlation_id = string(v, true)?,
+            Field::ActedUpon => {
+                self.acted_upon = match v {
+                    Json::Bool(b) => Some(b),
+                    Json::Null => None,
+                    other => return Err(expected("a boolean", &other)),
+                }
+            }
+            Field::ExecutionId => self.execution_id = string(v, true)?,
+            // Read by their own seeds in `visit_map`.
+            Field::ParentSignalIds | Field::PayloadJson => {}
+        }
+        Ok(())
+    }
+
+    /// The signal, or the first required field (in column order) that is missing.
+    fn finish(self) -> Result<Signal, LineError> {
+        let missing = |field: Field| LineError::field(field.name(), "is required");
+        Ok(Signal {
+            signal_id: self.signal_id.unwrap_or_default(),
+            source_module: self
+                .source_module
+                .ok_or_else(|| missing(Field::SourceModule))?,
+            source_version: self.source_version,
+            ticker: self.ticker.ok_or_else(|| missing(Field::Ticker))?,
+            direction: self.direction.ok_or_else(|| missing(Field::Direction))?,
+            conviction: self.conviction.ok_or_else(|| missing(Field::Conviction))?,
+            signal_type: self.signal_type.ok_or_else(|| missing(Field::SignalType))?,
+            timeframe: self.timeframe,
+            price: self.price,
+            timestamp_ns: self.timestamp_ns.ok_or_else(|| missing(Field::Timestamp))?,
+            expires_at_ns: self.expires_at_ns,
+            strategy_id: self.strategy_id,
+            correlation_id: self.correlation_id,
+            parent_signal_ids: self.parent_signal_ids,
+            acted_upon: self.acted_upon,
+            execution_id: self.execution_id,
+            payload_json: self.payload_json.map_or("null", RawValue::get).to_owned(),
+        })
+    }
+}
+
+/// The top-level visitor: the line must be one JSON object.
+struct LineVisitor<'c> {
+    ctx: &'c mut Ctx,
+}
+
+impl LineVisitor<'_> {
+    fn not_object<E: de::Error>(self, found: &str) -> Result<Signal, E> {
+        Err(self.ctx.fail(LineError::whole(format!(
+            "expected a JSON object, found {found}"
+        ))))
+    }
+}
+
+impl<'de> Visitor<'de> for LineVisitor<'_> {
+    type Value = Signal;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Signal, E> {
+        self.not_object("null")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Signal, E> {
+        self.not_object("a boolean")
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Signal, E> {
+        self.not_object("a number")
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Signal, E> {
+        self.not_object("a number")
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Signal, E> {
+        self.not_object("a number")
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Signal, E> {
+        self.not_object("a string")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Signal, A::Error> {
+        self.not_object("an array")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Signal, A::Error> {
+        let ctx = self.ctx;
+        let mut parts = Parts::default();
+        let mut seen = 0u32;
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            let field = match key {
+                Key::Producer(field) => field,
+                Key::Ledger(name) => return Err(ctx.fail(LineError::field(name, LEDGER_SET))),
+                Key::Unknown(name) => {
+                    return Err(ctx.fail(LineError::field(key_for_error(&name), "unknown field")))
+                }
+            };
+            if seen & field.bit() != 0 {
+                return Err(ctx.fail(LineError::field(field.name(), "duplicate field")));
+            }
+            seen |= field.bit();
+            ctx.field = Some(field.name());
+            let stored = match field {
+                Field::PayloadJson => {
+                    parts.payload_json = Some(map.next_value::<&'de RawValue>()?);
+                    Ok(())
+                }
+                Field::ParentSignalIds => map
+                    .next_value_seed(ParentsSeed)?
+                    .map(|ids| parts.parent_signal_ids = ids),
+                _ => parts.set(field, map.next_value_seed(JsonSeed)?),
+            };
+            if let Err(problem) = stored {
+                return Err(ctx.fail(LineError::field(field.name(), problem)));
+            }
+            ctx.field = None;
+        }
+        parts.finish().map_err(|e| ctx.fail(e))
+    }
+}
+
+/// The problem for an error serde_json raised (syntax, number range), without its "line 1".
+fn json_problem(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let code = match text.rfind(" at line ") {
+        Some(cut) if e.line() != 0 => text.get(..cut).unwrap_or(&text),
+        _ => text.as_str(),
+    };
+    if code == "number out of range" {
+        return "number is out of the 64-bit float range".to_owned();
+    }
+    if e.line() == 0 {
+        format!("invalid JSON: {code}")
+    } else {
+        format!("invalid JSON: {code} at column {}", e.column())
+    }
+}
+
+/// Parses one NDJSON line (one JSON object) into a validated [`Signal`].
+///
+/// The error names the field when one is at fault; invalid JSON outside any field's value has
+/// no field (`invalid JSON: expected value at column 12`).
+pub fn parse_signal_line(line: &str) -> Result<Signal, LineError> {
+    let mut ctx = Ctx::default();
+    let mut de = serde_json::Deserializer::from_str(line);
+    let parsed = (&mut de)
+        .deserialize_any(LineVisitor { ctx: &mut ctx })
+        .and_then(|signal| de.end().map(|()| signal));
+    let signal = parsed.map_err(|e| {
+        ctx.error.take().unwrap_or_else(|| LineError {
+            field: ctx.field.map(str::to_owned),
+            problem: json_problem(&e),
+        })
+    })?;
+    signal.validate()?;
+    Ok(signal)
+}
+
+/// [`parse_signal_line`], with the error located at line `line_no` (1-based).
+pub fn parse_signal_line_numbered(line_no: u64, line: &str) -> Result<Signal, InputError> {
+    parse_signal_line(line).map_err(|e| e.at_line(line_no))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn base() -> Value {
+        json!({
+            "signal_id": "sig-1",
+            "source_module": "momentum",
+            "source_version": "1.2.3",
+            "ticker": "AAPL",
+            "direction": "long",
+            "conviction": 0.75,
+            "signal_type": "entry",
+            "timeframe": "1m",
+            "price": 187.25,
+            "timestamp": "2026-01-05T14:30:00Z",
+            "expires_at": "2026-01-05T15:30:00.5Z",
+            "strategy_id": "strat-a",
+            "correlation_id": "corr-9",
+            "parent_signal_ids": ["p1", "p2"],
+            "acted_upon": false,
+            "execution_id": "exec-7",
+            "payload_json": {"k": [1, 2]}
+        })
+    }
+
+    /// The base line with `field` set to `value` (`None` removes it).
+    fn with(field: &str, value: Option<Value>) -> String {
+        let mut v = base();
+        let obj = v.as_object_mut().unwrap();
+        match value {
+            Some(value) => {
+                obj.insert(field.to_owned(), value);
+            }
+            None => {
+                obj.remove(field);
+            }
+        }
+        v.to_string()
+    }
+
+    fn ok(line: &str) -> Signal {
+        parse_signal_line(line).unwrap_or_else(|e| panic!("{line}: {e}"))
+    }
+
+    /// The error as `field F: problem` (or the bare problem).
+    fn err(line: &str) -> String {
+        parse_signal_line(line).unwrap_err().to_string()
+    }
+
+    /// The base line with `field` set to the raw JSON text `literal`.
+    fn with_raw(field: &str, literal: &str) -> String {
+        with(field, Some(json!("@@raw@@"))).replace("\"@@raw@@\"", literal)
+    }
+
+    fn field_err(field: &str, value: Option<Value>) -> String {
+        err(&with(field, value))
+    }
+
+    #[test]
+    fn full_line_parses() {
+        let s = ok(&base().to_string());
+        assert_eq!(s.signal_id, "sig-1");
+        assert_eq!(s.source_module, "momentum");
+        assert_eq!(s.source_version.as_deref(), Some("1.2.3"));
+        assert_eq!(s.ticker, "AAPL");
+        assert_eq!(s.direction, Direction::Long);
+        assert_eq!(s.conviction, 0.75);
+        assert_eq!(s.signal_type, SignalType::Entry);
+        assert_eq!(s.timeframe.as_deref(), Some("1m"));
+        assert_eq!(s.price, Some(187.25));
+        assert_eq!(s.timestamp_ns, 1_767_623_400_000_000_000);
+        assert_eq!(s.expires_at_ns, Some(1_767_627_000_500_000_000));
+        assert_eq!(s.strategy_id.as_deref(), Some("strat-a"));
+        assert_eq!(s.correlation_id.as_deref(), Some("corr-9"));
+        assert_eq!(s.parent_signal_ids, vec!["p1", "p2"]);
+        assert_eq!(s.acted_upon, Some(false));
+        assert_eq!(s.execution_id.as_deref(), Some("exec-7"));
+        assert_eq!(s.payload_json, r#"{"k":[1,2]}"#);
+    }
+
+    #[test]
+    fn minimal_line_parses_with_defaults() {
+        let line = r#"{"source_module":"m","ticker":"BRK.B","direction":"short","conviction":1,"signal_type":"scale_out","timestamp":"2026-01-05T14:30:00+01:00"}"#;
+        let s = ok(line);
+        assert_eq!(s.signal_id, "");
+        assert_eq!(s.source_version, None);
+        assert_eq!(s.conviction, 1.0);
+        assert_eq!(s.signal_type, SignalType::ScaleOut);
+        assert_eq!(s.timeframe, None);
+        assert_eq!(s.price, None);
+        assert_eq!(s.timestamp_ns, 1_767_619_800_000_000_000);
+        assert_eq!(s.expires_at_ns, None);
+        assert_eq!(s.parent_signal_ids, Vec::<String>::new());
+        assert_eq!(s.acted_upon, None);
+        assert_eq!(s.payload_json, "null");
+    }
+
+    #[test]
+    fn every_enum_name_parses() {
+        for d in Direction::ALL {
+            assert_eq!(
+                ok(&with("direction", Some(json!(d.as_str())))).direction,
+                *d
+            );
+        }
+        for t in SignalType::ALL {
+            assert_eq!(
+                ok(&with("signal_type", Some(json!(t.as_str())))).signal_type,
+                *t
+            );
+        }
+    }
+
+    #[test]
+    fn null_optional_fields_are_absent() {
+        for field in [
+            "signal_id",
+            "source_version",
+            "timeframe",
+            "price",
+            "expires_at",
+            "strategy_id",
+            "correlation_id",
+            "parent_signal_ids",
+            "acted_upon",
+            "execution_id",
+        ] {
+            let absent = ok(&with(field, None));
+            let null = ok(&with(field, Some(Value::Null)));
+            assert_eq!(absent, null, "{field}");
+        }
+        assert_eq!(
+            ok(&with("payload_json", Some(Value::Null))).payload_json,
+            "null"
+        );
+        assert_eq!(ok(&with("payload_json", None)).payload_json, "null");
+    }
+
+    #[test]
+    fn required_fields() {
+        for field in [
+            "source_module",
+            "ticker",
+            "direction",
+            "conviction",
+            "signal_type",
+            "timestamp",
+        ] {
+            assert_eq!(
+                field_err(field, None),
+                format!("field {field}: is required")
+            );
+        }
+        assert_eq!(err("{}"), "field source_module: is required");
+        assert_eq!(
+            field_err("source_module", Some(Value::Null)),
+            "field source_module: expected a string, found null"
+        );
+        assert_eq!(
+            field_err("conviction", Some(Value::Null)),
+            "field conviction: expected a number, found null"
+        );
+        assert_eq!(
+            field_err("timestamp", Some(Value::Null)),
+            "field timestamp: expected an RFC 3339 timestamp string, found null"
+        );
+    }
+
+    #[test]
+    fn wrong_types() {
+        let cases: &[(&str, Value, &str)] = &[
+            ("signal_id", json!(7), "expected a string, found a number"),
+            (
+                "source_module",
+                json!(true),
+                "expected a string, found a boolean",
+            ),
+            (
+                "source_version",
+                json!([1]),
+                "expected a string, found an array",
+            ),
+            (
+                "ticker",
+                json!({"a": 1}),
+                "expected a string, found an object",
+            ),
+            ("direction", json!(1), "expected a string, found a number"),
+            (
+                "conviction",
+                json!("0.5"),
+                "expected a number, found a string",
+            ),
+            (
+                "signal_type",
+                json!(false),
+                "expected a string, found a boolean",
+            ),
+            ("timeframe", json!(60), "expected a string, found a number"),
+            (
+                "price",
+                json!("187.25"),
+                "expected a number, found a string",
+            ),
+            (
+                "timestamp",
+                json!(1_767_623_400),
+                "expected an RFC 3339 timestamp string, found a number",
+            ),
+            (
+                "expires_at",
+                json!({}),
+                "expected an RFC 3339 timestamp string, found an object",
+            ),
+            (
+                "strategy_id",
+                json!(1.5),
+                "expected a string, found a number",
+            ),
+            (
+                "correlation_id",
+                json!([]),
+                "expected a string, found an array",
+            ),
+            (
+                "parent_signal_ids",
+                json!("p1"),
+                "expected an array of strings, found a string",
+            ),
+            (
+                "parent_signal_ids",
+                json!({"p": 1}),
+                "expected an array of strings, found an object",
+            ),
+            (
+                "parent_signal_ids",
+                json!(["p1", 2, "p3"]),
+                "[1] expected a string, found a number",
+            ),
+            (
+                "parent_signal_ids",
+                json!([null]),
+                "[0] expected a string, found null",
+            ),
+            (
+                "acted_upon",
+                json!("yes"),
+                "expected a boolean, found a string",
+            ),
+            ("acted_upon", json!(1), "expected a boolean, found a number"),
+            (
+                "execution_id",
+                json!(false),
+                "expected a string, found a boolean",
+            ),
+        ];
+        for (field, value, problem) in cases {
+            assert_eq!(
+                field_err(field, Some(value.clone())),
+                format!("field {field}: {problem}"),
+                "{field} = {value}"
+            );
+        }
+    }
+
+    #[test]
+    fn out_of_range_values() {
+        let long = |n: usize| json!("x".repeat(n));
+        let cases: &[(&str, Value, &str)] = &[
+            ("signal_id", long(65), "is 65 bytes, longer than 64"),
+            ("signal_id", json!(""), "must not be empty (omit it to have the ledger assign one)"),
+            ("source_module", long(65), "is 65 bytes, longer than 64"),
+            ("source_module", json!(""), "must not be empty"),
+            ("source_module", json!("a\tb"), "contains control character U+0009"),
+            ("source_version", long(33), "is 33 bytes, longer than 32"),
+            ("source_version", json!(""), "must not be empty"),
+            ("ticker", json!(""), "must not be empty"),
+            ("ticker", json!("ABCDEFGHIJKLMNOPQ"), "is 17 bytes, longer than 16"),
+            ("ticker", json!("aapl"), "character 'a' is not one of A-Z 0-9 . - /"),
+            ("ticker", json!("AA\u{1}PL"), "character '\\u{1}' is not one of A-Z 0-9 . - /"),
+            ("ticker", json!("AA\nPL"), "character '\\n' is not one of A-Z 0-9 . - /"),
+            ("ticker", json!("AAPL "), "character ' ' is not one of A-Z 0-9 . - /"),
+            ("direction", json!("up"), "\"up\" is not one of long, short, neutral"),
+            ("direction", json!("LONG"), "\"LONG\" is not one of long, short, neutral"),
+            ("direction", json!(""), "\"\" is not one of long, short, neutral"),
+            ("conviction", json!(1.5), "1.5 is not a finite number in 0..=1"),
+            ("conviction", json!(-0.1), "-0.1 is not a finite number in 0..=1"),
+            ("conviction", json!(2), "2 is not a finite number in 0..=1"),
+            (
+                "signal_type",
+                json!("buy"),
+                "\"buy\" is not one of entry, exit, scale_in, scale_out, alert",
+            ),
+            ("timeframe", long(17), "is 17 bytes, longer than 16"),
+            ("timeframe", json!(""), "must not be empty"),
+            (
+                "timestamp",
+                json!("2024-01-01 10:00:00"),
+                "\"2024-01-01 10:00:00\" is not an RFC 3339 timestamp with a zone",
+            ),
+            (
+                "timestamp",
+                json!("2024-01-01T10:00:00"),
+                "\"2024-01-01T10:00:00\" is not an RFC 3339 timestamp with a zone",
+            ),
+            (
+                "timestamp",
+                json!("10000-01-01T00:00:00Z"),
+                "\"10000-01-01T00:00:00Z\" is outside the representable range 1677-09-21..2262-04-11",
+            ),
+            (
+                "timestamp",
+                json!("2024-01-01T10:00:00.1234567890Z"),
+                "\"2024-01-01T10:00:00.1234567890Z\" has more than 9 fractional-second digits",
+            ),
+            (
+                "expires_at",
+                json!("2026-01-05T14:29:59.999Z"),
+                "is before timestamp",
+            ),
+            (
+                "expires_at",
+                json!("tomorrow"),
+                "\"tomorrow\" is not an RFC 3339 timestamp with a zone",
+            ),
+            ("strategy_id", long(65), "is 65 bytes, longer than 64"),
+            ("correlation_id", long(65), "is 65 bytes, longer than 64"),
+            ("execution_id", long(65), "is 65 bytes, longer than 64"),
+            ("execution_id", json!(""), "must not be empty"),
+            ("parent_signal_ids", json!(["a", "a"]), "[1] \"a\" is listed twice"),
+            ("parent_signal_ids", json!(["sig-1"]), "[0] names the signal itself"),
+            ("parent_signal_ids", json!(["a", ""]), "[1] must not be empty"),
+        ];
+        for (field, value, problem) in cases {
+            assert_eq!(
+                field_err(field, Some(value.clone())),
+                format!("field {field}: {problem}"),
+                "{field} = {value}"
+            );
+        }
+        let many: Vec<String> = (0..17).map(|i| format!("p{i}")).collect();
+        assert_eq!(
+            field_err("parent_signal_ids", Some(json!(many))),
+            "field parent_signal_ids: has 17 entries, more than 16"
+        );
+        let sixteen: Vec<String> = (0..16).map(|i| format!("p{i}")).collect();
+        assert_eq!(
+            ok(&with("parent_signal_ids", Some(json!(sixteen))))
+                .parent_signal_ids
+                .len(),
+            16
+        );
+        assert_eq!(ok(&with("conviction", Some(json!(0)))).conviction, 0.0);
+        assert_eq!(ok(&with("price", Some(json!(-3)))).price, Some(-3.0));
+        let exact = ok(&with("expires_at", Some(json!("2026-01-05T14:30:00Z"))));
+        assert_eq!(exact.expires_at_ns, Some(exact.timestamp_ns));
+    }
+
+    #[test]
+    fn long_bad_values_are_quoted_briefly() {
+        let e = field_err("direction", Some(json!("z".repeat(5000))));
+        assert!(e.len() < 150, "{e}");
+        let e = field_err("timestamp", Some(json!("z".repeat(5000))));
+        assert!(e.len() < 150, "{e}");
+    }
+
+    #[test]
+    fn huge_numbers_and_nan() {
+        let line = with_raw("conviction", "1e400");
+        assert_eq!(
+            err(&line),
+            "field conviction: number is out of the 64-bit float range"
+        );
+        let line = with_raw("price", "-1e400");
+        assert_eq!(
+            err(&line),
+            "field price: number is out of the 64-bit float range"
+        );
+        // Underflow is not an error: it is zero.
+        let line = with_raw("conviction", "1e-400");
+        assert_eq!(ok(&line).conviction, 0.0);
+        // A big integer is a (rounded) float, then out of range.
+        let line = with_raw("conviction", "123456789012345678901234567890");
+        assert_eq!(
+            err(&line),
+            "field conviction: 123456789012345680000000000000 is not a finite number in 0..=1"
+        );
+        for lit in ["NaN", "Infinity", "-Infinity", "nan", ".5", "+0.5"] {
+            let line = with_raw("conviction", lit);
+            let e = parse_signal_line(&line).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some("conviction"), "{lit}: {e}");
+            assert!(e.problem.starts_with("invalid JSON: "), "{lit}: {e}");
+        }
+        // `0x1` is the number 0 followed by junk: the error is between fields.
+        let e = parse_signal_line(&with_raw("conviction", "0x1")).unwrap_err();
+        assert_eq!(e.field, None);
+        assert!(
+            e.problem.starts_with("invalid JSON: expected `,` or `}`"),
+            "{e}"
+        );
+        let line = r#"{"conviction": NaN}"#;
+        assert_eq!(
+            err(line),
+            "field conviction: invalid JSON: expected value at column 16"
+        );
+    }
+
+    #[test]
+    fn ledger_fields_are_refused() {
+        for field in LEDGER_FIELDS {
+            for value in [json!(1), json!("x"), Value::Null] {
+                assert_eq!(
+                    field_err(field, Some(value)),
+                    format!("field {field}: is set by the ledger and must not be supplied")
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        assert_eq!(
+            field_err("tickr", Some(json!("AAPL"))),
+            "field tickr: unknown field"
+        );
+        assert_eq!(
+            field_err("Ticker", Some(json!("AAPL"))),
+            "field Ticker: unknown field"
+        );
+        assert_eq!(
+            field_err("bad key\n", Some(json!(1))),
+            "field \"bad key\\n\": unknown field"
+        );
+        assert_eq!(field_err("", Some(json!(1))), "field \"\": unknown field");
+        let e = field_err(&"k".repeat(1000), Some(json!(1)));
+        assert!(e.len() < 100, "{e}");
+    }
+
+    #[test]
+    fn duplicate_fields_are_refused() {
+        let line = r#"{"ticker":"AAPL","source_module":"m","ticker":"MSFT"}"#;
+        assert_eq!(err(line), "field ticker: duplicate field");
+        let line = r#"{"payload_json":1,"payload_json":1}"#;
+        assert_eq!(err(line), "field payload_json: duplicate field");
+        let line = r#"{"price":null,"price":1}"#;
+        assert_eq!(err(line), "field price: duplicate field");
+        // An escaped key is the same key.
+        let line = r#"{"ticker":"AAPL","tick\u0065r":"MSFT"}"#;
+        assert_eq!(err(line), "field ticker: duplicate field");
+    }
+
+    #[test]
+    fn payload_is_stored_byte_exact() {
+        let mut line = with("payload_json", None);
+        line.pop(); // the closing brace
+        let payload = r#"{"b": 1,  "a":[1,2], "s": "\u00e9\n", "n": 1.50}"#;
+        let s = ok(&format!("{line}, \"payload_json\" :  {payload}  }}"));
+        assert_eq!(s.payload_json, payload);
+        for payload in ["\"text\"", "12.50", "[ ]", "true", "null", "{}", "-0"] {
+            let s = ok(&format!("{line},\"payload_json\":{payload}}}"));
+            assert_eq!(s.payload_json, payload);
+        }
+        let big = format!("\"{}\"", "x".repeat(65_535));
+        assert_eq!(
+            err(&format!("{line},\"payload_json\":{big}}}")),
+            "field payload_json: is 65537 bytes, larger than 65536"
+        );
+        let e = parse_signal_line(&format!("{line},\"payload_json\":{{\"a\":}}}}")).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("payload_json"));
+        assert!(
+            e.problem
+                .starts_with("invalid JSON: expected value at column"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn invalid_json_and_non_objects() {
+        assert_eq!(
+            err(""),
+            "invalid JSON: EOF while parsing a value at column 0"
+        );
+        assert_eq!(
+            err("   "),
+            "invalid JSON: EOF while parsing a value at column 3"
+        );
+        assert_eq!(err("[1,2]"), "expected a JSON object, found an array");
+        assert_eq!(err("\"x\""), "expected a JSON object, found a string");
+        assert_eq!(err("42"), "expected a JSON object, found a number");
+        assert_eq!(err("null"), "expected a JSON object, found null");
+        assert_eq!(err("true"), "expected a JSON object, found a boolean");
+        assert_eq!(
+            err("{"),
+            "invalid JSON: EOF while parsing an object at column 1"
+        );
+        assert_eq!(
+            err(r#"{"ticker" "AAPL"}"#),
+            "field ticker: invalid JSON: expected `:` at column 11"
+        );
+        assert_eq!(
+            err(r#"{"ticker":"AAPL" "x":1}"#),
+            "invalid JSON: expected `,` or `}` at column 18"
+        );
+        assert_eq!(
+            err(r#"{"ticker":"AAPL",}"#),
+            "invalid JSON: trailing comma at column 18"
+        );
+        let line = base().to_string();
+        assert_eq!(
+            err(&format!("{line} {{}}")),
+            format!(
+                "invalid JSON: trailing characters at column {}",
+                line.len() + 2
+            )
+        );
+        assert_eq!(
+            err(&format!("{line}{line}")),
+            format!(
+                "invalid JSON: trailing characters at column {}",
+                line.len() + 1
+            )
+        );
+        // Surrounding whitespace is fine.
+        ok(&format!(" \t{line}\r "));
+        let e = parse_signal_line(r#"{"ticker":"AA"#).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "field ticker: invalid JSON: EOF while parsing a string at column 13"
+        );
+        let e = parse_signal_line(r#"{"ticker":"\ud800"}"#).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("ticker"));
+        assert!(e.problem.starts_with("invalid JSON: "), "{e}");
+    }
+
+    #[test]
+    fn first_problem_wins() {
+        // A type error comes before a later unknown field; validation comes last.
+        let line = r#"{"conviction":"x","zzz":1}"#;
+        assert_eq!(
+            err(line),
+            "field conviction: expected a number, found a string"
+        );
+        let line = with("conviction", Some(json!(5)))
+            .replace("\"ticker\":\"AAPL\"", "\"ticker\":\"aapl\"");
+        assert_eq!(
+            err(&line),
+            "field ticker: character 'a' is not one of A-Z 0-9 . - /"
+        );
+    }
+
+    #[test]
+    fn numbered_errors_display_the_line() {
+        let e = parse_signal_line_numbered(12, &with("ticker", None)).unwrap_err();
+        assert_eq!(e.to_string(), "line 12: field ticker: is required");
+        assert_eq!(e.line, 12);
+        assert_eq!(e.field.as_deref(), Some("ticker"));
+        assert_eq!(e.problem, "is required");
+        let e = parse_signal_line_numbered(3, "nope").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 3: invalid JSON: expected ident at column 2"
+        );
+        assert_eq!(e.field, None);
+    }
+}

@@ -1,0 +1,479 @@
+//! `Ledger`: the one writer of a ledger directory. Creates, opens (recovering a torn tail),
+//! appends batches atomically and durably, and rolls segments.
+//!
+//! Invariants kept here:
+//! - at most one `Ledger` per directory across processes (the `LOCK` file);
+//! - an append is all or nothing: on any error every byte it wrote is removed again (segments it
+//!   created are deleted, the segment it sealed is unsealed) before the error is returned, and if
+//!   that cleanup itself fails the writer is poisoned and refuses further appends;
+//! - an append is acknowledged only after the configured sync;
+//! - recorded_at never decreases, so ledger order is also recorded_at order.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::config::{LedgerToml, PersistenceConfig};
+use crate::dir::{self, WriterLock, CONFIG_FILE};
+use crate::error::{LedgerError, Result};
+use crate::hash::{Hash, GENESIS_PREV_HASH};
+use crate::layout::{read_layout, Head};
+use crate::record::codec::{encode_signal_body, Stamp};
+use crate::record::frame::{begin_frame, finish_frame};
+use crate::record::Signal;
+use crate::segment::file::{RealFiles, SegmentFileFactory};
+use crate::segment::header::{SegmentHeader, FORMAT_VERSION, HEADER_LEN};
+use crate::segment::scan::TailState;
+use crate::segment::writer::{ActiveSegment, SealedSegment};
+
+/// What an append made durable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendReceipt {
+    /// Entries appended.
+    pub count: u64,
+    /// Seq of the first appended entry (the next seq when `count` is 0).
+    pub first_seq: u64,
+    /// Seq of the last appended entry (None when `count` is 0).
+    pub last_seq: Option<u64>,
+    /// Row hash of the ledger's last entry after the append.
+    pub head_hash: Hash,
+    /// Row hash of every appended entry, in seq order.
+    pub row_hashes: Vec<Hash>,
+    /// signal_id of every appended entry (assigned ones included), in seq order.
+    pub signal_ids: Vec<String>,
+}
+
+/// A torn tail found and removed when the ledger was opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// The segment that was truncated.
+    pub segment: PathBuf,
+    /// Offset the segment was truncated to (the end of its last whole valid entry).
+    pub offset: u64,
+    /// Bytes dropped.
+    pub dropped_bytes: u64,
+    /// What was found there.
+    pub reason: String,
+}
+
+/// Options for opening a ledger beyond its `ledger.toml`.
+#[derive(Clone, Default)]
+pub struct OpenOptions {
+    /// Settings to use instead of those in `ledger.toml` (not written back).
+    pub config_override: Option<PersistenceConfig>,
+    /// Wraps segment files, to inject faults in tests; real files when None.
+    pub file_factory: Option<Arc<dyn SegmentFileFactory>>,
+}
+
+impl std::fmt::Debug for OpenOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenOptions")
+            .field("config_override", &self.config_override)
+            .field("file_factory", &self.file_factory.is_some())
+            .finish()
+    }
+}
+
+/// The writer of one ledger directory.
+#[derive(Debug)]
+pub struct Ledger {
+    dir: PathBuf,
+    config: PersistenceConfig,
+    _lock: WriterLock,
+    factory: Arc<dyn SegmentFileFactory>,
+    sealed: Vec<SealedSegment>,
+    active: ActiveSegment,
+    last_recorded_at_ns: i64,
+    recovery: Option<RecoveryReport>,
+    poisoned: Option<String>,
+    frame_buf: Vec<u8>,
+}
+
+impl std::fmt::Debug for dyn SegmentFileFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SegmentFileFactory")
+    }
+}
+
+/// Nanoseconds since the Unix epoch now.
+pub fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+impl Ledger {
+    /// Creates a new ledger in `dir` (created if missing; refused if it holds anything else).
+    pub fn create(dir: &Path, config: PersistenceConfig) -> Result<Ledger> {
+        config.validate().map_err(|message| LedgerError::Config {
+            path: dir.join(CONFIG_FILE),
+            message,
+        })?;
+        std::fs::create_dir_all(dir).map_err(|e| LedgerError::io("create directory", dir, e))?;
+        if dir.join(CONFIG_FILE).exists() {
+            return Err(LedgerError::AlreadyALedger {
+                path: dir.to_path_buf(),
+            });
+        }
+        let mut entries =
+            std::fs::read_dir(dir).map_err(|e| LedgerError::io("read directory", dir, e))?;
+        if entries.next().is_some() {
+            return Err(LedgerError::DirectoryNotEmpty {
+                path: dir.to_path_buf(),
+            });
+        }
+        let lock = WriterLock::acquire(dir)?;
+        let factory: Arc<dyn SegmentFileFactory> = Arc::new(RealFiles);
+        let header = SegmentHeader {
+            format_version: FORMAT_VERSION,
+            first_seq: 0,
+            created_at_ns: now_ns(),
+            prev_hash: GENESIS_PREV_HASH,
+        };
+        let active = ActiveSegment::create(dir, factory.as_ref(), header)?;
+        // ledger.toml last: a directory without it is not a ledger, so a crash during create
+        // leaves something `open` refuses rather than half a ledger.
+        let toml = LedgerToml {
+            format_version: FORMAT_VERSION,
+            persistence: config.clone(),
+        };
+        dir::write_atomic(dir, &dir.join(CONFIG_FILE), toml.to_toml_text().as_bytes())?;
+        Ok(Ledger {
+            dir: dir.to_path_buf(),
+            config,
+            _lock: lock,
+            factory,
+            sealed: Vec::new(),
+            active,
+            last_recorded_at_ns: i64::MIN,
+            recovery: None,
+            poisoned: None,
+            frame_buf: Vec::new(),
+        })
+    }
+
+    /// Opens the ledger in `dir` for writing with its `ledger.toml` settings.
+    pub fn open(dir: &Path) -> Result<Ledger> {
+        Self::open_with(dir, OpenOptions::default())
+    }
+
+    /// Opens the ledger in `dir` for writing. A torn tail in the last segment is truncated to
+    /// the last whole valid entry, synced and reported ([`Ledger::recovery`]); any other damage
+    /// is refused with [`LedgerError::Corrupt`] and nothing is changed.
+    pub fn open_with(dir: &Path, options: OpenOptions) -> Result<Ledger> {
+        let config_path = dir.join(CONFIG_FILE);
+        if !config_path.exists() {
+            return Err(LedgerError::NotALedger {
+                path: dir.to_path_buf(),
+            });
+        }
+        let toml = LedgerToml::load(&config_path)?;
+        let config = match options.config_override {
+            Some(c) => {
+                c.validate().map_err(|message| LedgerError::Config {
+                    path: config_path.clone(),
+                    message,
+                })?;
+                c
+            }
+            None => toml.persistence,
+        };
+        let lock = WriterLock::acquire(dir)?;
+        dir::remove_temporaries(dir)?;
+        let factory = options.file_factory.unwrap_or_else(|| Arc::new(RealFiles));
+        let layout = read_layout(dir)?;
+        if let Some(damage) = layout.damage {
+            return Err(LedgerError::Corrupt(Box::new(damage)));
+        }
+        let mut recovery = None;
+        let active = match layout.tail {
+            Some(tail) => {
+                let scan = tail.scan;
+                match scan.tail {
+                    TailState::Damaged(c) => return Err(LedgerError::Corrupt(Box::new(c))),
+                    TailState::Torn {
+                        offset,
+                        dropped_bytes,
+                        reason,
+                    } => {
+                        recovery = Some(RecoveryReport {
+                            segment: tail.path.clone(),
+                            offset,
+                            dropped_bytes,
+                            reason,
+                        })
+                    }
+                    TailState::Clean => {}
+                }
+                drop(tail.bytes);
+                let mut active = ActiveSegment::resume(
+                    tail.path,
+                    factory.as_ref(),
+                    tail.header,
+                    scan.records_end as u64,
+                    scan.stats,
+                    scan.position,
+                )?;
+                if recovery.is_some() {
+                    active.truncate(scan.records_end as u64)?;
+                }
+                active
+            }
+            None => {
+                // The last segment is sealed (a crash between sealing and starting the next).
+                let header = SegmentHeader {
+                    format_version: FORMAT_VERSION,
+                    first_seq: layout.sealed_end.next_seq,
+                    created_at_ns: now_ns(),
+                    prev_hash: layout.sealed_end.last_hash,
+                };
+                ActiveSegment::create(dir, factory.as_ref(), header)?
+            }
+        };
+        Ok(Ledger {
+            dir: dir.to_path_buf(),
+            config,
+            _lock: lock,
+            factory,
+            sealed: layout.sealed,
+            active,
+            last_recorded_at_ns: i64::MIN,
+            recovery,
+            poisoned: None,
+            frame_buf: Vec::new(),
+        })
+    }
+
+    /// The ledger directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &PersistenceConfig {
+        &self.config
+    }
+
+    /// The torn tail removed at open, if there was one.
+    pub fn recovery(&self) -> Option<&RecoveryReport> {
+        self.recovery.as_ref()
+    }
+
+    /// Seq the next entry will take (= number of entries, while nothing is pruned).
+    pub fn next_seq(&self) -> u64 {
+        self.active.position.next_seq
+    }
+
+    /// The last entry, or None for an empty ledger.
+    pub fn head(&self) -> Option<Head> {
+        let next = self.active.position.next_seq;
+        (next > 0).then_some(Head {
+            seq: next - 1,
+            row_hash: self.active.position.last_hash,
+        })
+    }
+
+    /// Sealed segments, oldest first.
+    pub fn sealed_segments(&self) -> &[SealedSegment] {
+        &self.sealed
+    }
+
+    /// Appends `signals` as one atomic, durable batch and returns what was written.
+    ///
+    /// Every signal is validated first; an invalid one fails the whole batch with its index and
+    /// nothing is written. Signals with an empty `signal_id` get a UUIDv7.
+    pub fn append(&mut self, signals: &[Signal]) -> Result<AppendReceipt> {
+        if let Some(why) = &self.poisoned {
+            return Err(LedgerError::Poisoned(why.clone()));
+        }
+        for (index, signal) in signals.iter().enumerate() {
+            signal
+                .validate()
+                .map_err(|error| LedgerError::InvalidSignal { index, error })?;
+        }
+        let first_seq = self.active.position.next_seq;
+        if signals.is_empty() {
+            return Ok(AppendReceipt {
+                count: 0,
+                first_seq,
+                last_seq: None,
+                head_hash: self.active.position.last_hash,
+                row_hashes: Vec::new(),
+                signal_ids: Vec::new(),
+            });
+        }
+        let recorded_at_ns = now_ns().max(self.last_recorded_at_ns);
+        let mut frames = std::mem::take(&mut self.frame_buf);
+        frames.clear();
+        let mut frame_ends = Vec::with_capacity(signals.len());
+        let mut row_hashes = Vec::with_capacity(signals.len());
+        let mut signal_ids = Vec::with_capacity(signals.len());
+        let mut prev_hash = self.active.position.last_hash;
+        for (i, signal) in signals.iter().enumerate() {
+            let id = if signal.signal_id.is_empty() {
+                uuid::Uuid::now_v7().to_string()
+            } else {
+                signal.signal_id.clone()
+            };
+            let stamp = Stamp {
+                seq: first_seq + i as u64,
+                recorded_at_ns,
+                prev_hash,
+            };
+            let start = begin_frame(&mut frames);
+            prev_hash = encode_signal_body(&mut frames, &stamp, signal, &id);
+            finish_frame(&mut frames, start);
+            frame_ends.push(frames.len());
+            row_hashes.push(prev_hash);
+            signal_ids.push(id);
+        }
+        let result = self.write_batch(&frames, &frame_ends, signals);
+        self.frame_buf = frames;
+        result?;
+        self.last_recorded_at_ns = recorded_at_ns;
+        Ok(AppendReceipt {
+            count: signals.len() as u64,
+            first_seq,
+            last_seq: Some(first_seq + signals.len() as u64 - 1),
+            head_hash: prev_hash,
+            row_hashes,
+            signal_ids,
+        })
+    }
+
+    /// Writes encoded frames, rolling segments at the size limit, then syncs; rolls everything
+    /// back on error.
+    fn write_batch(&mut self, frames: &[u8], frame_ends: &[usize], signals: &[Signal]) -> Result<()> {
+        let checkpoint = Checkpoint {
+            sealed_len: self.sealed.len(),
+            active_first_seq: self.active.header.first_seq,
+            active_len: self.active.len,
+            active_stats: self.active.stats,
+            active_position: self.active.position,
+        };
+        match self.write_frames_rolling(frames, frame_ends, signals) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                if let Err(rollback) = self.roll_back(&checkpoint) {
+                    self.poisoned = Some(format!("{e}; then rolling back failed: {rollback}"));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn write_frames_rolling(
+        &mut self,
+        frames: &[u8],
+        frame_ends: &[usize],
+        signals: &[Signal],
+    ) -> Result<()> {
+        let limit = self.config.segment_size_bytes;
+        let mut written = 0usize; // bytes of `frames` already written
+        let mut next_frame = 0usize; // index of the first frame not yet written
+        while next_frame < frame_ends.len() {
+            // Take as many whole frames as fit; an empty segment takes at least one.
+            let room = limit.saturating_sub(self.active.len) as usize;
+            let mut end_frame = next_frame;
+            while let Some(&end) = frame_ends.get(end_frame) {
+                let fits = end - written <= room;
+                if !(fits || end_frame == next_frame && self.active.stats.record_count == 0) {
+                    break;
+                }
+                end_frame += 1;
+                if !fits {
+                    break;
+                }
+            }
+            if end_frame == next_frame {
+                self.roll_segment()?;
+                continue;
+            }
+            let chunk_end = frame_ends.get(end_frame - 1).copied().unwrap_or(written);
+            let chunk = frames.get(written..chunk_end).unwrap_or_default();
+            self.active.write_frames(chunk)?;
+            for signal in signals.get(next_frame..end_frame).unwrap_or_default() {
+                self.active.stats.add(Some(signal.timestamp_ns));
+            }
+            let n = (end_frame - next_frame) as u64;
+            self.active.position.next_seq += n;
+            // The row hash of the last written frame is its last 32 bytes.
+            let mut last = [0u8; 32];
+            if let Some(tail) = chunk_end.checked_sub(32).and_then(|s| frames.get(s..chunk_end)) {
+                last.copy_from_slice(tail);
+            }
+            self.active.position.last_hash = Hash(last);
+            written = chunk_end;
+            next_frame = end_frame;
+        }
+        self.active.sync(self.config.durability)
+    }
+
+    /// Seals the active segment and starts the next one. If starting the next one fails, the
+    /// sealed segment is listed as sealed, so [`Ledger::roll_back`] unseals it.
+    fn roll_segment(&mut self) -> Result<()> {
+        let sealed = self.active.seal()?;
+        let next_header = SegmentHeader {
+            format_version: FORMAT_VERSION,
+            first_seq: sealed.trailer.last_seq + 1,
+            created_at_ns: now_ns(),
+            prev_hash: sealed.trailer.last_row_hash,
+        };
+        self.sealed.push(sealed);
+        self.active = ActiveSegment::create(&self.dir, self.factory.as_ref(), next_header)?;
+        Ok(())
+    }
+
+    /// Undoes a failed append: removes segments it created, unseals and truncates the segment
+    /// that was active when it started.
+    fn roll_back(&mut self, cp: &Checkpoint) -> Result<()> {
+        let mut to_remove = Vec::new();
+        if self.active.header.first_seq != cp.active_first_seq {
+            to_remove.push(self.active.path.clone());
+        }
+        let resealed: Vec<SealedSegment> = self.sealed.drain(cp.sealed_len..).collect();
+        let mut original = None;
+        for s in resealed {
+            if s.header.first_seq == cp.active_first_seq {
+                original = Some(s);
+            } else {
+                to_remove.push(s.path);
+            }
+        }
+        if let Some(s) = original {
+            let mut active = ActiveSegment::resume(
+                s.path,
+                self.factory.as_ref(),
+                s.header,
+                cp.active_len,
+                cp.active_stats,
+                cp.active_position,
+            )?;
+            active.truncate(cp.active_len)?;
+            self.active = active;
+        } else {
+            self.active.truncate(cp.active_len)?;
+            self.active.stats = cp.active_stats;
+            self.active.position = cp.active_position;
+        }
+        for path in &to_remove {
+            if path != &self.active.path {
+                std::fs::remove_file(path).map_err(|e| LedgerError::io("remove", path, e))?;
+            }
+        }
+        if !to_remove.is_empty() {
+            dir::sync_dir(&self.dir)?;
+        }
+        debug_assert!(self.active.len >= HEADER_LEN as u64);
+        Ok(())
+    }
+}
+
+struct Checkpoint {
+    sealed_len: usize,
+    active_first_seq: u64,
+    active_len: u64,
+    active_stats: crate::segment::RecordStats,
+    active_position: crate::segment::ChainPosition,
+}

@@ -1,0 +1,34 @@
+//! signal-ledger engine: every byte on disk, every fsync and every mmap of the ledger.
+//!
+//! A ledger is a directory of append-only segment files. Each entry is framed with its length and
+//! a CRC32, and chained to the entry before it by a SHA-256 row hash (docs/FORMAT.md). The engine
+//! knows nothing of queries, replay or the CLI above it.
+//!
+//! - [`Ledger`]: the one writer of a directory: create, open (recovering a torn tail), append.
+//! - [`Snapshot`]: a reader's consistent view, in this process or another.
+//! - [`verify()`]: parallel integrity verification; [`Digest`]: head digests kept elsewhere.
+//! - [`input`]: NDJSON input of signals; [`record`]: the columns and their byte layout.
+
+pub mod config;
+pub mod digest;
+pub mod dir;
+pub mod error;
+pub mod hash;
+pub mod input;
+pub mod layout;
+pub mod ledger;
+pub mod record;
+pub mod segment;
+pub mod snapshot;
+pub mod timefmt;
+pub mod verify;
+
+pub use config::{Durability, PersistenceConfig};
+pub use digest::Digest;
+pub use error::{CorruptKind, Corruption, LedgerError, Result};
+pub use hash::{Hash, GENESIS_PREV_HASH};
+pub use layout::Head;
+pub use ledger::{AppendReceipt, Ledger, OpenOptions, RecoveryReport};
+pub use record::{Direction, FieldError, Signal, SignalRecord, SignalType};
+pub use snapshot::Snapshot;
+pub use verify::{verify, verify_with_progress, VerifyOptions, VerifyReport};

@@ -1,0 +1,297 @@
+//! The producer-facing signal (the columns a producer sets) and the stored record (all 22 columns).
+//!
+//! Validation lives here so every path into the ledger (NDJSON ingest, the sink, the API) applies
+//! the same rules; the codec relies on them (every string length fits its one-byte prefix).
+
+use std::fmt;
+
+use crate::hash::Hash;
+
+/// Longest `signal_id`, `source_module`, `strategy_id`, `correlation_id`, `execution_id`, in bytes.
+pub const ID_LEN_MAX: usize = 64;
+/// Longest `source_version`, in bytes.
+pub const SOURCE_VERSION_LEN_MAX: usize = 32;
+/// Longest `ticker`, in bytes.
+pub const TICKER_LEN_MAX: usize = 16;
+/// Longest `timeframe`, in bytes.
+pub const TIMEFRAME_LEN_MAX: usize = 16;
+/// Most entries in `parent_signal_ids`.
+pub const PARENT_COUNT_MAX: usize = 16;
+/// Largest `payload_json`, in bytes.
+pub const PAYLOAD_LEN_MAX: usize = 64 * 1024;
+
+/// Which way a signal points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Direction {
+    /// Expect the price to rise.
+    Long,
+    /// Expect the price to fall.
+    Short,
+    /// No directional view.
+    Neutral,
+}
+
+/// What a signal asks the executor to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SignalType {
+    /// Open a position.
+    Entry,
+    /// Close a position.
+    Exit,
+    /// Add to a position.
+    ScaleIn,
+    /// Reduce a position.
+    ScaleOut,
+    /// Informational only.
+    Alert,
+}
+
+macro_rules! wire_enum {
+    ($ty:ident { $($variant:ident = $code:literal, $name:literal;)* }) => {
+        impl $ty {
+            /// Every variant, in code order.
+            pub const ALL: &'static [$ty] = &[$($ty::$variant),*];
+            /// The byte stored on disk (FORMAT.md).
+            pub const fn code(self) -> u8 {
+                match self { $($ty::$variant => $code),* }
+            }
+            /// The variant stored as `code`, if any.
+            pub const fn from_code(code: u8) -> Option<Self> {
+                match code { $($code => Some($ty::$variant),)* _ => None }
+            }
+            /// The lower-case name used in NDJSON, CSV and the CLI.
+            pub const fn as_str(self) -> &'static str {
+                match self { $($ty::$variant => $name),* }
+            }
+            /// Parses the lower-case name.
+            pub fn parse(name: &str) -> Option<Self> {
+                match name { $($name => Some($ty::$variant),)* _ => None }
+            }
+        }
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+wire_enum!(Direction {
+    Long = 0, "long";
+    Short = 1, "short";
+    Neutral = 2, "neutral";
+});
+
+wire_enum!(SignalType {
+    Entry = 0, "entry";
+    Exit = 1, "exit";
+    ScaleIn = 2, "scale_in";
+    ScaleOut = 3, "scale_out";
+    Alert = 4, "alert";
+});
+
+/// The columns a producer sets. `Ledger::append` adds seq, recorded_at, latency_ms and the hashes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signal {
+    /// Producer's id for the signal; empty means "assign a UUIDv7 on append".
+    pub signal_id: String,
+    /// Producing module, 1..=64 bytes.
+    pub source_module: String,
+    /// Producer version, 1..=32 bytes when present.
+    pub source_version: Option<String>,
+    /// Instrument, 1..=16 of `A-Z 0-9 . - /`.
+    pub ticker: String,
+    /// Long, short or neutral.
+    pub direction: Direction,
+    /// Confidence, finite, in 0..=1.
+    pub conviction: f64,
+    /// Entry, exit, scale in/out or alert.
+    pub signal_type: SignalType,
+    /// Bar size such as `1m` or `1d`, 1..=16 bytes when present.
+    pub timeframe: Option<String>,
+    /// Reference price, finite when present.
+    pub price: Option<f64>,
+    /// When the producer created the signal, ns since the Unix epoch (UTC).
+    pub timestamp_ns: i64,
+    /// When the signal stops being actionable, ns since the epoch; not before `timestamp_ns`.
+    pub expires_at_ns: Option<i64>,
+    /// Strategy the signal belongs to, 1..=64 bytes when present.
+    pub strategy_id: Option<String>,
+    /// Correlation id across systems, 1..=64 bytes when present.
+    pub correlation_id: Option<String>,
+    /// Signals this one was derived from (lineage), at most 16 distinct ids.
+    pub parent_signal_ids: Vec<String>,
+    /// Whether the signal was acted upon, when the producer knows.
+    pub acted_upon: Option<bool>,
+    /// Execution that acted on the signal, 1..=64 bytes when present.
+    pub execution_id: Option<String>,
+    /// A JSON value, stored byte-exact as received, at most 64 KiB.
+    pub payload_json: String,
+}
+
+/// One stored signal: all 22 columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignalRecord {
+    /// Position in the ledger, dense from 0.
+    pub seq: u64,
+    /// The producer's columns (`signal_id` is never empty here).
+    pub signal: Signal,
+    /// When the ledger accepted the signal, ns since the epoch.
+    pub recorded_at_ns: i64,
+    /// `recorded_at - timestamp` in milliseconds.
+    pub latency_ms: f64,
+    /// Row hash of the entry before this one (the genesis hash for seq 0).
+    pub prev_hash: Hash,
+    /// SHA-256 over this entry (FORMAT.md, "Row hash").
+    pub row_hash: Hash,
+}
+
+/// A producer field that breaks a rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The column name, as in NDJSON.
+    pub field: &'static str,
+    /// What is wrong, in words.
+    pub problem: String,
+}
+
+impl FieldError {
+    /// A field error for `field`.
+    pub fn new(field: &'static str, problem: impl Into<String>) -> Self {
+        Self {
+            field,
+            problem: problem.into(),
+        }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "field {}: {}", self.field, self.problem)
+    }
+}
+
+impl std::error::Error for FieldError {}
+
+fn check_text(field: &'static str, value: &str, max: usize) -> Result<(), FieldError> {
+    if value.is_empty() {
+        return Err(FieldError::new(field, "must not be empty"));
+    }
+    if value.len() > max {
+        return Err(FieldError::new(
+            field,
+            format!("is {} bytes, longer than {max}", value.len()),
+        ));
+    }
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
+        return Err(FieldError::new(
+            field,
+            format!("contains control character U+{:04X}", c as u32),
+        ));
+    }
+    Ok(())
+}
+
+fn check_optional_text(
+    field: &'static str,
+    value: &Option<String>,
+    max: usize,
+) -> Result<(), FieldError> {
+    match value {
+        Some(v) => check_text(field, v, max),
+        None => Ok(()),
+    }
+}
+
+/// Checks a ticker: 1..=16 characters of `A-Z 0-9 . - /`.
+pub fn check_ticker(ticker: &str) -> Result<(), FieldError> {
+    if ticker.is_empty() {
+        return Err(FieldError::new("ticker", "must not be empty"));
+    }
+    if ticker.len() > TICKER_LEN_MAX {
+        return Err(FieldError::new(
+            "ticker",
+            format!("is {} bytes, longer than {TICKER_LEN_MAX}", ticker.len()),
+        ));
+    }
+    if let Some(c) = ticker
+        .chars()
+        .find(|c| !(c.is_ascii_uppercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '/')))
+    {
+        return Err(FieldError::new(
+            "ticker",
+            format!("character {c:?} is not one of A-Z 0-9 . - /"),
+        ));
+    }
+    Ok(())
+}
+
+impl Signal {
+    /// Checks every producer field against the rules in FORMAT.md ("Signal columns").
+    pub fn validate(&self) -> Result<(), FieldError> {
+        if !self.signal_id.is_empty() {
+            check_text("signal_id", &self.signal_id, ID_LEN_MAX)?;
+        }
+        check_text("source_module", &self.source_module, ID_LEN_MAX)?;
+        check_optional_text("source_version", &self.source_version, SOURCE_VERSION_LEN_MAX)?;
+        check_ticker(&self.ticker)?;
+        if !self.conviction.is_finite() || !(0.0..=1.0).contains(&self.conviction) {
+            return Err(FieldError::new(
+                "conviction",
+                format!("{} is not a finite number in 0..=1", self.conviction),
+            ));
+        }
+        check_optional_text("timeframe", &self.timeframe, TIMEFRAME_LEN_MAX)?;
+        if let Some(price) = self.price {
+            if !price.is_finite() {
+                return Err(FieldError::new("price", format!("{price} is not finite")));
+            }
+        }
+        if let Some(expires) = self.expires_at_ns {
+            if expires < self.timestamp_ns {
+                return Err(FieldError::new("expires_at", "is before timestamp"));
+            }
+        }
+        check_optional_text("strategy_id", &self.strategy_id, ID_LEN_MAX)?;
+        check_optional_text("correlation_id", &self.correlation_id, ID_LEN_MAX)?;
+        check_optional_text("execution_id", &self.execution_id, ID_LEN_MAX)?;
+        if self.parent_signal_ids.len() > PARENT_COUNT_MAX {
+            return Err(FieldError::new(
+                "parent_signal_ids",
+                format!(
+                    "has {} entries, more than {PARENT_COUNT_MAX}",
+                    self.parent_signal_ids.len()
+                ),
+            ));
+        }
+        for (i, parent) in self.parent_signal_ids.iter().enumerate() {
+            check_text("parent_signal_ids", parent, ID_LEN_MAX)
+                .map_err(|e| FieldError::new("parent_signal_ids", format!("[{i}] {}", e.problem)))?;
+            if self.parent_signal_ids.iter().take(i).any(|p| p == parent) {
+                return Err(FieldError::new(
+                    "parent_signal_ids",
+                    format!("[{i}] {parent:?} is listed twice"),
+                ));
+            }
+            if !self.signal_id.is_empty() && *parent == self.signal_id {
+                return Err(FieldError::new(
+                    "parent_signal_ids",
+                    format!("[{i}] names the signal itself"),
+                ));
+            }
+        }
+        if self.payload_json.len() > PAYLOAD_LEN_MAX {
+            return Err(FieldError::new(
+                "payload_json",
+                format!(
+                    "is {} bytes, larger than {PAYLOAD_LEN_MAX}",
+                    self.payload_json.len()
+                ),
+            ));
+        }
+        if serde_json::from_str::<serde::de::IgnoredAny>(&self.payload_json).is_err() {
+            return Err(FieldError::new("payload_json", "is not a single JSON value"));
+        }
+        Ok(())
+    }
+}

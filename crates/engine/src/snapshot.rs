@@ -1,0 +1,372 @@
+//! `Snapshot`: a reader's consistent view of a ledger — every entry up to the moment it was
+//! opened, never a partial one.
+//!
+//! Any number of snapshots may be open, in the writer's process or others, while the writer
+//! appends. Sealed segments are mapped; the active one is copied (segment::bytes explains why).
+//! A snapshot never changes the directory: a torn tail is simply not part of it.
+
+use std::path::{Path, PathBuf};
+
+use crate::dir::CONFIG_FILE;
+use crate::error::{Corruption, LedgerError, Result};
+use crate::hash::Hash;
+use crate::layout::{read_layout, Head};
+use crate::record::codec::{decode_signal, entry_kind, EntryKind, SEQ_OFFSET};
+use crate::record::frame::{frame_at, FrameAt, FRAME_HEADER_LEN};
+use crate::record::SignalRecord;
+use crate::segment::header::{SegmentHeader, HEADER_LEN};
+use crate::segment::scan::TailState;
+use crate::segment::{SegmentBytes, SegmentTrailer};
+
+/// One segment of a snapshot.
+#[derive(Debug)]
+pub struct SnapshotSegment {
+    /// The segment file.
+    pub path: PathBuf,
+    /// Its header.
+    pub header: SegmentHeader,
+    /// Its trailer, when sealed.
+    pub trailer: Option<SegmentTrailer>,
+    /// Its bytes (header included).
+    pub bytes: SegmentBytes,
+    /// Offset just past its last entry in this snapshot.
+    pub records_end: usize,
+    /// Entries in this snapshot.
+    pub record_count: u64,
+    /// Smallest signal timestamp (i64::MAX if none).
+    pub min_timestamp_ns: i64,
+    /// Largest signal timestamp (i64::MIN if none).
+    pub max_timestamp_ns: i64,
+}
+
+impl SnapshotSegment {
+    /// Seq of the first entry.
+    pub fn first_seq(&self) -> u64 {
+        self.header.first_seq
+    }
+
+    /// The record area: the frames, without header or trailer.
+    pub fn record_area(&self) -> &[u8] {
+        self.bytes.get(HEADER_LEN..self.records_end).unwrap_or_default()
+    }
+}
+
+/// A torn tail a reader saw (and skipped) in the active segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TornTail {
+    /// The segment.
+    pub path: PathBuf,
+    /// Where the torn bytes start.
+    pub offset: u64,
+    /// How many bytes.
+    pub bytes: u64,
+}
+
+/// One entry as stored.
+#[derive(Debug, Clone, Copy)]
+pub struct EntryRef<'a> {
+    /// Its seq.
+    pub seq: u64,
+    /// Index of its segment in [`Snapshot::segments`].
+    pub segment: usize,
+    /// Byte offset of its frame in the segment file.
+    pub offset: usize,
+    /// The body bytes.
+    pub body: &'a [u8],
+}
+
+/// A consistent, read-only view of a ledger.
+#[derive(Debug)]
+pub struct Snapshot {
+    dir: PathBuf,
+    segments: Vec<SnapshotSegment>,
+    damage: Option<Corruption>,
+    torn_tail: Option<TornTail>,
+}
+
+impl Snapshot {
+    /// Opens a view of the ledger in `dir`. Damage does not fail the open: the snapshot holds
+    /// the intact prefix and reports the damage in [`Snapshot::damage`].
+    pub fn open(dir: &Path) -> Result<Snapshot> {
+        if !dir.join(CONFIG_FILE).exists() {
+            return Err(LedgerError::NotALedger {
+                path: dir.to_path_buf(),
+            });
+        }
+        let layout = read_layout(dir)?;
+        let mut segments = Vec::with_capacity(layout.sealed.len() + 1);
+        for s in layout.sealed {
+            let bytes = SegmentBytes::map_sealed(&s.path)?;
+            segments.push(SnapshotSegment {
+                records_end: s.records_end as usize,
+                record_count: s.trailer.record_count,
+                min_timestamp_ns: s.trailer.min_timestamp_ns,
+                max_timestamp_ns: s.trailer.max_timestamp_ns,
+                path: s.path,
+                header: s.header,
+                trailer: Some(s.trailer),
+                bytes,
+            });
+        }
+        let mut damage = layout.damage;
+        let mut torn_tail = None;
+        if let Some(tail) = layout.tail {
+            match tail.scan.tail {
+                TailState::Clean => {}
+                TailState::Torn {
+                    offset,
+                    dropped_bytes,
+                    ..
+                } => {
+                    torn_tail = Some(TornTail {
+                        path: tail.path.clone(),
+                        offset,
+                        bytes: dropped_bytes,
+                    })
+                }
+                TailState::Damaged(c) => damage = damage.or(Some(c)),
+            }
+            segments.push(SnapshotSegment {
+                path: tail.path,
+                header: tail.header,
+                trailer: tail.scan.trailer,
+                bytes: tail.bytes,
+                records_end: tail.scan.records_end,
+                record_count: tail.scan.stats.record_count,
+                min_timestamp_ns: tail.scan.stats.min_timestamp_ns,
+                max_timestamp_ns: tail.scan.stats.max_timestamp_ns,
+            });
+        }
+        Ok(Snapshot {
+            dir: dir.to_path_buf(),
+            segments,
+            damage,
+            torn_tail,
+        })
+    }
+
+    /// The ledger directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Segments, oldest first.
+    pub fn segments(&self) -> &[SnapshotSegment] {
+        &self.segments
+    }
+
+    /// Damage found while opening (in headers, trailers, joins, or the active segment).
+    pub fn damage(&self) -> Option<&Corruption> {
+        self.damage.as_ref()
+    }
+
+    /// A torn tail seen in the active segment (the writer removes it when it next opens).
+    pub fn torn_tail(&self) -> Option<&TornTail> {
+        self.torn_tail.as_ref()
+    }
+
+    /// Seq of the first entry held.
+    pub fn first_seq(&self) -> u64 {
+        self.segments.first().map_or(0, |s| s.first_seq())
+    }
+
+    /// Seq one past the last entry.
+    pub fn next_seq(&self) -> u64 {
+        self.segments
+            .last()
+            .map_or(0, |s| s.first_seq() + s.record_count)
+    }
+
+    /// Entries held.
+    pub fn record_count(&self) -> u64 {
+        self.segments.iter().map(|s| s.record_count).sum()
+    }
+
+    /// Bytes of all segment files in the snapshot.
+    pub fn bytes_total(&self) -> u64 {
+        self.segments.iter().map(|s| s.bytes.len() as u64).sum()
+    }
+
+    /// Smallest and largest signal timestamp, if any signal is held.
+    pub fn timestamp_range(&self) -> Option<(i64, i64)> {
+        let min = self.segments.iter().map(|s| s.min_timestamp_ns).min()?;
+        let max = self.segments.iter().map(|s| s.max_timestamp_ns).max()?;
+        (min <= max).then_some((min, max))
+    }
+
+    /// The last entry, as its stored seq and row hash.
+    pub fn head(&self) -> Option<Head> {
+        let seg = self.segments.iter().rev().find(|s| s.record_count > 0)?;
+        let seq = seg.first_seq() + seg.record_count - 1;
+        let entry = self.entries_from(seq).next()?.ok()?;
+        let (_, _, row_hash) = crate::record::codec::split_hashes(entry.body)?;
+        Some(Head { seq, row_hash })
+    }
+
+    /// Entries from `seq` on, in seq order; each frame's CRC is checked as it is read.
+    pub fn entries_from(&self, seq: u64) -> Entries<'_> {
+        let segment = self
+            .segments
+            .partition_point(|s| s.first_seq() + s.record_count <= seq);
+        let mut it = Entries {
+            snapshot: self,
+            segment,
+            offset: HEADER_LEN,
+            seq: self.segments.get(segment).map_or(seq, |s| s.first_seq()),
+            failed: false,
+        };
+        // Hop over the frames before `seq` by their lengths; CRCs are checked from `seq` on.
+        if let Some(s) = self.segments.get(segment) {
+            while it.seq < seq && it.offset < s.records_end {
+                let len = s
+                    .bytes
+                    .get(it.offset..it.offset + 4)
+                    .and_then(|b| b.try_into().ok())
+                    .map_or(0, u32::from_le_bytes) as usize;
+                if len == 0 {
+                    break;
+                }
+                it.offset += FRAME_HEADER_LEN + len;
+                it.seq += 1;
+            }
+        }
+        it
+    }
+
+    /// All entries, in seq order.
+    pub fn entries(&self) -> Entries<'_> {
+        self.entries_from(self.first_seq())
+    }
+
+    /// The signal at `seq`, if held.
+    pub fn get(&self, seq: u64) -> Result<Option<SignalRecord>> {
+        if seq < self.first_seq() || seq >= self.next_seq() {
+            return Ok(None);
+        }
+        match self.entries_from(seq).next() {
+            Some(entry) => self.decode_record(&entry?).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The signal with `signal_id`, if held (a scan; indexes arrive with the query crate).
+    pub fn find_signal_id(&self, signal_id: &str) -> Result<Option<SignalRecord>> {
+        for entry in self.entries() {
+            let entry = entry?;
+            if entry_kind(entry.body) != Ok(EntryKind::Signal) {
+                continue;
+            }
+            let view = decode_signal(entry.body).map_err(|kind| self.corrupt(&entry, kind))?;
+            if view.signal_id == signal_id {
+                return Ok(Some(view.to_record()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The last `n` signals, oldest first.
+    pub fn tail(&self, n: u64) -> Result<Vec<SignalRecord>> {
+        let from = self.next_seq().saturating_sub(n).max(self.first_seq());
+        self.entries_from(from)
+            .map(|e| e.and_then(|e| self.decode_record(&e)))
+            .collect()
+    }
+
+    /// Decodes a signal entry into an owned record.
+    pub fn decode_record(&self, entry: &EntryRef<'_>) -> Result<SignalRecord> {
+        decode_signal(entry.body)
+            .map(|v| v.to_record())
+            .map_err(|kind| self.corrupt(entry, kind))
+    }
+
+    fn corrupt(&self, entry: &EntryRef<'_>, kind: crate::error::CorruptKind) -> LedgerError {
+        LedgerError::corrupt(
+            self.segments
+                .get(entry.segment)
+                .map(|s| s.path.clone())
+                .unwrap_or_default(),
+            entry.offset as u64,
+            Some(entry.seq),
+            kind,
+        )
+    }
+
+    /// The row hash stored in the entry at `seq`.
+    pub fn row_hash_at(&self, seq: u64) -> Result<Option<Hash>> {
+        match self.entries_from(seq).next() {
+            Some(e) => {
+                let e = e?;
+                Ok(crate::record::codec::split_hashes(e.body).map(|(_, _, h)| h))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+/// Iterator over entries, in seq order.
+#[derive(Debug)]
+pub struct Entries<'a> {
+    snapshot: &'a Snapshot,
+    segment: usize,
+    offset: usize,
+    seq: u64,
+    failed: bool,
+}
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = Result<EntryRef<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        loop {
+            let seg = self.snapshot.segments.get(self.segment)?;
+            if self.offset >= seg.records_end {
+                self.segment += 1;
+                self.offset = HEADER_LEN;
+                if let Some(next) = self.snapshot.segments.get(self.segment) {
+                    self.seq = next.first_seq();
+                }
+                continue;
+            }
+            let area = seg.bytes.get(..seg.records_end).unwrap_or_default();
+            let kind = match frame_at(area, self.offset) {
+                FrameAt::Valid { body, next } => {
+                    let stored_seq = body
+                        .get(SEQ_OFFSET..SEQ_OFFSET + 8)
+                        .and_then(|b| b.try_into().ok())
+                        .map(u64::from_le_bytes);
+                    if stored_seq == Some(self.seq) {
+                        let entry = EntryRef {
+                            seq: self.seq,
+                            segment: self.segment,
+                            offset: self.offset,
+                            body,
+                        };
+                        self.offset = next;
+                        self.seq += 1;
+                        return Some(Ok(entry));
+                    }
+                    crate::error::CorruptKind::SeqGap {
+                        expected: self.seq,
+                        found: stored_seq.unwrap_or(u64::MAX),
+                    }
+                }
+                FrameAt::Bad(kind) => kind,
+                FrameAt::End | FrameAt::Trailer | FrameAt::Incomplete => {
+                    crate::error::CorruptKind::LengthOutOfRange {
+                        len: area.len().saturating_sub(self.offset) as u64,
+                    }
+                }
+            };
+            self.failed = true;
+            return Some(Err(LedgerError::corrupt(
+                seg.path.clone(),
+                self.offset as u64,
+                Some(self.seq),
+                kind,
+            )));
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! signal-ledger: a tamper-evident, append-only audit ledger of trading signals.
+//!
+//! This facade re-exports the crates of the workspace; its `tests/` hold the end-to-end
+//! promises and its `benches/` the criterion benches.
+
+pub use signal_ledger_demo as demo;
+pub use signal_ledger_engine as engine;

@@ -1,0 +1,85 @@
+//! Helpers shared by the end-to-end tests: demo ledgers, segment files, byte edits.
+#![allow(dead_code, clippy::unwrap_used, clippy::indexing_slicing)]
+
+use std::fs::OpenOptions;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use signal_ledger::demo::{DemoConfig, DemoGenerator};
+use signal_ledger::engine::dir::list_segments;
+use signal_ledger::engine::{AppendReceipt, Ledger, PersistenceConfig, Signal};
+
+/// `count` demo signals from `seed`.
+pub fn demo_signals(count: usize, seed: u64) -> Vec<Signal> {
+    DemoGenerator::new(&DemoConfig {
+        count,
+        seed,
+        ..DemoConfig::default()
+    })
+    .collect()
+}
+
+/// Settings with small segments so tests cross segment boundaries.
+pub fn small_segments(segment_size_bytes: u64) -> PersistenceConfig {
+    PersistenceConfig {
+        segment_size_bytes,
+        ..PersistenceConfig::default()
+    }
+}
+
+/// A ledger at `<tmp>/ledger` holding `count` demo signals appended in batches of `batch`.
+pub fn build_ledger(
+    count: usize,
+    batch: usize,
+    config: PersistenceConfig,
+) -> (tempfile::TempDir, PathBuf, Vec<AppendReceipt>) {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("ledger");
+    let mut ledger = Ledger::create(&path, config).unwrap();
+    let receipts = demo_signals(count, 7)
+        .chunks(batch.max(1))
+        .map(|c| ledger.append(c).unwrap())
+        .collect();
+    (tmp, path, receipts)
+}
+
+/// Segment files of a ledger, oldest first.
+pub fn segments(dir: &Path) -> Vec<PathBuf> {
+    list_segments(dir).unwrap().into_iter().map(|(_, p)| p).collect()
+}
+
+/// Flips bits `mask` of the byte at `offset` of `path`.
+pub fn flip_byte(path: &Path, offset: u64, mask: u8) {
+    let file = OpenOptions::new().read(true).write(true).open(path).unwrap();
+    let mut b = [0u8; 1];
+    file.read_exact_at(&mut b, offset).unwrap();
+    b[0] ^= mask;
+    file.write_all_at(&b, offset).unwrap();
+}
+
+/// Offsets of the frames in a segment file (walking lengths from the header).
+pub fn frame_offsets(path: &Path) -> Vec<u64> {
+    let bytes = std::fs::read(path).unwrap();
+    let mut out = Vec::new();
+    let mut at = 80usize;
+    while at + 8 <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+        if len == u32::MAX || at + 8 + len as usize > bytes.len() {
+            break;
+        }
+        out.push(at as u64);
+        at += 8 + len as usize;
+    }
+    out
+}
+
+/// Copies a ledger directory (segments and config; not the lock).
+pub fn copy_ledger(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name() != "LOCK" {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}

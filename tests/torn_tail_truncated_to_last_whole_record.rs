@@ -1,0 +1,97 @@
+//! A torn tail — the last segment cut at any byte of its last records, or followed by garbage — is
+//! truncated on open to exactly the last whole valid record, reported, and appends continue.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+mod support;
+
+use signal_ledger::engine::{verify, Ledger, PersistenceConfig, Snapshot, VerifyOptions};
+use support::*;
+
+#[test]
+fn truncation_at_every_byte_of_the_last_three_records_recovers_the_valid_prefix() {
+    let (tmp, path, receipts) = build_ledger(40, 10, PersistenceConfig::default());
+    let seg = segments(&path).pop().unwrap();
+    let offsets = frame_offsets(&seg);
+    let full_len = std::fs::metadata(&seg).unwrap().len();
+    let hashes: Vec<_> = receipts.iter().flat_map(|r| r.row_hashes.clone()).collect();
+    let first_cut = offsets[offsets.len() - 3];
+    let work = tmp.path().join("work");
+    for cut in first_cut..full_len {
+        let _ = std::fs::remove_dir_all(&work);
+        copy_ledger(&path, &work);
+        let work_seg = segments(&work).pop().unwrap();
+        std::fs::OpenOptions::new().write(true).open(&work_seg).unwrap().set_len(cut).unwrap();
+        // Whole records before the cut survive; the cut one is dropped.
+        let whole = offsets.iter().filter(|&&o| o < cut).count() as u64;
+        let boundary = offsets.iter().copied().filter(|&o| o <= cut).max().unwrap();
+        let (expected_count, expected_end) = if offsets.contains(&cut) {
+            (whole, cut)
+        } else {
+            (whole - 1, boundary)
+        };
+        let mut ledger = Ledger::open(&work).unwrap();
+        match ledger.recovery() {
+            Some(r) => {
+                assert_eq!(r.offset, expected_end, "cut {cut}");
+                assert_eq!(r.dropped_bytes, cut - expected_end, "cut {cut}");
+            }
+            None => assert_eq!(cut, expected_end, "cut {cut}: no recovery reported"),
+        }
+        assert_eq!(ledger.next_seq(), expected_count, "cut {cut}");
+        assert_eq!(std::fs::metadata(&work_seg).unwrap().len(), expected_end);
+        let head = ledger.head().unwrap();
+        assert_eq!(head.row_hash, hashes[expected_count as usize - 1]);
+        // Appends continue from the recovered head and the chain verifies.
+        ledger.append(&demo_signals(2, 99)).unwrap();
+        drop(ledger);
+        let snap = Snapshot::open(&work).unwrap();
+        assert_eq!(snap.record_count(), expected_count + 2);
+        assert!(verify(&snap, VerifyOptions::default()).is_intact(), "cut {cut}");
+    }
+}
+
+#[test]
+fn garbage_tails_are_truncated() {
+    let (tmp, path, receipts) = build_ledger(30, 30, PersistenceConfig::default());
+    let head = receipts[0].head_hash;
+    let garbage: [&[u8]; 5] = [
+        &[0],
+        &[0xFF; 3],
+        &[0u8; 4096],
+        b"\x10\x01\x00\x00garbage that looks like a frame header",
+        &[0xAB; 100_000],
+    ];
+    for (i, tail) in garbage.iter().enumerate() {
+        let work = tmp.path().join(format!("g{i}"));
+        copy_ledger(&path, &work);
+        let seg = segments(&work).pop().unwrap();
+        let len = std::fs::metadata(&seg).unwrap().len();
+        let f = std::fs::OpenOptions::new().append(true).open(&seg).unwrap();
+        std::io::Write::write_all(&mut &f, tail).unwrap();
+        // A reader sees the valid prefix and does not change the file.
+        let snap = Snapshot::open(&work).unwrap();
+        assert_eq!(snap.record_count(), 30);
+        assert!(snap.torn_tail().is_some());
+        drop(snap);
+        assert_eq!(std::fs::metadata(&seg).unwrap().len(), len + tail.len() as u64);
+        let ledger = Ledger::open(&work).unwrap();
+        let r = ledger.recovery().unwrap();
+        assert_eq!((r.offset, r.dropped_bytes), (len, tail.len() as u64), "garbage {i}");
+        assert_eq!(ledger.head().unwrap().row_hash, head);
+        assert_eq!(std::fs::metadata(&seg).unwrap().len(), len);
+    }
+}
+
+#[test]
+fn a_crc_mismatch_in_the_final_frame_is_a_torn_tail() {
+    let (_tmp, path, receipts) = build_ledger(20, 20, PersistenceConfig::default());
+    let seg = segments(&path).pop().unwrap();
+    let last = *frame_offsets(&seg).last().unwrap();
+    flip_byte(&seg, last + 40, 0x01);
+    let ledger = Ledger::open(&path).unwrap();
+    let r = ledger.recovery().unwrap();
+    assert_eq!(r.offset, last);
+    assert!(r.reason.contains("crc mismatch"), "{}", r.reason);
+    assert_eq!(ledger.next_seq(), 19);
+    assert_eq!(ledger.head().unwrap().row_hash, receipts[0].row_hashes[18]);
+}
