@@ -20,7 +20,7 @@ use signal_ledger_engine::record::frame::{begin_frame, finish_frame};
 use signal_ledger_engine::segment::{SegmentHeader, SegmentTrailer, FORMAT_VERSION};
 use signal_ledger_engine::timefmt::{format_rfc3339_ns, parse_rfc3339_ns};
 use signal_ledger_engine::{
-    verify, Direction, Hash, Signal, SignalType, Snapshot, VerifyOptions, GENESIS_PREV_HASH,
+    verify, Digest, Direction, Hash, Signal, SignalType, Snapshot, VerifyOptions, GENESIS_PREV_HASH,
 };
 
 /// The row-hash domain tag as FORMAT.md spells it, written out here rather than imported.
@@ -209,9 +209,10 @@ fn render(j: &J, indent: usize, out: &mut String) {
 }
 
 fn time_json(ns: Option<i64>) -> J {
-    J::V(ns.map_or(Value::Null, |ns| {
-        json!({ "ns": ns, "rfc3339": format_rfc3339_ns(ns) })
-    }))
+    J::V(ns.map_or(
+        Value::Null,
+        |ns| json!({ "ns": ns, "rfc3339": format_rfc3339_ns(ns) }),
+    ))
 }
 
 fn columns_json(s: &Signal) -> J {
@@ -259,7 +260,10 @@ fn vector_json(source: &Source, g: &Generated) -> J {
                 ("prev_hash", J::V(json!(g.stamp.prev_hash.to_hex()))),
             ]),
         ),
-        ("latency_ms", J::V(json!(g.stamp.latency_ms(g.signal.timestamp_ns)))),
+        (
+            "latency_ms",
+            J::V(json!(g.stamp.latency_ms(g.signal.timestamp_ns))),
+        ),
         ("body_len", J::V(json!(g.body.len()))),
         ("body_hex", hex_value(&g.body)),
         ("crc32", J::V(json!(format!("{crc:08x}")))),
@@ -315,7 +319,12 @@ fn ledger_toml_text() -> String {
 fn annotate(body: &[u8]) -> String {
     let mut out = String::new();
     let mut line = |at: usize, len: usize, what: &str| {
-        writeln!(out, "{at:>4}  {:<40} {what}", hex::encode(&body[at..at + len])).unwrap();
+        writeln!(
+            out,
+            "{at:>4}  {:<40} {what}",
+            hex::encode(&body[at..at + len])
+        )
+        .unwrap();
     };
     line(0, 1, "kind = 0x01 (signal)");
     line(1, 1, "direction");
@@ -428,7 +437,11 @@ fn generate_test_vectors() {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("ledger.toml"), ledger_toml_text()).unwrap();
         let trailer_bytes = trailer.encode();
-        let bytes = segment_bytes(&header.encode(), &frames, sealed.then_some(&trailer_bytes[..]));
+        let bytes = segment_bytes(
+            &header.encode(),
+            &frames,
+            sealed.then_some(&trailer_bytes[..]),
+        );
         std::fs::write(dir.join(SEGMENT_NAME), bytes).unwrap();
     }
 
@@ -518,11 +531,22 @@ fn vectors_reencode_with_the_engine() {
         );
         let stamp = stamp_of(v);
         let (frame, row_hash) = engine_frame(&signal, &stamp);
-        assert_eq!(hex::encode(&frame), v["frame_hex"].as_str().unwrap(), "{name}: frame");
-        assert_eq!(hex::encode(&frame[8..]), v["body_hex"].as_str().unwrap(), "{name}: body");
+        assert_eq!(
+            hex::encode(&frame),
+            v["frame_hex"].as_str().unwrap(),
+            "{name}: frame"
+        );
+        assert_eq!(
+            hex::encode(&frame[8..]),
+            v["body_hex"].as_str().unwrap(),
+            "{name}: body"
+        );
         assert_eq!(row_hash, hash_of(&v["row_hash"]), "{name}: row hash");
         let mut body_only = Vec::new();
-        assert_eq!(encode_signal_body(&mut body_only, &stamp, &signal, &signal.signal_id), row_hash);
+        assert_eq!(
+            encode_signal_body(&mut body_only, &stamp, &signal, &signal.signal_id),
+            row_hash
+        );
         assert_eq!(body_only, frame[8..], "{name}: body without a frame");
         assert_eq!(
             stamp.latency_ms(signal.timestamp_ns).to_bits(),
@@ -532,7 +556,10 @@ fn vectors_reencode_with_the_engine() {
         // And the engine's decoder reads the columns back.
         let record = decode_signal(&frame[8..]).unwrap().to_record();
         assert_eq!(record.signal, signal, "{name}: decoded columns");
-        assert_eq!((record.seq, record.recorded_at_ns), (stamp.seq, stamp.recorded_at_ns));
+        assert_eq!(
+            (record.seq, record.recorded_at_ns),
+            (stamp.seq, stamp.recorded_at_ns)
+        );
     }
 }
 
@@ -546,7 +573,9 @@ fn check_variable_part(name: &str, body: &[u8], c: &Value) {
     let mut at = 64;
     let string = |at: &mut usize| -> String {
         let len = usize::from(body[*at]);
-        let s = std::str::from_utf8(&body[*at + 1..*at + 1 + len]).unwrap().to_owned();
+        let s = std::str::from_utf8(&body[*at + 1..*at + 1 + len])
+            .unwrap()
+            .to_owned();
         *at += 1 + len;
         s
     };
@@ -584,7 +613,11 @@ fn check_variable_part(name: &str, body: &[u8], c: &Value) {
         "{name}: payload_json bytes"
     );
     at += payload_len;
-    assert_eq!(at, body.len() - 64, "{name}: the hashes follow the payload directly");
+    assert_eq!(
+        at,
+        body.len() - 64,
+        "{name}: the hashes follow the payload directly"
+    );
 }
 
 #[test]
@@ -617,44 +650,100 @@ fn vectors_check_out_from_format_md_alone() {
         // Common layout: kind at 0, seq at 8..16, prev_hash and row_hash the last 64 bytes.
         let stamp = &v["stamp"];
         assert_eq!(body[0], 0x01, "{name}: kind");
-        assert_eq!(u64_at(&body, 8), stamp["seq"].as_u64().unwrap(), "{name}: seq");
+        assert_eq!(
+            u64_at(&body, 8),
+            stamp["seq"].as_u64().unwrap(),
+            "{name}: seq"
+        );
         assert_eq!(u64_at(&body, 8), i as u64, "{name}: seqs are dense from 0");
         let prev = &body[n - 64..n - 32];
-        assert_eq!(prev, &unhex(&stamp["prev_hash"])[..], "{name}: stored prev_hash");
-        assert_eq!(prev, &expected_prev[..], "{name}: chained to the vector before");
+        assert_eq!(
+            prev,
+            &unhex(&stamp["prev_hash"])[..],
+            "{name}: stored prev_hash"
+        );
+        assert_eq!(
+            prev,
+            &expected_prev[..],
+            "{name}: chained to the vector before"
+        );
 
         // Row hash: SHA-256(domain tag ‖ prev_hash ‖ body[..len-64]).
         let mut input = DOMAIN_TAG.to_vec();
         input.extend_from_slice(prev);
         input.extend_from_slice(&body[..n - 64]);
-        assert_eq!(hex::encode(&input), v["row_hash_input_hex"].as_str().unwrap());
+        assert_eq!(
+            hex::encode(&input),
+            v["row_hash_input_hex"].as_str().unwrap()
+        );
         let computed: [u8; 32] = Sha256::digest(&input).into();
         assert_eq!(&body[n - 32..], &computed[..], "{name}: stored row_hash");
-        assert_eq!(hex::encode(computed), v["row_hash"].as_str().unwrap(), "{name}: row_hash");
+        assert_eq!(
+            hex::encode(computed),
+            v["row_hash"].as_str().unwrap(),
+            "{name}: row_hash"
+        );
 
         // Signal fixed part.
         let c = &v["columns"];
         let directions = ["long", "short", "neutral"];
         let types = ["entry", "exit", "scale_in", "scale_out", "alert"];
-        assert_eq!(directions[usize::from(body[1])], c["direction"], "{name}: direction");
-        assert_eq!(types[usize::from(body[2])], c["signal_type"], "{name}: signal_type");
+        assert_eq!(
+            directions[usize::from(body[1])],
+            c["direction"],
+            "{name}: direction"
+        );
+        assert_eq!(
+            types[usize::from(body[2])],
+            c["signal_type"],
+            "{name}: signal_type"
+        );
         let flags = body[3];
         assert_eq!(flags & !0x0f, 0, "{name}: unknown flag bits");
         assert_eq!(flags & 1 != 0, !c["price"].is_null(), "{name}: price flag");
-        assert_eq!(flags & 2 != 0, !c["expires_at"].is_null(), "{name}: expires_at flag");
-        assert_eq!(flags & 4 != 0, !c["acted_upon"].is_null(), "{name}: acted_upon flag");
-        assert_eq!(flags & 8 != 0, c["acted_upon"] == true, "{name}: acted_upon value");
+        assert_eq!(
+            flags & 2 != 0,
+            !c["expires_at"].is_null(),
+            "{name}: expires_at flag"
+        );
+        assert_eq!(
+            flags & 4 != 0,
+            !c["acted_upon"].is_null(),
+            "{name}: acted_upon flag"
+        );
+        assert_eq!(
+            flags & 8 != 0,
+            c["acted_upon"] == true,
+            "{name}: acted_upon value"
+        );
         assert_eq!(&body[4..8], &[0; 4], "{name}: reserved");
         let ts = c["timestamp"]["ns"].as_i64().unwrap();
         let recorded = stamp["recorded_at"]["ns"].as_i64().unwrap();
         assert_eq!(i64_at(&body, 16), ts, "{name}: timestamp");
         assert_eq!(i64_at(&body, 24), recorded, "{name}: recorded_at");
-        assert_eq!(i64_at(&body, 32), c["expires_at"]["ns"].as_i64().unwrap_or(0));
-        assert_eq!(f64_at(&body, 40), c["conviction"].as_f64().unwrap(), "{name}: conviction");
-        assert_eq!(f64_at(&body, 48).to_bits(), c["price"].as_f64().unwrap_or(0.0).to_bits());
+        assert_eq!(
+            i64_at(&body, 32),
+            c["expires_at"]["ns"].as_i64().unwrap_or(0)
+        );
+        assert_eq!(
+            f64_at(&body, 40),
+            c["conviction"].as_f64().unwrap(),
+            "{name}: conviction"
+        );
+        assert_eq!(
+            f64_at(&body, 48).to_bits(),
+            c["price"].as_f64().unwrap_or(0.0).to_bits()
+        );
         let latency = (i128::from(recorded) - i128::from(ts)) as f64 / 1e6;
-        assert_eq!(f64_at(&body, 56).to_bits(), latency.to_bits(), "{name}: latency_ms");
-        assert_eq!(v["latency_ms"].as_f64().unwrap().to_bits(), latency.to_bits());
+        assert_eq!(
+            f64_at(&body, 56).to_bits(),
+            latency.to_bits(),
+            "{name}: latency_ms"
+        );
+        assert_eq!(
+            v["latency_ms"].as_f64().unwrap().to_bits(),
+            latency.to_bits()
+        );
         check_variable_part(name, &body, c);
 
         expected_prev = computed.to_vec();
@@ -673,15 +762,29 @@ fn format_md_embeds_the_first_vector() {
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     for key in ["row_hash", "crc32"] {
         let value = first[key].as_str().unwrap();
-        assert!(text.contains(value), "FORMAT.md lacks the first vector's {key} {value}");
+        assert!(
+            text.contains(value),
+            "FORMAT.md lacks the first vector's {key} {value}"
+        );
     }
     let frame = first["frame_hex"].as_str().unwrap();
-    assert!(compact.contains(frame), "FORMAT.md lacks the first vector's frame hex");
+    assert!(
+        compact.contains(frame),
+        "FORMAT.md lacks the first vector's frame hex"
+    );
     let tag = hex::encode(DOMAIN_TAG);
-    assert!(compact.contains(&tag), "FORMAT.md lacks the domain tag bytes {tag}");
+    assert!(
+        compact.contains(&tag),
+        "FORMAT.md lacks the domain tag bytes {tag}"
+    );
     // The header of the committed ledger, too.
-    let header = doc["ledgers"][UNSEALED_DIR]["header"]["hex"].as_str().unwrap();
-    assert!(compact.contains(header), "FORMAT.md lacks the committed segment header hex");
+    let header = doc["ledgers"][UNSEALED_DIR]["header"]["hex"]
+        .as_str()
+        .unwrap();
+    assert!(
+        compact.contains(header),
+        "FORMAT.md lacks the committed segment header hex"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -704,7 +807,10 @@ fn check_header_bytes(h: &[u8], prev_hash: &[u8]) {
 /// Checks a segment trailer from FORMAT.md's table alone.
 fn check_trailer_bytes(t: &[u8], doc: &Value) {
     let vectors = doc["vectors"].as_array().unwrap();
-    let ts: Vec<i64> = vectors.iter().map(|v| v["columns"]["timestamp"]["ns"].as_i64().unwrap()).collect();
+    let ts: Vec<i64> = vectors
+        .iter()
+        .map(|v| v["columns"]["timestamp"]["ns"].as_i64().unwrap())
+        .collect();
     assert_eq!(t.len(), 96);
     assert_eq!(&t[0..4], &[0xff; 4]);
     assert_eq!(&t[4..8], &[0; 4]);
@@ -733,13 +839,23 @@ fn check_committed_ledger(dir_name: &str, doc: &Value) {
     }
     let want = segment_bytes(&header, &frames, trailer.as_deref());
     let on_disk = std::fs::read(dir.join(SEGMENT_NAME)).unwrap();
-    assert!(on_disk == want, "{dir_name}/{SEGMENT_NAME} is not header + vector frames");
-    assert_eq!(std::fs::read_to_string(dir.join("ledger.toml")).unwrap(), ledger_toml_text());
+    assert!(
+        on_disk == want,
+        "{dir_name}/{SEGMENT_NAME} is not header + vector frames"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("ledger.toml")).unwrap(),
+        ledger_toml_text()
+    );
     let names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names.len(), 2, "{dir_name} holds only ledger.toml and one segment: {names:?}");
+    assert_eq!(
+        names.len(),
+        2,
+        "{dir_name} holds only ledger.toml and one segment: {names:?}"
+    );
 
     let snapshot = Snapshot::open(&dir).unwrap();
     assert!(snapshot.damage().is_none(), "{:?}", snapshot.damage());
@@ -751,9 +867,22 @@ fn check_committed_ledger(dir_name: &str, doc: &Value) {
     assert_eq!(report.head_seq, Some(2));
     assert_eq!(report.head_hash, Some(hash_of(&meta["head_row_hash"])));
     assert_eq!(report.head_hash, Some(hash_of(&vectors[2]["row_hash"])));
+    // FORMAT.md's example head digest is this ledger's, and it checks out.
+    let digest = Digest::of_head(&snapshot).unwrap().unwrap();
+    digest.check(&snapshot).unwrap();
+    let format_md = std::fs::read_to_string(root().join("docs/FORMAT.md")).unwrap();
+    let line = digest.to_json();
+    assert!(
+        format_md.contains(&line),
+        "FORMAT.md lacks the example head digest {line}"
+    );
     for (seq, v) in vectors.iter().enumerate() {
         let record = snapshot.get(seq as u64).unwrap().unwrap();
-        assert_eq!(record.signal, signal_from_columns(&v["columns"]), "{dir_name} seq {seq}");
+        assert_eq!(
+            record.signal,
+            signal_from_columns(&v["columns"]),
+            "{dir_name} seq {seq}"
+        );
         assert_eq!(record.row_hash, hash_of(&v["row_hash"]));
     }
 }
@@ -774,6 +903,9 @@ fn generator_reproduces_the_committed_vectors() {
         assert_eq!(hex::encode(&g.frame), v["frame_hex"].as_str().unwrap());
     }
     let h = header();
-    assert_eq!(hex::encode(h.encode()), doc["ledgers"][UNSEALED_DIR]["header"]["hex"]);
+    assert_eq!(
+        hex::encode(h.encode()),
+        doc["ledgers"][UNSEALED_DIR]["header"]["hex"]
+    );
     assert!(Path::new(&vectors_dir()).join(SEALED_DIR).is_dir());
 }

@@ -157,7 +157,8 @@ pub struct DemoDataArgs {
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
     /// Where to build the demo ledger (default: a new directory under the system temp dir,
-    /// kept afterwards).
+    /// kept afterwards). The demo never uses --ledger or SIGNAL_LEDGER_DIR, so it cannot write
+    /// into a ledger you already have.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// What to generate.

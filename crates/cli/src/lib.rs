@@ -39,15 +39,40 @@ where
         Ok(cli) => cli,
         Err(e) => return usage_error(&e),
     };
-    match run(&cli) {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
+    install_panic_hook();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&cli)));
+    match outcome {
+        // The hook has printed the one line already.
+        Err(_) => ExitCode::from(EXIT_ERROR),
+        Ok(Ok(code)) => ExitCode::from(code),
+        Ok(Err(e)) => {
             if !e.quiet {
                 output::eprintln(&format!("error: {}", one_line(&e.message)));
             }
             e.exit_code()
         }
     }
+}
+
+/// A bug (a panic here or in the engine) is reported as one `error:` line, not a backtrace, and
+/// exits 2 like any other failure.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".to_owned());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        output::eprintln(&format!(
+            "error: internal error: {}{at} (this is a bug; please report it)",
+            one_line(&what)
+        ));
+    }));
 }
 
 /// Help and version go to standard output with exit 0; a usage error is one line (clap's first

@@ -89,7 +89,7 @@ pub fn path_text(path: &std::path::Path) -> String {
     path.display().to_string()
 }
 
-/// `path` quoted for a POSIX shell when it needs it, for the hints the demo prints.
+/// `text` quoted for a POSIX shell when it needs it, for the hints the demo prints.
 pub fn shell_quote(text: &str) -> String {
     let plain = !text.is_empty()
         && text.bytes().all(|b| {

@@ -24,7 +24,7 @@ pub fn records(len: u64, message: &'static str) -> ProgressBar {
     bar(
         len,
         message,
-        "{msg:>9} [{bar:40}] {human_pos}/{human_len} records ({per_sec}, {eta})",
+        "{msg:>9} [{bar:40}] {human_pos}/{human_len} records ({eta})",
     )
 }
 

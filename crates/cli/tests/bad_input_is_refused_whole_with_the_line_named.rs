@@ -11,7 +11,8 @@ const GOOD: &str = r#"{"signal_id":"sig-good","source_module":"momentum","ticker
 /// A valid line with `from` replaced by `to`.
 fn good_with(from: &str, to: &str) -> String {
     assert!(GOOD.contains(from), "{from}");
-    GOOD.replacen(from, to, 1).replacen("sig-good", "sig-other", 1)
+    GOOD.replacen(from, to, 1)
+        .replacen("sig-good", "sig-other", 1)
 }
 
 #[test]
@@ -27,7 +28,10 @@ fn each_kind_of_bad_line_is_refused_with_its_exact_message() {
             r#"{"signal_id":"#.to_owned(),
             "field signal_id: invalid JSON: EOF while parsing a value at column 13",
         ),
-        ("not json".to_owned(), "invalid JSON: expected ident at column 2"),
+        (
+            "not json".to_owned(),
+            "invalid JSON: expected ident at column 2",
+        ),
         (
             good_with(r#","signal_type":"entry""#, ""),
             "field signal_type: is required",
@@ -91,7 +95,11 @@ fn a_file_with_a_bad_line_is_refused_too() {
     on(&dir, &["ingest", path.to_str().unwrap()])
         .fails_with(2, "error: line 501: field source_module: is required");
     assert_eq!(records(&dir), 0);
-    on(&dir, &["ingest", tmp.path().join("missing").to_str().unwrap()]).fails_with(
+    on(
+        &dir,
+        &["ingest", tmp.path().join("missing").to_str().unwrap()],
+    )
+    .fails_with(
         2,
         &format!(
             "error: read {}: No such file or directory (os error 2)",

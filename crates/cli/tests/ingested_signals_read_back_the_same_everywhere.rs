@@ -25,7 +25,11 @@ fn inspect_commands_agree_after_ingest() {
     ])
     .ok();
     let input = std::fs::read_to_string(&input_path).unwrap();
-    assert_eq!(input, generate(COUNT as usize, 9), "--out writes what stdout gets");
+    assert_eq!(
+        input,
+        generate(COUNT as usize, 9),
+        "--out writes what stdout gets"
+    );
     let input_lines = json_lines(&input);
     assert_eq!(input_lines.len() as u64, COUNT);
 
@@ -35,7 +39,10 @@ fn inspect_commands_agree_after_ingest() {
     std::fs::write(&part1, first).unwrap();
     let r1 = on(&dir, &["ingest", part1.to_str().unwrap()]).json();
     assert_eq!(r1["count"], 1000);
-    assert_eq!((r1["first_seq"].as_u64(), r1["last_seq"].as_u64()), (Some(0), Some(999)));
+    assert_eq!(
+        (r1["first_seq"].as_u64(), r1["last_seq"].as_u64()),
+        (Some(0), Some(999))
+    );
     let r2 = on_with_input(&dir, &["ingest", "-"], second.as_bytes()).json();
     assert_eq!(r2["count"], COUNT - 1000);
     assert_eq!(r2["first_seq"], 1000);
@@ -54,7 +61,10 @@ fn inspect_commands_agree_after_ingest() {
     assert_eq!(s["sealed_segments"], s["segments"].as_u64().unwrap() - 1);
     assert_eq!(s["torn_tail"], Value::Null);
     assert_eq!(s["damage"], Value::Null);
-    let times: Vec<&str> = input_lines.iter().map(|l| l["timestamp"].as_str().unwrap()).collect();
+    let times: Vec<&str> = input_lines
+        .iter()
+        .map(|l| l["timestamp"].as_str().unwrap())
+        .collect();
     assert_eq!(s["first_timestamp"], *times.iter().min().unwrap());
     assert_eq!(s["last_timestamp"], *times.iter().max().unwrap());
 
@@ -79,8 +89,18 @@ fn inspect_commands_agree_after_ingest() {
         ] {
             assert_eq!(by_seq[key], input[key], "seq {seq} column {key}");
         }
-        for key in ["price", "timeframe", "expires_at", "acted_upon", "execution_id"] {
-            assert_eq!(by_seq[key], *input.get(key).unwrap_or(&Value::Null), "{key}");
+        for key in [
+            "price",
+            "timeframe",
+            "expires_at",
+            "acted_upon",
+            "execution_id",
+        ] {
+            assert_eq!(
+                by_seq[key],
+                *input.get(key).unwrap_or(&Value::Null),
+                "{key}"
+            );
         }
         let id = by_seq["signal_id"].as_str().unwrap();
         let by_id = on(&dir, &["get", "--signal-id", id]).json();
@@ -102,7 +122,10 @@ fn inspect_commands_agree_after_ingest() {
     let last: Value = serde_json::from_str(lines[4]).unwrap();
     assert_eq!(last["row_hash"], head_hash.as_str());
     assert_eq!(json_lines(on(&dir, &["tail"]).ok()).len(), 10);
-    assert_eq!(json_lines(on(&dir, &["tail", "-n", "100000"]).ok()).len() as u64, COUNT);
+    assert_eq!(
+        json_lines(on(&dir, &["tail", "-n", "100000"]).ok()).len() as u64,
+        COUNT
+    );
     assert_eq!(on(&dir, &["tail", "-n", "0"]).ok(), "");
 }
 
@@ -116,10 +139,17 @@ fn empty_input_appends_nothing() {
         r,
         serde_json::json!({"count":0,"first_seq":null,"last_seq":null,"head_hash":null})
     );
-    assert_eq!(on_with_input(&dir, &["ingest"], b"\n  \n").json()["count"], 0);
+    assert_eq!(
+        on_with_input(&dir, &["ingest"], b"\n  \n").json()["count"],
+        0
+    );
     assert_eq!(records(&dir), 0);
     on(&dir, &["digest"]).fails_with(2, "error: the ledger is empty: no head to digest");
     assert_eq!(on(&dir, &["tail"]).ok(), "");
     let v = on(&dir, &["verify"]);
-    assert!(v.ok().starts_with("intact: 0 records checked in "), "{}", v.stdout);
+    assert!(
+        v.ok().starts_with("intact: 0 records checked in "),
+        "{}",
+        v.stdout
+    );
 }

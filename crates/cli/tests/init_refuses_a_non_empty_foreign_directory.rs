@@ -24,7 +24,10 @@ fn foreign_directory_is_refused_and_untouched() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     assert_eq!(names, vec!["holiday.jpg"]);
-    assert_eq!(std::fs::read(dir.join("holiday.jpg")).unwrap(), b"not a ledger");
+    assert_eq!(
+        std::fs::read(dir.join("holiday.jpg")).unwrap(),
+        b"not a ledger"
+    );
 
     // And it is not a ledger to any other command either.
     on(&dir, &["stats"]).fails_with(

@@ -16,10 +16,7 @@ fn second_init_is_refused() {
     on_with_input(&dir, &["ingest"], generate(10, 1).as_bytes()).ok();
     let before = stats(&dir);
 
-    on(&dir, &["init"]).fails_with(
-        2,
-        &format!("error: {} is already a ledger", dir.display()),
-    );
+    on(&dir, &["init"]).fails_with(2, &format!("error: {} is already a ledger", dir.display()));
     on(&dir, &["--durability", "none", "init"])
         .fails_with(2, &format!("error: {} is already a ledger", dir.display()));
     assert_eq!(stats(&dir), before);

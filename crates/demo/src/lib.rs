@@ -124,9 +124,9 @@ pub struct DemoGenerator {
     calendar: Calendar,
     symbols: Vec<String>,
     state: Vec<TickerState>,
-    zipf_cdf: Vec<f64>,
+    zipf: Alias,
     crypto: Vec<usize>,
-    crypto_cdf: Vec<f64>,
+    crypto_pick: Alias,
     volume: [[(usize, u32); 8]; 4],
     deploy_ns: [i64; 8],
     batch: [u64; 8],
@@ -144,19 +144,16 @@ impl DemoGenerator {
         let calendar = Calendar::new(start_ns, days, &mut rng);
 
         let universe = tickers::universe(config.tickers);
-        let mut zipf_cdf = Vec::with_capacity(universe.len());
+        let mut weights = Vec::with_capacity(universe.len());
         let mut crypto = Vec::new();
-        let mut crypto_cdf = Vec::new();
-        let (mut cum, mut crypto_cum) = (0.0, 0.0);
+        let mut crypto_weights = Vec::new();
         let mut state = Vec::with_capacity(universe.len());
         for (rank, spec) in universe.iter().enumerate() {
             let weight = ((rank + 1) as f64).powf(-ZIPF_S);
-            cum += weight;
-            zipf_cdf.push(cum);
+            weights.push(weight);
             if spec.crypto {
-                crypto_cum += weight;
                 crypto.push(rank);
-                crypto_cdf.push(crypto_cum);
+                crypto_weights.push(weight);
             }
             let ln_base = spec.base_price.ln();
             state.push(TickerState {
@@ -194,9 +191,9 @@ impl DemoGenerator {
             calendar,
             symbols: universe.into_iter().map(|t| t.symbol).collect(),
             state,
-            zipf_cdf,
+            zipf: Alias::new(&weights),
             crypto,
-            crypto_cdf,
+            crypto_pick: Alias::new(&crypto_weights),
             volume: [
                 volume_table(Session::Regular),
                 volume_table(Session::Extended),
@@ -224,10 +221,10 @@ impl DemoGenerator {
         for _ in 0..8 {
             let boost = CRYPTO_BOOST.get(session.index()).copied().unwrap_or(0.0);
             idx = if !equities_only && !self.crypto.is_empty() && self.rng.chance(boost) {
-                let i = sample_cdf(&self.crypto_cdf, &mut self.rng);
+                let i = self.crypto_pick.sample(&mut self.rng);
                 self.crypto.get(i).copied().unwrap_or(0)
             } else {
-                sample_cdf(&self.zipf_cdf, &mut self.rng)
+                self.zipf.sample(&mut self.rng)
             };
             let crypto = self.state.get(idx).is_some_and(|t| t.crypto);
             if !(equities_only && crypto) {
@@ -260,25 +257,27 @@ impl DemoGenerator {
         let mut timestamp_ns = arrival_ns.saturating_sub(latency as i64);
         let mut parents = Vec::new();
         if producer.lineage {
-            let mut candidates: Vec<Recent> = state
-                .recent
-                .iter()
-                .flatten()
-                .filter(|r| {
-                    r.producer != pidx
-                        && r.timestamp_ns >= arrival_ns.saturating_sub(LINEAGE_WINDOW_NS)
-                })
-                .copied()
-                .collect();
+            let mut candidates = [None::<Recent>; RING];
+            let mut found = 0;
+            let horizon = arrival_ns.saturating_sub(LINEAGE_WINDOW_NS);
+            for r in state.recent.iter().flatten() {
+                if r.producer != pidx && r.timestamp_ns >= horizon {
+                    if let Some(slot) = candidates.get_mut(found) {
+                        *slot = Some(*r);
+                        found += 1;
+                    }
+                }
+            }
             let want = rng
                 .pick(&[(2usize, 4), (3, 3), (4, 2), (5, 1)])
                 .unwrap_or(2)
-                .min(candidates.len());
+                .min(found);
             let mut latest_parent = i64::MIN;
+            parents.reserve_exact(want);
             for i in 0..want {
-                let j = i + rng.below((candidates.len() - i) as u64) as usize;
+                let j = i + rng.below((found - i) as u64) as usize;
                 candidates.swap(i, j);
-                if let Some(parent) = candidates.get(i) {
+                if let Some(Some(parent)) = candidates.get(i) {
                     parents.push(uuid_string(parent.uuid));
                     latest_parent = latest_parent.max(parent.timestamp_ns);
                 }
@@ -450,12 +449,56 @@ impl ExactSizeIterator for DemoGenerator {}
 
 impl std::iter::FusedIterator for DemoGenerator {}
 
-/// The index of the bucket a uniform draw lands in, given cumulative weights.
-fn sample_cdf(cdf: &[f64], rng: &mut Rng) -> usize {
-    let total = cdf.last().copied().unwrap_or(0.0);
-    let r = rng.f64() * total;
-    cdf.partition_point(|&c| c <= r)
-        .min(cdf.len().saturating_sub(1))
+/// Walker/Vose alias table: O(1) sampling of an index with given weights.
+#[derive(Debug, Clone)]
+struct Alias {
+    /// Per slot: probability of keeping the slot, and the index to take otherwise.
+    slots: Vec<(f64, u32)>,
+}
+
+impl Alias {
+    fn new(weights: &[f64]) -> Self {
+        let n = weights.len();
+        let total: f64 = weights.iter().sum();
+        let mut slots: Vec<(f64, u32)> = weights
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w * n as f64 / total, i as u32))
+            .collect();
+        let (mut small, mut large): (Vec<usize>, Vec<usize>) =
+            (0..n).partition(|&i| slots.get(i).is_some_and(|s| s.0 < 1.0));
+        while let (Some(s), Some(&l)) = (small.pop(), large.last()) {
+            let Some(scaled_s) = slots.get(s).map(|x| x.0) else {
+                break;
+            };
+            if let Some(slot) = slots.get_mut(s) {
+                *slot = (scaled_s, l as u32);
+            }
+            if let Some(slot) = slots.get_mut(l) {
+                slot.0 -= 1.0 - scaled_s;
+                if slot.0 < 1.0 {
+                    large.pop();
+                    small.push(l);
+                }
+            }
+        }
+        // Leftovers (rounding) keep their own slot.
+        for i in small.into_iter().chain(large) {
+            if let Some(slot) = slots.get_mut(i) {
+                *slot = (1.0, i as u32);
+            }
+        }
+        Self { slots }
+    }
+
+    #[inline]
+    fn sample(&self, rng: &mut Rng) -> usize {
+        let i = rng.below(self.slots.len() as u64) as usize;
+        match self.slots.get(i) {
+            Some(&(keep, alias)) if rng.f64() >= keep => alias as usize,
+            _ => i,
+        }
+    }
 }
 
 /// A UUIDv7: 48-bit Unix-millisecond timestamp, version 7, 12 + 62 random bits, variant `10`.
@@ -471,19 +514,27 @@ fn uuid_v7(timestamp_ns: i64, rng: &mut Rng) -> u128 {
 
 /// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, lower-case.
 fn uuid_string(uuid: u128) -> String {
-    let mut s = String::with_capacity(36);
     let hi = (uuid >> 64) as u64;
     let lo = uuid as u64;
-    push_hex(&mut s, hi >> 32, 8);
-    s.push('-');
-    push_hex(&mut s, hi >> 16, 4);
-    s.push('-');
-    push_hex(&mut s, hi, 4);
-    s.push('-');
-    push_hex(&mut s, lo >> 48, 4);
-    s.push('-');
-    push_hex(&mut s, lo, 12);
-    s
+    let mut buf = *b"00000000-0000-0000-0000-000000000000";
+    fill_hex(&mut buf, 0..8, hi >> 32);
+    fill_hex(&mut buf, 9..13, hi >> 16);
+    fill_hex(&mut buf, 14..18, hi);
+    fill_hex(&mut buf, 19..23, lo >> 48);
+    fill_hex(&mut buf, 24..36, lo);
+    String::from_utf8(buf.to_vec()).unwrap_or_default()
+}
+
+/// Writes the low nibbles of `v` as lower-case hex into `buf[range]`, most significant first.
+#[inline]
+fn fill_hex(buf: &mut [u8], range: std::ops::Range<usize>, mut v: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    if let Some(dst) = buf.get_mut(range) {
+        for slot in dst.iter_mut().rev() {
+            *slot = HEX.get((v & 0xf) as usize).copied().unwrap_or(b'0');
+            v >>= 4;
+        }
+    }
 }
 
 #[cfg(test)]

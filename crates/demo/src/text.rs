@@ -10,18 +10,13 @@ pub(crate) const NS_PER_SEC: i64 = 1_000_000_000;
 /// Nanoseconds per day.
 pub(crate) const NS_PER_DAY: i64 = 86_400 * NS_PER_SEC;
 
-const POW10: [u64; 10] = [
-    1,
-    10,
-    100,
-    1_000,
-    10_000,
-    100_000,
-    1_000_000,
-    10_000_000,
-    100_000_000,
-    1_000_000_000,
-];
+const POW10: [f64; 10] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+
+/// Appends ASCII bytes (callers only pass ASCII; anything else would be dropped).
+#[inline]
+fn push_ascii(out: &mut String, bytes: &[u8]) {
+    out.push_str(std::str::from_utf8(bytes).unwrap_or_default());
+}
 
 /// Appends the decimal digits of `n`.
 #[inline]
@@ -41,9 +36,7 @@ pub(crate) fn push_padded(out: &mut String, mut n: u64, width: u32) {
         n /= 10;
         used += 1;
     }
-    let digits = buf.get(buf.len() - used..).unwrap_or_default();
-    // Only ASCII digits were written.
-    out.push_str(std::str::from_utf8(digits).unwrap_or("0"));
+    push_ascii(out, buf.get(buf.len() - used..).unwrap_or_default());
 }
 
 /// Appends `v` rounded to `decimals` places (at most 9) as a JSON number such as `-2.31`.
@@ -51,12 +44,27 @@ pub(crate) fn push_padded(out: &mut String, mut n: u64, width: u32) {
 /// Non-finite values are written as `0` so the output is always valid JSON; huge values fall back
 /// to Rust's shortest round-trip formatting.
 pub(crate) fn push_fixed(out: &mut String, v: f64, decimals: usize) {
+    // One instance per scale, so the divisions below are by constants (multiplications).
+    match decimals {
+        0 => push_fixed_scaled::<1>(out, v, 0),
+        1 => push_fixed_scaled::<10>(out, v, 1),
+        2 => push_fixed_scaled::<100>(out, v, 2),
+        3 => push_fixed_scaled::<1_000>(out, v, 3),
+        4 => push_fixed_scaled::<10_000>(out, v, 4),
+        5 => push_fixed_scaled::<100_000>(out, v, 5),
+        6 => push_fixed_scaled::<1_000_000>(out, v, 6),
+        7 => push_fixed_scaled::<10_000_000>(out, v, 7),
+        8 => push_fixed_scaled::<100_000_000>(out, v, 8),
+        _ => push_fixed_scaled::<1_000_000_000>(out, v, 9),
+    }
+}
+
+fn push_fixed_scaled<const SCALE: u64>(out: &mut String, v: f64, decimals: u32) {
     if !v.is_finite() {
         out.push('0');
         return;
     }
-    let scale = POW10.get(decimals).copied().unwrap_or(1_000_000_000);
-    let scaled = (v.abs() * scale as f64).round();
+    let scaled = (v.abs() * SCALE as f64).round();
     if scaled >= 9.0e18 {
         let _ = write!(out, "{v}");
         return;
@@ -65,16 +73,16 @@ pub(crate) fn push_fixed(out: &mut String, v: f64, decimals: usize) {
     if v < 0.0 && scaled != 0 {
         out.push('-');
     }
-    push_u64(out, scaled / scale);
-    if scale > 1 {
+    push_u64(out, scaled / SCALE);
+    if SCALE > 1 {
         out.push('.');
-        push_padded(out, scaled % scale, decimals as u32);
+        push_padded(out, scaled % SCALE, decimals);
     }
 }
 
 /// `v` rounded to `decimals` places (at most 9), as an `f64`.
 pub(crate) fn round_to(v: f64, decimals: usize) -> f64 {
-    let scale = POW10.get(decimals).copied().unwrap_or(1_000_000_000) as f64;
+    let scale = POW10.get(decimals).copied().unwrap_or(1e9);
     (v * scale).round() / scale
 }
 
@@ -126,8 +134,7 @@ pub(crate) fn push_hex(out: &mut String, mut v: u64, nibbles: u32) {
         *slot = HEX.get((v & 0xf) as usize).copied().unwrap_or(b'0');
         v >>= 4;
     }
-    let digits = buf.get(buf.len() - used..).unwrap_or_default();
-    out.push_str(std::str::from_utf8(digits).unwrap_or(""));
+    push_ascii(out, buf.get(buf.len() - used..).unwrap_or_default());
 }
 
 /// Days since 1970-01-01 of the proleptic Gregorian date `y-m-d` (Hinnant's `days_from_civil`).
@@ -174,7 +181,7 @@ pub(crate) fn push_date(out: &mut String, days: i64) {
     fill_digits(&mut buf, 0, 4, y.clamp(0, 9999) as u64);
     fill_digits(&mut buf, 5, 2, u64::from(m));
     fill_digits(&mut buf, 8, 2, u64::from(d));
-    out.push_str(std::str::from_utf8(&buf).unwrap_or("0000-00-00"));
+    push_ascii(out, &buf);
 }
 
 /// Appends `ns` since the Unix epoch as RFC 3339 UTC with nanoseconds,
@@ -194,7 +201,7 @@ pub(crate) fn push_rfc3339_ns(out: &mut String, ns: i64) {
     fill_digits(&mut buf, 14, 2, sod / 60 % 60);
     fill_digits(&mut buf, 17, 2, sod % 60);
     fill_digits(&mut buf, 20, 9, nanos);
-    out.push_str(std::str::from_utf8(&buf).unwrap_or(""));
+    push_ascii(out, &buf);
 }
 
 #[cfg(test)]

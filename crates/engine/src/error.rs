@@ -144,6 +144,15 @@ impl fmt::Display for Corruption {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| self.file.display().to_string());
+        match &self.kind {
+            CorruptKind::MissingSegment { .. } => return write!(f, "{name}: {}", self.kind),
+            // A digest checked against a ledger that does not reach its seq has no entry to
+            // point at.
+            CorruptKind::DigestMismatch(_) if self.file.extension().is_none_or(|e| e != "seg") => {
+                return write!(f, "{}", self.kind)
+            }
+            _ => {}
+        }
         write!(f, "corrupt entry in {name} at byte {}", self.offset)?;
         if let Some(seq) = self.seq {
             write!(f, " (seq {seq})")?;

@@ -49,8 +49,18 @@ fn read_at(file: &File, path: &Path, offset: u64, len: usize) -> Result<Vec<u8>>
     Ok(buf)
 }
 
+/// How the last, unsealed segment is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TailAccess {
+    /// Copy it with pread: for readers, since the writer may truncate it (segment::bytes).
+    Copy,
+    /// Map it: only for the writer, which holds the lock, so nobody else can truncate it, and
+    /// which drops the mapping before it truncates.
+    MapAsWriter,
+}
+
 /// Reads the layout of `dir`. I/O errors are errors; damage is reported in the layout.
-pub fn read_layout(dir: &Path) -> Result<SegmentLayout> {
+pub fn read_layout(dir: &Path, tail_access: TailAccess) -> Result<SegmentLayout> {
     let segments = list_segments(dir)?;
     let mut layout = SegmentLayout {
         sealed: Vec::new(),
@@ -173,7 +183,10 @@ pub fn read_layout(dir: &Path) -> Result<SegmentLayout> {
             }
             _ => {
                 drop(file);
-                let bytes = SegmentBytes::copy_active(&path)?;
+                let bytes = match tail_access {
+                    TailAccess::Copy => SegmentBytes::copy_active(&path)?,
+                    TailAccess::MapAsWriter => SegmentBytes::map_sealed(&path)?,
+                };
                 let start = ChainPosition {
                     next_seq: header.first_seq,
                     last_hash: header.prev_hash,

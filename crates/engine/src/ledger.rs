@@ -17,7 +17,7 @@ use crate::config::{LedgerToml, PersistenceConfig};
 use crate::dir::{self, WriterLock, CONFIG_FILE};
 use crate::error::{LedgerError, Result};
 use crate::hash::{Hash, GENESIS_PREV_HASH};
-use crate::layout::{read_layout, Head};
+use crate::layout::{read_layout, Head, TailAccess};
 use crate::record::codec::{encode_signal_body, Stamp};
 use crate::record::frame::{begin_frame, finish_frame};
 use crate::record::Signal;
@@ -182,7 +182,7 @@ impl Ledger {
         let lock = WriterLock::acquire(dir)?;
         dir::remove_temporaries(dir)?;
         let factory = options.file_factory.unwrap_or_else(|| Arc::new(RealFiles));
-        let layout = read_layout(dir)?;
+        let layout = read_layout(dir, TailAccess::MapAsWriter)?;
         if let Some(damage) = layout.damage {
             return Err(LedgerError::Corrupt(Box::new(damage)));
         }
@@ -268,7 +268,7 @@ impl Ledger {
     /// The last entry, or None for an empty ledger.
     pub fn head(&self) -> Option<Head> {
         let next = self.active.position.next_seq;
-        (next > 0).then_some(Head {
+        (next > 0).then(|| Head {
             seq: next - 1,
             row_hash: self.active.position.last_hash,
         })

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::dir::CONFIG_FILE;
 use crate::error::{Corruption, LedgerError, Result};
 use crate::hash::Hash;
-use crate::layout::{read_layout, Head};
+use crate::layout::{read_layout, Head, TailAccess};
 use crate::record::codec::{decode_signal, entry_kind, EntryKind, SEQ_OFFSET};
 use crate::record::frame::{frame_at, FrameAt, FRAME_HEADER_LEN};
 use crate::record::SignalRecord;
@@ -93,7 +93,7 @@ impl Snapshot {
                 path: dir.to_path_buf(),
             });
         }
-        let layout = read_layout(dir)?;
+        let layout = read_layout(dir, TailAccess::Copy)?;
         let mut segments = Vec::with_capacity(layout.sealed.len() + 1);
         for s in layout.sealed {
             let bytes = SegmentBytes::map_sealed(&s.path)?;

@@ -9,7 +9,7 @@ use signal_ledger_demo::DemoConfig;
 
 use crate::args::{DemoArgs, GlobalArgs};
 use crate::commands::{generate, ingest, init, inspect, verify};
-use crate::error::{CliError, CliResult, EXIT_OK};
+use crate::error::{CliError, CliResult};
 use crate::output::{self, shell_quote};
 use crate::wiring;
 
@@ -74,26 +74,24 @@ pub fn run(global: &GlobalArgs, args: &DemoArgs) -> CliResult<u8> {
         "5. stats     {}",
         inspect::stats_json(&snapshot, &toml)
     ))?;
-    let digest = inspect::head_digest(&snapshot)?.to_json();
-    output::println(&format!(
-        "6. digest    {digest}\n            (keep it elsewhere: `verify --against` proves later that nothing up to it was rewritten)"
-    ))?;
-    output::println("7. the last 3 records:")?;
-    let tail = inspect::tail_lines(&snapshot, 3)?;
-    if !tail.is_empty() {
-        output::println(tail.trim_end_matches('\n'))?;
-    }
-    output::println(&format!(
-        "try: signal-ledger --ledger {shown} verify --against {}",
-        shell_quote(&digest)
-    ))?;
-    output::println(&format!(
-        "try: signal-ledger --ledger {shown} get --signal-id <id>   (or get <seq>)"
-    ))?;
-    output::println(&format!("try: signal-ledger --ledger {shown} tail -n 5"))?;
-    Ok(if verdict.is_intact() {
-        EXIT_OK
+    if snapshot.record_count() == 0 {
+        output::println("6. digest    (none: the ledger is empty)")?;
     } else {
-        verdict.exit_code()
-    })
+        let digest = inspect::head_digest(&snapshot)?.to_json();
+        output::println(&format!(
+            "6. digest    {digest}\n            (keep it elsewhere: `verify --against` proves later that nothing up to it was rewritten)"
+        ))?;
+        output::println("7. the last 3 records:")?;
+        let tail = inspect::tail_lines(&snapshot, 3)?;
+        output::println(tail.trim_end_matches('\n'))?;
+        output::println(&format!(
+            "try: signal-ledger --ledger {shown} verify --against {}",
+            shell_quote(&digest)
+        ))?;
+        output::println(&format!(
+            "try: signal-ledger --ledger {shown} get --signal-id <id>   (or get <seq>)"
+        ))?;
+    }
+    output::println(&format!("try: signal-ledger --ledger {shown} tail -n 5"))?;
+    Ok(verdict.exit_code())
 }

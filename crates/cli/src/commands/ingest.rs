@@ -171,16 +171,15 @@ pub fn ingest_bytes(
     options: &IngestOptions,
 ) -> CliResult<IngestOutcome> {
     let parsed = parse_input(input);
-    let rejected = if parsed.errors.is_empty() {
-        options.skip_invalid.then_some(0)
-    } else if options.skip_invalid {
-        if let Some(path) = &options.rejects {
-            write_rejects(path, input, &parsed.errors)?;
-        }
-        Some(parsed.errors.len())
-    } else {
+    if !options.skip_invalid && !parsed.errors.is_empty() {
         return Err(CliError::new(refusal_message(&parsed.errors)));
-    };
+    }
+    // Written (even when empty) before the append, so a rejects file that cannot be written
+    // stops the ingest before anything is appended.
+    if let (true, Some(path)) = (options.skip_invalid, &options.rejects) {
+        write_rejects(path, input, &parsed.errors)?;
+    }
+    let rejected = options.skip_invalid.then_some(parsed.errors.len());
     let (lines, signals): (Vec<u64>, Vec<Signal>) = parsed.signals.into_iter().unzip();
     let spinner = progress::spinner(format!("appending {} signals", signals.len()));
     let result = ledger.append(&signals);
@@ -194,7 +193,9 @@ pub fn ingest_bytes(
         other => other.into(),
     })?;
     Ok(IngestOutcome {
-        ledger_empty: ledger.head().is_none(),
+        // Not `ledger.head()`: it computes `next_seq - 1` eagerly and overflows on an empty
+        // ledger (reported to the engine's owner).
+        ledger_empty: ledger.next_seq() == 0,
         receipt,
         rejected,
     })

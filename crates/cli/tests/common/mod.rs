@@ -18,7 +18,11 @@ pub struct Out {
 impl Out {
     /// Asserts exit 0 and returns stdout.
     pub fn ok(&self) -> &str {
-        assert_eq!(self.code, 0, "stdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "stdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
         &self.stdout
     }
 
@@ -29,7 +33,11 @@ impl Out {
 
     /// Asserts the exit code and that stderr is exactly `line` and a newline.
     pub fn fails_with(&self, code: i32, line: &str) {
-        assert_eq!(self.code, code, "stdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "stdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
         assert_eq!(self.stderr, format!("{line}\n"));
     }
 }
@@ -111,5 +119,7 @@ pub fn records(dir: &Path) -> u64 {
 
 /// Each stdout line parsed as JSON.
 pub fn json_lines(text: &str) -> Vec<Value> {
-    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }

@@ -410,7 +410,7 @@ impl<'de> Parts<'de> {
 
     /// The signal, or the first required field (in column order) that is missing.
     fn finish(self) -> Result<Signal, LineError> {
-        let missing = |field: Field| LineError::field(field.name(), "is required");
+        let missing = |field: Field| LineError::in_field(field.name(), "is required");
         Ok(Signal {
             signal_id: self.signal_id.unwrap_or_default(),
             source_module: self
@@ -483,13 +483,13 @@ impl<'de> Visitor<'de> for LineVisitor<'_> {
         while let Some(key) = map.next_key_seed(KeySeed)? {
             let field = match key {
                 Key::Producer(field) => field,
-                Key::Ledger(name) => return Err(ctx.fail(LineError::field(name, LEDGER_SET))),
+                Key::Ledger(name) => return Err(ctx.fail(LineError::in_field(name, LEDGER_SET))),
                 Key::Unknown(name) => {
-                    return Err(ctx.fail(LineError::field(key_for_error(&name), "unknown field")))
+                    return Err(ctx.fail(LineError::in_field(key_for_error(&name), "unknown field")))
                 }
             };
             if seen & field.bit() != 0 {
-                return Err(ctx.fail(LineError::field(field.name(), "duplicate field")));
+                return Err(ctx.fail(LineError::in_field(field.name(), "duplicate field")));
             }
             seen |= field.bit();
             ctx.field = Some(field.name());
@@ -504,7 +504,7 @@ impl<'de> Visitor<'de> for LineVisitor<'_> {
                 _ => parts.set(field, map.next_value_seed(JsonSeed)?),
             };
             if let Err(problem) = stored {
-                return Err(ctx.fail(LineError::field(field.name(), problem)));
+                return Err(ctx.fail(LineError::in_field(field.name(), problem)));
             }
             ctx.field = None;
         }

@@ -36,7 +36,7 @@ pub struct LineError {
 
 impl LineError {
     /// An error about `field`.
-    pub fn field(field: impl Into<String>, problem: impl Into<String>) -> Self {
+    pub fn in_field(field: impl Into<String>, problem: impl Into<String>) -> Self {
         Self {
             field: Some(field.into()),
             problem: problem.into(),

@@ -40,8 +40,8 @@ pub fn parse_ndjson(bytes: &[u8]) -> ParsedInput {
     let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
     let pieces = pieces(bytes);
     // Pieces are parsed a window at a time; each window is merged into the output while the
-    // next one is parsed. The per-piece buffers are reused instead of holding a second copy of
-    // every signal until the end (page faults dominate otherwise).
+    // next one is parsed, so the per-piece buffers are reused instead of a second copy of every
+    // signal being held until the end (fresh memory costs page faults).
     let window = rayon::current_num_threads().saturating_mul(8).max(8);
     let mut out = ParsedInput::default();
     let mut lines_before = 0u64;
@@ -359,6 +359,24 @@ mod tests {
             errors(&p),
             vec!["line 2: invalid JSON: EOF while parsing an object at column 1"]
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            let p = parse_ndjson(&bytes);
+            let lines = p.signals.len() + p.errors.len();
+            proptest::prop_assert!(lines <= bytes.split(|&b| b == b'\n').count());
+        }
+
+        #[test]
+        fn never_panics_on_mangled_lines(cut in 0usize..400, junk in "[\\{}\\[\\]\",:0-9a-z\\\\ .eE+-]{0,8}") {
+            let good = line(3);
+            let cut = cut.min(good.len());
+            let mangled = format!("{}{junk}{}", &good[..cut], &good[cut..]);
+            let p = parse_ndjson(mangled.as_bytes());
+            proptest::prop_assert_eq!(p.signals.len() + p.errors.len(), 1);
+        }
     }
 
     /// Throughput check: `cargo test --release -p signal-ledger-engine --lib

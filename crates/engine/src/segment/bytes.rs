@@ -34,12 +34,15 @@ impl Deref for SegmentBytes {
 }
 
 impl SegmentBytes {
-    /// Maps a sealed segment file.
+    /// Maps a sealed segment file (or, for the writer only, its own active segment: see
+    /// `layout::TailAccess`).
     pub fn map_sealed(path: &Path) -> Result<SegmentBytes> {
         let file = File::open(path).map_err(|e| LedgerError::io("open", path, e))?;
         // SAFETY: sealed segments are immutable by contract (FORMAT.md): the writer never opens
         // them for writing again, retention removes them whole by unlink (which keeps a mapping
-        // valid), and recovery never truncates a sealed segment. A process outside the ledger
+        // valid), and recovery never truncates a sealed segment. The writer maps its own active
+        // segment only while it holds the lock and drops the map before truncating. A process
+        // outside the ledger
         // that truncates a sealed file breaks that contract; we accept that risk, as every
         // mmap-based store does.
         let map = unsafe { Mmap::map(&file) }.map_err(|e| LedgerError::io("mmap", path, e))?;

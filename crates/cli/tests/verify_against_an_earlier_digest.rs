@@ -1,0 +1,121 @@
+//! `verify --against DIGEST` passes while the ledger still holds the digest's entry (appends
+//! after it are fine) and exits 1 when it does not: a ledger rebuilt with other content, or cut
+//! short.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+mod common;
+use common::*;
+
+#[test]
+fn an_old_digest_holds_after_appends_and_fails_on_a_rebuilt_ledger() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("a");
+    init_small(&dir);
+    let all = generate(1500, 21);
+    let (first, rest) = all.split_at(all.match_indices('\n').nth(999).unwrap().0 + 1);
+    on_with_input(&dir, &["ingest"], first.as_bytes()).ok();
+    let digest = on(&dir, &["digest"]).ok().trim().to_owned();
+    let d: serde_json::Value = serde_json::from_str(&digest).unwrap();
+    assert_eq!(d["seq"], 999);
+    let digest_file = tmp.path().join("digest.json");
+    std::fs::write(&digest_file, format!("{digest}\n")).unwrap();
+
+    on_with_input(&dir, &["ingest"], rest.as_bytes()).ok();
+    let out = on(&dir, &["verify", "--against", &digest]);
+    assert!(
+        out.ok().trim_end().ends_with(&format!(
+            "; digest seq 999 row_hash {} matches",
+            d["row_hash"].as_str().unwrap()
+        )),
+        "{}",
+        out.stdout
+    );
+    on(
+        &dir,
+        &["verify", "--against", digest_file.to_str().unwrap()],
+    )
+    .ok();
+    let j = on(
+        &dir,
+        &["verify", "--json", "--against", &format!("  {digest}")],
+    )
+    .json();
+    assert_eq!(j["intact"], true);
+    assert_eq!(j["records_checked"], 1500);
+    assert_eq!(
+        j["against"],
+        serde_json::json!({"seq":999,"row_hash":d["row_hash"],"matches":true})
+    );
+
+    // The same number of entries, other content, in a new directory.
+    let rebuilt = tmp.path().join("b");
+    init_small(&rebuilt);
+    on_with_input(&rebuilt, &["ingest"], generate(1500, 22).as_bytes()).ok();
+    on(&rebuilt, &["verify"]).ok();
+    let out = on(
+        &rebuilt,
+        &["verify", "--against", digest_file.to_str().unwrap()],
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    let b999 = on(&rebuilt, &["get", "999"]).json();
+    assert!(
+        out.stdout.starts_with("TAMPERED: corrupt entry in "),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.trim_end().ends_with(&format!(
+            "(seq 999): digest mismatch: seq 999 has row_hash {}, the digest says {}",
+            b999["row_hash"].as_str().unwrap(),
+            d["row_hash"].as_str().unwrap()
+        )),
+        "{}",
+        out.stdout
+    );
+    let j = on(&rebuilt, &["verify", "--json", "--against", &digest]);
+    assert_eq!(j.code, 1);
+    let j: serde_json::Value = serde_json::from_str(&j.stdout).unwrap();
+    assert_eq!(j["intact"], false);
+    assert_eq!(j["against"]["matches"], false);
+    assert_eq!(j["first_failure"]["seq"], 999);
+
+    // A ledger that ends before the digest's entry.
+    let short = tmp.path().join("c");
+    on(&short, &["init"]).ok();
+    on_with_input(&short, &["ingest"], generate(10, 21).as_bytes()).ok();
+    let out = on(&short, &["verify", "--against", &digest]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout
+            .contains("digest mismatch: the ledger ends before seq 999 (it holds 10 entries)"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_bad_digest_argument_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    on(tmp.path(), &["init"]).ok();
+    let out = on(tmp.path(), &["verify", "--against", "{\"seq\":1}"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .starts_with("error: --against: not a digest line ("),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stderr.lines().count(), 1);
+    let missing = tmp.path().join("nope.json");
+    on(
+        tmp.path(),
+        &["verify", "--against", missing.to_str().unwrap()],
+    )
+    .fails_with(
+        2,
+        &format!(
+            "error: --against: read {}: No such file or directory (os error 2)",
+            missing.display()
+        ),
+    );
+}

@@ -1,0 +1,582 @@
+#!/usr/bin/env python3
+"""Independent verifier of a signal-ledger directory, format version 1.
+
+Written from docs/FORMAT.md alone (no engine code), with the Python 3 standard library only, so
+that an auditor can check a ledger without trusting the software that wrote it. It follows the
+document's "Verifying a ledger" algorithm: segment names and headers, how segments join, every
+frame's length and CRC32, every signal entry's layout rules, every seq, prev_hash and row hash,
+every trailer; and, with --against, a head digest.
+
+usage: python3 verify_ledger.py LEDGER_DIR [--against DIGEST_JSON] [--strict]
+
+Prints `intact: N entries, head seq S row_hash H` and exits 0, or prints
+`TAMPERED: <file> byte <offset> seq <seq>: <what>` and exits 1. A torn tail in the active segment
+(FORMAT.md, "Opening and recovery") is not part of the ledger: it is reported on a `note:` line and
+does not fail verification unless --strict is given. Exit status 2 means the arguments or the
+directory could not be used at all.
+"""
+
+import datetime
+import hashlib
+import json
+import os
+import re
+import struct
+import sys
+import zlib
+
+# FORMAT.md, "Segment header".
+HEADER_LEN = 80
+SEGMENT_MAGIC = b"\x89SLG\r\n\x1a\n"
+FORMAT_VERSION = 1
+# FORMAT.md, "Record frame".
+FRAME_HEADER_LEN = 8
+BODY_LEN_MIN = 80
+BODY_LEN_MAX = 1 << 20
+SENTINEL = 0xFFFFFFFF
+# FORMAT.md, "Segment trailer".
+TRAILER_LEN = 96
+TRAILER_MAGIC = b"SLGSEAL\n"
+# FORMAT.md, "Row hash".
+DOMAIN_TAG = b"signal-ledger/row/v1\x00"
+GENESIS = bytes(32)
+# FORMAT.md, "Entry body" and "Signal entry".
+KIND_SIGNAL = 0x01
+RESERVED_KINDS = {0x02: "outcome", 0x03: "integrity check", 0x04: "retention anchor",
+                  0x05: "recovery event"}
+SIGNAL_FIXED_LEN = 64
+PARENT_COUNT_MAX = 16
+PAYLOAD_LEN_MAX = 65536
+# (name, min bytes, max bytes) of the eight strings, in stored order.
+SIGNAL_STRINGS = (
+    ("signal_id", 1, 64),
+    ("source_module", 1, 64),
+    ("source_version", 0, 32),
+    ("ticker", 1, 16),
+    ("timeframe", 0, 16),
+    ("strategy_id", 0, 64),
+    ("correlation_id", 0, 64),
+    ("execution_id", 0, 64),
+)
+SEGMENT_NAME = re.compile(r"[0-9]{20}\.seg")
+I64_MAX = (1 << 63) - 1
+I64_MIN = -(1 << 63)
+
+
+class Tampered(Exception):
+    """Damage at a location: file name, byte offset, seq (or None), what is wrong."""
+
+    def __init__(self, file, offset, seq, what):
+        super().__init__(what)
+        self.file, self.offset, self.seq, self.what = file, offset, seq, what
+
+    def line(self):
+        seq = "-" if self.seq is None else str(self.seq)
+        return f"TAMPERED: {self.file} byte {self.offset} seq {seq}: {self.what}"
+
+
+class UsageError(Exception):
+    pass
+
+
+def crc32(data):
+    # CRC-32/ISO-HDLC, as zlib computes it (FORMAT.md, "CRC32").
+    return zlib.crc32(data) & 0xFFFFFFFF
+
+
+def u16(b, at):
+    return struct.unpack_from("<H", b, at)[0]
+
+
+def u32(b, at):
+    return struct.unpack_from("<I", b, at)[0]
+
+
+def u64(b, at):
+    return struct.unpack_from("<Q", b, at)[0]
+
+
+def i64(b, at):
+    return struct.unpack_from("<q", b, at)[0]
+
+
+def f64(b, at):
+    return struct.unpack_from("<d", b, at)[0]
+
+
+def segment_name(seq):
+    return f"{seq:020d}.seg"
+
+
+# ----------------------------------------------------------------------------------------------
+# Header and trailer (FORMAT.md, "Segment header", "Segment trailer").
+# ----------------------------------------------------------------------------------------------
+
+def check_header(name, data, expected_seq, expected_prev):
+    def bad(what):
+        return Tampered(name, 0, expected_seq, f"segment header: {what}")
+
+    if len(data) < HEADER_LEN:
+        raise bad(f"file of {len(data)} bytes is shorter than the {HEADER_LEN}-byte header")
+    if data[0:8] != SEGMENT_MAGIC:
+        raise bad("bad magic")
+    if u32(data, 76) != crc32(data[0:76]):
+        raise bad(f"header crc mismatch (stored {u32(data, 76):08x}, computed {crc32(data[0:76]):08x})")
+    version = u16(data, 8)
+    if version != FORMAT_VERSION:
+        raise bad(f"format version {version} is not supported (this verifier reads 1..=1)")
+    if any(data[10:16]) or any(data[64:76]):
+        raise bad("reserved bytes are not zero")
+    first_seq = u64(data, 16)
+    if first_seq != expected_seq:
+        raise bad(f"first_seq {first_seq}, but the file name and the segment before say {expected_seq}")
+    prev_hash = bytes(data[32:64])
+    if prev_hash != expected_prev:
+        raise bad(f"prev_hash {prev_hash.hex()} is not the previous segment's last row_hash "
+                  f"{expected_prev.hex()}")
+    return {"first_seq": first_seq, "created_at_ns": i64(data, 24), "prev_hash": prev_hash}
+
+
+def decode_trailer(t):
+    """The trailer in the 96 bytes `t`, or a string saying why they are not one."""
+    if len(t) < TRAILER_LEN:
+        return "short trailer"
+    if t[88:96] != TRAILER_MAGIC:
+        return "no trailer magic"
+    if u32(t, 0) != SENTINEL:
+        return "no trailer sentinel"
+    if u32(t, 80) != crc32(t[0:80]):
+        return "trailer crc mismatch"
+    if any(t[4:8]) or any(t[84:88]):
+        return "trailer reserved bytes are not zero"
+    tr = {
+        "record_count": u64(t, 8),
+        "first_seq": u64(t, 16),
+        "last_seq": u64(t, 24),
+        "min_timestamp_ns": i64(t, 32),
+        "max_timestamp_ns": i64(t, 40),
+        "last_row_hash": bytes(t[48:80]),
+    }
+    if tr["record_count"] == 0 or tr["last_seq"] < tr["first_seq"] or \
+            tr["last_seq"] - tr["first_seq"] + 1 != tr["record_count"]:
+        return "trailer record count disagrees with its seq range"
+    return tr
+
+
+def sealed_trailer(data, header):
+    """The trailer if the segment is sealed (FORMAT.md, "Segment trailer", last paragraph)."""
+    if len(data) < HEADER_LEN + TRAILER_LEN or data[-8:] != TRAILER_MAGIC:
+        return None
+    tr = decode_trailer(data[-TRAILER_LEN:])
+    if isinstance(tr, str) or tr["first_seq"] != header["first_seq"]:
+        return None
+    return tr
+
+
+# ----------------------------------------------------------------------------------------------
+# Frames (FORMAT.md, "Record frame" and "Walking the frames of the active segment").
+# ----------------------------------------------------------------------------------------------
+
+def frame_at(data, o, end):
+    """What lies at offset `o` of data[:end]: ("end",), ("trailer",), ("incomplete", why),
+    ("bad", why) or ("valid", body, next)."""
+    if o == end:
+        return ("end",)
+    if end - o < FRAME_HEADER_LEN:
+        if end - o >= 4 and u32(data, o) == SENTINEL:
+            return ("trailer",)
+        return ("incomplete", "partial frame header")
+    length = u32(data, o)
+    if length == SENTINEL:
+        return ("trailer",)
+    if length < BODY_LEN_MIN or length > BODY_LEN_MAX:
+        return ("bad", f"frame length {length} out of range {BODY_LEN_MIN}..={BODY_LEN_MAX}")
+    start = o + FRAME_HEADER_LEN
+    if start + length > end:
+        return ("incomplete", f"frame length {length} runs past the end")
+    body = data[start:start + length]
+    stored = u32(data, o + 4)
+    actual = crc32(body)
+    if actual != stored:
+        return ("bad", f"crc mismatch (stored {stored:08x}, computed {actual:08x})")
+    return ("valid", body, start + length)
+
+
+def valid_frame_after(data, o, min_seq):
+    """Offset of a valid frame starting after `o` (FORMAT.md: length in range, body in the file,
+    kind 1..=5, seq >= min_seq, CRC matching), or None."""
+    size = len(data)
+    for a in range(o + 1, size - FRAME_HEADER_LEN + 1):
+        length = u32(data, a)
+        if length < BODY_LEN_MIN or length > BODY_LEN_MAX:
+            continue
+        start = a + FRAME_HEADER_LEN
+        if start + length > size:
+            continue
+        if not 1 <= data[start] <= 5 or u64(data, start + 8) < min_seq:
+            continue
+        if crc32(data[start:start + length]) == u32(data, a + 4):
+            return a
+    return None
+
+
+# ----------------------------------------------------------------------------------------------
+# Entries (FORMAT.md, "Entry body", "Signal entry", "Row hash").
+# ----------------------------------------------------------------------------------------------
+
+def signal_layout_problem(body):
+    """The first (R) rule of the signal layout that `body` breaks, or None."""
+    n = len(body)
+    content_end = n - 64
+    if content_end < SIGNAL_FIXED_LEN:
+        return f"body of {n} bytes is too short for a signal"
+    if body[1] > 2:
+        return f"direction code {body[1]}"
+    if body[2] > 4:
+        return f"signal_type code {body[2]}"
+    flags = body[3]
+    if flags & 0xF0:
+        return f"unknown flag bits {flags:#04x}"
+    if flags & 0x08 and not flags & 0x04:
+        return "acted_upon value set without acted_upon present"
+    if any(body[4:8]):
+        return "reserved bytes are not zero"
+    if not flags & 0x02 and i64(body, 32) != 0:
+        return "expires_at bytes set while absent"
+    if not flags & 0x01 and u64(body, 48) != 0:
+        return "price bytes set while absent"
+    conviction = f64(body, 40)
+    if not 0.0 <= conviction <= 1.0:
+        return f"conviction {conviction} outside 0..=1"
+    # latency_ms: the exact ns difference rounded once to f64, then one IEEE division by 1e6.
+    derived = float(i64(body, 24) - i64(body, 16)) / 1e6
+    if bytes(body[56:64]) != struct.pack("<d", derived):
+        return f"latency_ms {f64(body, 56)} is not (recorded_at - timestamp) / 1e6 = {derived}"
+    at = SIGNAL_FIXED_LEN
+
+    def string(name, lo, hi):
+        nonlocal at
+        if at + 1 > content_end:
+            raise ValueError(f"{name} runs past the end of the body")
+        length = body[at]
+        if not lo <= length <= hi:
+            raise ValueError(f"{name} length {length} outside {lo}..={hi}")
+        if at + 1 + length > content_end:
+            raise ValueError(f"{name} runs past the end of the body")
+        try:
+            bytes(body[at + 1:at + 1 + length]).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(f"{name} is not UTF-8") from None
+        at += 1 + length
+
+    try:
+        for name, lo, hi in SIGNAL_STRINGS:
+            string(name, lo, hi)
+        if at + 1 > content_end:
+            raise ValueError("parent count runs past the end of the body")
+        parents = body[at]
+        at += 1
+        if parents > PARENT_COUNT_MAX:
+            raise ValueError(f"{parents} parents, more than {PARENT_COUNT_MAX}")
+        for _ in range(parents):
+            string("parent_signal_id", 1, 64)
+        if at + 4 > content_end:
+            raise ValueError("payload length runs past the end of the body")
+        payload_len = u32(body, at)
+        at += 4
+        if payload_len > PAYLOAD_LEN_MAX:
+            raise ValueError(f"payload of {payload_len} bytes")
+        if at + payload_len > content_end:
+            raise ValueError("payload_json runs past the end of the body")
+        try:
+            bytes(body[at:at + payload_len]).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError("payload_json is not UTF-8") from None
+        at += payload_len
+    except ValueError as e:
+        return str(e)
+    if at != content_end:
+        return f"{content_end - at} unexpected bytes after payload_json"
+    return None
+
+
+def row_hash(body):
+    n = len(body)
+    return hashlib.sha256(DOMAIN_TAG + bytes(body[n - 64:n - 32]) + bytes(body[:n - 64])).digest()
+
+
+class Walk:
+    """The chain position while walking the ledger, and what has been seen."""
+
+    def __init__(self, want_seq):
+        self.next_seq = 0
+        self.last_hash = GENESIS
+        self.want_seq = want_seq
+        self.wanted = None  # (file, offset, row_hash, recorded_at_ns) of seq want_seq
+
+    def check_entry(self, name, offset, body):
+        """Checks one CRC-valid entry as the next one and advances; returns its timestamp."""
+        seq = self.next_seq
+
+        def bad(what):
+            return Tampered(name, offset, seq, what)
+
+        kind = body[0]
+        if kind in RESERVED_KINDS:
+            raise bad(f"entry kind {kind:#04x} ({RESERVED_KINDS[kind]}) is reserved and not "
+                      f"written by format version 1")
+        if kind != KIND_SIGNAL:
+            raise bad(f"unknown entry kind {kind:#04x}")
+        problem = signal_layout_problem(body)
+        if problem:
+            raise bad(f"malformed entry: {problem}")
+        stored_seq = u64(body, 8)
+        if stored_seq != seq:
+            raise bad(f"seq gap: expected seq {seq}, found {stored_seq}")
+        n = len(body)
+        prev = bytes(body[n - 64:n - 32])
+        if prev != self.last_hash:
+            raise bad(f"chain break: prev_hash {prev.hex()} is not the previous row_hash "
+                      f"{self.last_hash.hex()}")
+        stored = bytes(body[n - 32:])
+        computed = row_hash(body)
+        if computed != stored:
+            raise bad(f"row hash mismatch: stored {stored.hex()}, computed {computed.hex()}")
+        if seq == self.want_seq:
+            self.wanted = (name, offset, stored, i64(body, 24))
+        self.next_seq += 1
+        self.last_hash = stored
+        return i64(body, 16)
+
+
+def walk_sealed(walk, name, data, trailer):
+    """Every frame of a sealed segment's record area, which they must tile exactly."""
+    end = len(data) - TRAILER_LEN
+    o = HEADER_LEN
+    count, ts_min, ts_max = 0, I64_MAX, I64_MIN
+    while o < end:
+        f = frame_at(data, o, end)
+        if f[0] == "valid":
+            ts = walk.check_entry(name, o, f[1])
+            ts_min, ts_max = min(ts_min, ts), max(ts_max, ts)
+            count += 1
+            o = f[2]
+        elif f[0] == "trailer":
+            raise Tampered(name, o, walk.next_seq,
+                           "trailer sentinel inside the record area of a sealed segment")
+        elif f[0] == "incomplete":
+            raise Tampered(name, o, walk.next_seq, f"sealed segment: {f[1]} of the record area "
+                           f"(the frames must end exactly where the trailer starts, at byte {end})")
+        else:
+            raise Tampered(name, o, walk.next_seq, f"sealed segment: {f[1]}")
+    agrees = (trailer["record_count"] == count
+              and trailer["last_seq"] + 1 == walk.next_seq
+              and trailer["last_row_hash"] == walk.last_hash
+              and trailer["min_timestamp_ns"] == ts_min
+              and trailer["max_timestamp_ns"] == ts_max)
+    if not agrees:
+        raise Tampered(name, end, trailer["first_seq"],
+                       f"segment trailer disagrees with the entries (trailer: {trailer['record_count']} "
+                       f"entries, last seq {trailer['last_seq']}, last row_hash "
+                       f"{trailer['last_row_hash'].hex()}; entries: {count}, last seq "
+                       f"{walk.next_seq - 1}, last row_hash {walk.last_hash.hex()})")
+
+
+def walk_active(walk, name, data, header):
+    """The frames of the last, unsealed segment. Returns None, or (offset, bytes, reason) of a
+    torn tail; raises Tampered for damage that is not a torn tail."""
+    size = len(data)
+    o = HEADER_LEN
+    count, ts_min, ts_max, last_seq = 0, I64_MAX, I64_MIN, None
+    while True:
+        f = frame_at(data, o, size)
+        if f[0] == "end":
+            return None
+        if f[0] == "valid":
+            ts = walk.check_entry(name, o, f[1])
+            ts_min, ts_max = min(ts_min, ts), max(ts_max, ts)
+            count += 1
+            last_seq = walk.next_seq - 1
+            o = f[2]
+            continue
+        if f[0] == "trailer":
+            rest = data[o:]
+            if len(rest) < TRAILER_LEN:
+                return (o, size - o, "partial trailer")
+            tr = decode_trailer(rest[:TRAILER_LEN])
+            if isinstance(tr, str):
+                raise Tampered(name, o, None, f"segment trailer: {tr}")
+            if len(rest) > TRAILER_LEN:
+                raise Tampered(name, o, None, "segment trailer: bytes follow the trailer")
+            agrees = (tr["record_count"] == count and tr["first_seq"] == header["first_seq"]
+                      and last_seq is not None and tr["last_seq"] == last_seq
+                      and tr["last_row_hash"] == walk.last_hash
+                      and tr["min_timestamp_ns"] == ts_min and tr["max_timestamp_ns"] == ts_max)
+            if not agrees:
+                raise Tampered(name, o, None, "segment trailer disagrees with the entries")
+            return None
+        # Incomplete or bad: a torn tail only if no valid frame follows.
+        after = valid_frame_after(data, o, walk.next_seq)
+        if after is not None:
+            raise Tampered(name, o, walk.next_seq,
+                           f"{f[1]}, followed by a valid frame at byte {after}: not a torn tail")
+        return (o, size - o, f[1])
+
+
+# ----------------------------------------------------------------------------------------------
+# The ledger (FORMAT.md, "Directory layout", "How segments join", "Verifying a ledger").
+# ----------------------------------------------------------------------------------------------
+
+def verify_ledger(directory, want_seq=None):
+    """Returns (entries, head row_hash or None, torn tail or None, walk); raises Tampered."""
+    if not os.path.isfile(os.path.join(directory, "ledger.toml")):
+        raise UsageError(f"{directory} is not a signal-ledger directory (no ledger.toml)")
+    names = sorted(n for n in os.listdir(directory) if SEGMENT_NAME.fullmatch(n))
+    walk = Walk(want_seq)
+    if not names or int(names[0][:20]) != 0:
+        raise Tampered(segment_name(0), 0, 0, "missing segment starting at seq 0")
+    torn = None
+    for index, name in enumerate(names):
+        is_last = index + 1 == len(names)
+        number = int(name[:20])
+        if number > walk.next_seq:
+            raise Tampered(segment_name(walk.next_seq), 0, walk.next_seq,
+                           f"missing segment starting at seq {walk.next_seq}")
+        if number < walk.next_seq:
+            raise Tampered(name, 0, walk.next_seq,
+                           f"segment named for seq {number} overlaps entries up to seq "
+                           f"{walk.next_seq - 1}")
+        with open(os.path.join(directory, name), "rb") as f:
+            data = memoryview(f.read())
+        header = check_header(name, data, walk.next_seq, walk.last_hash)
+        trailer = sealed_trailer(data, header)
+        if trailer is not None:
+            walk_sealed(walk, name, data, trailer)
+        elif not is_last:
+            raise Tampered(name, max(len(data) - TRAILER_LEN, 0), walk.next_seq,
+                           "segment trailer: a segment followed by another has no valid trailer "
+                           "(it was never sealed, or its trailer is damaged)")
+        else:
+            torn = walk_active(walk, name, data, header)
+            if torn is not None:
+                torn = (name,) + torn
+    head = walk.last_hash if walk.next_seq > 0 else None
+    return walk.next_seq, head, torn, walk
+
+
+# ----------------------------------------------------------------------------------------------
+# Head digests (FORMAT.md, "Head digests and verify --against").
+# ----------------------------------------------------------------------------------------------
+
+RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
+                     r"([Zz]|[+-]\d{2}:\d{2})")
+
+
+def parse_rfc3339_ns(text):
+    m = RFC3339.fullmatch(text)
+    if not m:
+        raise ValueError(f"{text!r} is not an RFC 3339 timestamp with a zone")
+    y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
+    if s == 60:
+        raise ValueError(f"{text!r} has a leap second")
+    if h > 23 or mi > 59 or s > 59:
+        raise ValueError(f"{text!r} is not a valid time of day")
+    days = (datetime.date(y, mo, d) - datetime.date(1970, 1, 1)).days
+    frac = m.group(7) or ""
+    ns = int(frac.ljust(9, "0")) if frac else 0
+    zone = m.group(8)
+    offset = 0
+    if zone not in ("Z", "z"):
+        oh, om = int(zone[1:3]), int(zone[4:6])
+        if oh > 23 or om > 59:
+            raise ValueError(f"{text!r} has an invalid zone offset")
+        offset = (oh * 3600 + om * 60) * (1 if zone[0] == "+" else -1)
+    total = (days * 86400 + h * 3600 + mi * 60 + s - offset) * 1_000_000_000 + ns
+    if not I64_MIN <= total <= I64_MAX:
+        raise ValueError(f"{text!r} is outside 1677-09-21..2262-04-11")
+    return total
+
+
+def load_digest(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.loads(f.read().strip())
+    except (OSError, ValueError) as e:
+        raise UsageError(f"{path}: not a digest line ({e})") from None
+    if not isinstance(doc, dict) or set(doc) != {"seq", "row_hash", "timestamp"}:
+        raise UsageError(f"{path}: a digest has exactly the keys seq, row_hash, timestamp")
+    seq, row, ts = doc["seq"], doc["row_hash"], doc["timestamp"]
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < 1 << 64:
+        raise UsageError(f"{path}: seq is not a u64")
+    if not isinstance(row, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", row):
+        raise UsageError(f"{path}: row_hash is not 64 hex characters")
+    if not isinstance(ts, str):
+        raise UsageError(f"{path}: timestamp is not a string")
+    try:
+        ts_ns = parse_rfc3339_ns(ts)
+    except ValueError as e:
+        raise UsageError(f"{path}: timestamp {e}") from None
+    return seq, bytes.fromhex(row), ts_ns
+
+
+# ----------------------------------------------------------------------------------------------
+
+def main(argv):
+    args = list(argv)
+    against, strict = None, False
+    if "--strict" in args:
+        args.remove("--strict")
+        strict = True
+    if "--against" in args:
+        i = args.index("--against")
+        if i + 1 >= len(args):
+            raise UsageError("--against needs a digest file")
+        against = args[i + 1]
+        del args[i:i + 2]
+    if len(args) != 1 or args[0].startswith("-"):
+        raise UsageError("usage: python3 verify_ledger.py LEDGER_DIR [--against DIGEST_JSON] [--strict]")
+    directory = args[0]
+    digest = load_digest(against) if against else None
+    try:
+        count, head, torn, walk = verify_ledger(directory, digest[0] if digest else None)
+        if torn is not None:
+            name, offset, dropped, reason = torn
+            note = (f"torn tail in {name} at byte {offset}: {reason}; {dropped} bytes are not part "
+                    f"of the ledger (the writer truncates them on its next open)")
+            if strict:
+                raise Tampered(name, offset, count, note)
+            print(f"note: {note}")
+        if digest is not None:
+            seq, row, ts_ns = digest
+            if seq >= count:
+                raise Tampered(os.path.basename(os.path.normpath(directory)), 0, seq,
+                               f"digest mismatch: the ledger ends before seq {seq} (it holds "
+                               f"{count} entries): entries were removed")
+            name, offset, stored, recorded_at = walk.wanted
+            if stored != row:
+                raise Tampered(name, offset, seq, f"digest mismatch: seq {seq} has row_hash "
+                               f"{stored.hex()}, the digest says {row.hex()}")
+            if ts_ns != recorded_at:
+                print(f"note: the digest's timestamp ({ts_ns} ns) is not seq {seq}'s recorded_at "
+                      f"({recorded_at} ns); informational only, the row hash matches")
+    except Tampered as t:
+        print(t.line())
+        return 1
+    if head is None:
+        print("intact: 0 entries, no head")
+    else:
+        print(f"intact: {count} entries, head seq {count - 1} row_hash {head.hex()}")
+    if digest is not None:
+        print(f"against {against}: seq {digest[0]} row_hash {digest[1].hex()} is held")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
