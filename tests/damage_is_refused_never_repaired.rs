@@ -16,7 +16,12 @@ fn dir_image(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .unwrap()
         .map(|e| e.unwrap())
         .filter(|e| e.file_name() != "LOCK")
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
         .collect();
     files.sort();
     files
@@ -25,7 +30,11 @@ fn dir_image(dir: &Path) -> Vec<(String, Vec<u8>)> {
 fn open_refused(dir: &Path) -> signal_ledger::engine::Corruption {
     let before = dir_image(dir);
     let err = Ledger::open(dir).unwrap_err();
-    assert_eq!(dir_image(dir), before, "a refused open changed the directory");
+    assert_eq!(
+        dir_image(dir),
+        before,
+        "a refused open changed the directory"
+    );
     match err {
         LedgerError::Corrupt(c) => *c,
         other => panic!("expected Corrupt, got {other}"),
@@ -44,7 +53,10 @@ fn a_bad_record_followed_by_valid_ones_in_the_active_segment_is_refused() {
     assert_eq!(c.seq, Some(20));
     assert!(matches!(c.kind, CorruptKind::CrcMismatch { .. }), "{c}");
     let message = c.to_string();
-    assert!(message.contains("00000000000000000000.seg at byte") && message.contains("(seq 20)"), "{message}");
+    assert!(
+        message.contains("00000000000000000000.seg at byte") && message.contains("(seq 20)"),
+        "{message}"
+    );
     // The intact prefix stays readable, and verify reports the same place.
     let snap = Snapshot::open(&path).unwrap();
     assert_eq!(snap.record_count(), 20);
@@ -64,13 +76,19 @@ fn a_corrupted_length_in_the_middle_is_not_mistaken_for_a_torn_tail() {
     flip_byte(&seg, offsets[30] + 2, 0x01);
     let c = open_refused(&path);
     assert_eq!((c.seq, c.offset), (Some(30), offsets[30]));
-    assert!(matches!(c.kind, CorruptKind::DamageBeforeValidData { .. }), "{c}");
+    assert!(
+        matches!(c.kind, CorruptKind::DamageBeforeValidData { .. }),
+        "{c}"
+    );
     // An impossible length (over the 1 MiB frame limit) with valid frames after it.
     flip_byte(&seg, offsets[30] + 2, 0x01);
     flip_byte(&seg, offsets[30] + 2, 0x40);
     let c = open_refused(&path);
     assert_eq!((c.seq, c.offset), (Some(30), offsets[30]));
-    assert!(matches!(c.kind, CorruptKind::LengthOutOfRange { .. }), "{c}");
+    assert!(
+        matches!(c.kind, CorruptKind::LengthOutOfRange { .. }),
+        "{c}"
+    );
 }
 
 #[test]
@@ -90,22 +108,48 @@ fn damage_in_a_sealed_segment_is_refused_and_later_segments_are_kept() {
     let offsets = frame_offsets(&segs[2]);
     flip_byte(&segs[2], offsets[3] + 100, 0x01);
     let snap = Snapshot::open(&path).unwrap();
-    let failure = verify(&snap, VerifyOptions::default()).first_failure.unwrap();
-    let first_of_seg2: u64 = segs[2].file_stem().unwrap().to_str().unwrap().parse().unwrap();
+    let failure = verify(&snap, VerifyOptions::default())
+        .first_failure
+        .unwrap();
+    let first_of_seg2: u64 = segs[2]
+        .file_stem()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_eq!(failure.file, segs[2]);
-    assert_eq!((failure.seq, failure.offset), (Some(first_of_seg2 + 3), offsets[3]));
+    assert_eq!(
+        (failure.seq, failure.offset),
+        (Some(first_of_seg2 + 3), offsets[3])
+    );
 }
 
 #[test]
 fn a_missing_middle_segment_is_refused() {
     let (_tmp, path, _) = build_ledger(600, 100, small_segments(32 * 1024));
     let segs = segments(&path);
-    let first_of_seg2: u64 = segs[2].file_stem().unwrap().to_str().unwrap().parse().unwrap();
+    let first_of_seg2: u64 = segs[2]
+        .file_stem()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     std::fs::remove_file(&segs[2]).unwrap();
     let c = open_refused(&path);
-    assert_eq!(c.kind, CorruptKind::MissingSegment { first_seq: first_of_seg2 });
+    assert_eq!(
+        c.kind,
+        CorruptKind::MissingSegment {
+            first_seq: first_of_seg2
+        }
+    );
     let snap = Snapshot::open(&path).unwrap();
-    assert_eq!(snap.next_seq(), first_of_seg2, "the prefix before the gap stays readable");
+    assert_eq!(
+        snap.next_seq(),
+        first_of_seg2,
+        "the prefix before the gap stays readable"
+    );
     assert!(!verify(&snap, VerifyOptions::default()).is_intact());
 }
 
@@ -132,6 +176,15 @@ fn a_newer_format_version_is_refused_naming_both_versions() {
     bytes[76..80].copy_from_slice(&crc.to_le_bytes());
     std::fs::write(&seg, &bytes).unwrap();
     let c = open_refused(&path);
-    assert_eq!(c.kind, CorruptKind::UnsupportedVersion { found: 2, min: 1, max: 1 });
-    assert!(c.to_string().contains("format version 2 is not supported (this build reads 1..=1)"));
+    assert_eq!(
+        c.kind,
+        CorruptKind::UnsupportedVersion {
+            found: 2,
+            min: 1,
+            max: 1
+        }
+    );
+    assert!(c
+        .to_string()
+        .contains("format version 2 is not supported (this build reads 1..=1)"));
 }

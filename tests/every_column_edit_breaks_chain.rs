@@ -29,7 +29,11 @@ fn full_signal(i: u32) -> Signal {
         expires_at_ns: Some(1_790_000_900_000_000_000),
         strategy_id: Some("strat-a".into()),
         correlation_id: Some("corr-9".into()),
-        parent_signal_ids: if i > 0 { vec![format!("sig-{:04}", i - 1)] } else { vec![] },
+        parent_signal_ids: if i > 0 {
+            vec![format!("sig-{:04}", i - 1)]
+        } else {
+            vec![]
+        },
         acted_upon: Some(false),
         execution_id: Some("exec-1".into()),
         payload_json: r#"{"k":[1,2,3],"s":"x"}"#.into(),
@@ -121,7 +125,9 @@ fn an_edit_of_every_column_is_detected() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("ledger");
     let mut ledger = Ledger::create(&path, PersistenceConfig::default()).unwrap();
-    ledger.append(&(0..5).map(full_signal).collect::<Vec<_>>()).unwrap();
+    ledger
+        .append(&(0..5).map(full_signal).collect::<Vec<_>>())
+        .unwrap();
     drop(ledger);
     let seg = segments(&path).pop().unwrap();
     let offsets = frame_offsets(&seg);
@@ -150,9 +156,24 @@ fn an_edit_of_every_column_is_detected() {
             // With the row hash recomputed, the edited entry itself is consistent unless a layout
             // rule ties the column to another (seq density, prev_hash link, latency_ms derived
             // from timestamp and recorded_at); otherwise the next entry's link breaks.
-            let caught_in_place = ["row_hash", "prev_hash", "seq", "timestamp", "recorded_at", "latency_ms"];
-            let expected_seq = if recompute && !caught_in_place.contains(name) { 3 } else { 2 };
-            assert_eq!(failure.seq, Some(expected_seq), "{name} (recompute {recompute}): {failure}");
+            let caught_in_place = [
+                "row_hash",
+                "prev_hash",
+                "seq",
+                "timestamp",
+                "recorded_at",
+                "latency_ms",
+            ];
+            let expected_seq = if recompute && !caught_in_place.contains(name) {
+                3
+            } else {
+                2
+            };
+            assert_eq!(
+                failure.seq,
+                Some(expected_seq),
+                "{name} (recompute {recompute}): {failure}"
+            );
         }
     }
 }

@@ -31,7 +31,10 @@ struct FaultyFile {
 
 impl SegmentFile for FaultyFile {
     fn write_all_at(&mut self, bytes: &[u8], offset: u64) -> io::Result<()> {
-        let left = self.faults.budget.fetch_sub(bytes.len() as i64, Ordering::SeqCst);
+        let left = self
+            .faults
+            .budget
+            .fetch_sub(bytes.len() as i64, Ordering::SeqCst);
         if left >= bytes.len() as i64 {
             return self.file.write_all_at(bytes, offset);
         }
@@ -69,13 +72,20 @@ fn image(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .unwrap()
         .map(|e| e.unwrap())
         .filter(|e| e.file_name() != "LOCK")
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
         .collect();
     files.sort();
     files
 }
 
-fn faulty_ledger(segment_size: u64) -> (tempfile::TempDir, std::path::PathBuf, Ledger, Arc<Faults>) {
+fn faulty_ledger(
+    segment_size: u64,
+) -> (tempfile::TempDir, std::path::PathBuf, Ledger, Arc<Faults>) {
     let (tmp, path, _) = build_ledger(100, 100, small_segments(segment_size));
     let faults = Arc::new(Faults::default());
     faults.budget.store(i64::MAX, Ordering::SeqCst);
@@ -100,8 +110,14 @@ fn disk_full_at_every_point_of_a_batch_that_rolls_segments_leaves_no_trace() {
         let head = ledger.head();
         faults.budget.store(budget, Ordering::SeqCst);
         let err = ledger.append(&batch).unwrap_err();
-        assert!(matches!(err, LedgerError::Io { .. }), "budget {budget}: {err}");
-        assert!(err.to_string().contains(".seg"), "the error names the file: {err}");
+        assert!(
+            matches!(err, LedgerError::Io { .. }),
+            "budget {budget}: {err}"
+        );
+        assert!(
+            err.to_string().contains(".seg"),
+            "the error names the file: {err}"
+        );
         assert_eq!(image(&path), before, "budget {budget}: files changed");
         assert_eq!(ledger.head(), head);
         // Space returns: the same writer appends, and the result verifies.

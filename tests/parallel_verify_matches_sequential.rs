@@ -15,7 +15,13 @@ fn parallel_equals_sequential_for_random_damage() {
     let check = |dir: &std::path::Path| {
         let snap = Snapshot::open(dir).unwrap();
         let par = verify(&snap, VerifyOptions::default());
-        let seq = verify(&snap, VerifyOptions { sequential: true, ..Default::default() });
+        let seq = verify(
+            &snap,
+            VerifyOptions {
+                sequential: true,
+                ..Default::default()
+            },
+        );
         assert_eq!(par.first_failure, seq.first_failure);
         assert_eq!(par.records_checked, seq.records_checked);
         assert_eq!(par.head_hash, seq.head_hash);
@@ -48,7 +54,14 @@ fn parallel_equals_sequential_for_random_damage() {
 fn a_sub_range_verifies_only_its_entries() {
     let (_tmp, path, receipts) = build_ledger(5000, 500, small_segments(256 * 1024));
     let snap = Snapshot::open(&path).unwrap();
-    let report = verify(&snap, VerifyOptions { from_seq: Some(1234), to_seq: Some(3999), sequential: false });
+    let report = verify(
+        &snap,
+        VerifyOptions {
+            from_seq: Some(1234),
+            to_seq: Some(3999),
+            sequential: false,
+        },
+    );
     assert!(report.is_intact());
     assert_eq!(report.records_checked, 3999 - 1234 + 1);
     assert_eq!(report.head_hash, Some(receipts.last().unwrap().head_hash));
@@ -58,8 +71,20 @@ fn a_sub_range_verifies_only_its_entries() {
     let offs = frame_offsets(last);
     flip_byte(last, offs[offs.len() - 3] + 20, 0x02);
     let snap = Snapshot::open(&path).unwrap();
-    let inside = verify(&snap, VerifyOptions { from_seq: Some(4990), ..Default::default() });
+    let inside = verify(
+        &snap,
+        VerifyOptions {
+            from_seq: Some(4990),
+            ..Default::default()
+        },
+    );
     assert_eq!(inside.first_failure.unwrap().seq, Some(4997));
-    let outside = verify(&snap, VerifyOptions { to_seq: Some(4900), ..Default::default() });
+    let outside = verify(
+        &snap,
+        VerifyOptions {
+            to_seq: Some(4900),
+            ..Default::default()
+        },
+    );
     assert!(outside.is_intact());
 }

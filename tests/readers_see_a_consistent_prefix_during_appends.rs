@@ -7,7 +7,9 @@ mod support;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use signal_ledger::engine::{verify, Durability, Ledger, PersistenceConfig, Snapshot, VerifyOptions};
+use signal_ledger::engine::{
+    verify, Durability, Ledger, PersistenceConfig, Snapshot, VerifyOptions,
+};
 use support::*;
 
 #[test]

@@ -12,7 +12,11 @@ fn append_reopen_verify() {
         segment_size_bytes: 64 * 1024,
         ..PersistenceConfig::default()
     };
-    let signals: Vec<_> = DemoGenerator::new(&DemoConfig { count: 3000, ..DemoConfig::default() }).collect();
+    let signals: Vec<_> = DemoGenerator::new(&DemoConfig {
+        count: 3000,
+        ..DemoConfig::default()
+    })
+    .collect();
     let mut ledger = Ledger::create(&path, config).unwrap();
     let r1 = ledger.append(&signals[..1000]).unwrap();
     assert_eq!((r1.first_seq, r1.last_seq), (0, Some(999)));
@@ -28,13 +32,22 @@ fn append_reopen_verify() {
     assert!(report.is_intact(), "{report:?}");
     assert_eq!(report.records_checked, 3000);
     assert_eq!(report.head_hash, Some(r2.head_hash));
-    let seq = verify(&snap, VerifyOptions { sequential: true, ..Default::default() });
+    let seq = verify(
+        &snap,
+        VerifyOptions {
+            sequential: true,
+            ..Default::default()
+        },
+    );
     assert_eq!(seq.first_failure, report.first_failure);
     let rec = snap.get(1234).unwrap().unwrap();
     assert_eq!(rec.seq, 1234);
     assert_eq!(rec.signal.ticker, signals[1234].ticker);
     assert_eq!(rec.row_hash, r2.row_hashes[234]);
-    let found = snap.find_signal_id(&signals[2500].signal_id).unwrap().unwrap();
+    let found = snap
+        .find_signal_id(&signals[2500].signal_id)
+        .unwrap()
+        .unwrap();
     assert_eq!(found.seq, 2500);
     assert_eq!(snap.tail(3).unwrap().len(), 3);
 }

@@ -20,7 +20,12 @@ fn truncation_at_every_byte_of_the_last_three_records_recovers_the_valid_prefix(
         let _ = std::fs::remove_dir_all(&work);
         copy_ledger(&path, &work);
         let work_seg = segments(&work).pop().unwrap();
-        std::fs::OpenOptions::new().write(true).open(&work_seg).unwrap().set_len(cut).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&work_seg)
+            .unwrap()
+            .set_len(cut)
+            .unwrap();
         // Whole records before the cut survive; the cut one is dropped.
         let whole = offsets.iter().filter(|&&o| o < cut).count() as u64;
         let boundary = offsets.iter().copied().filter(|&o| o <= cut).max().unwrap();
@@ -46,7 +51,10 @@ fn truncation_at_every_byte_of_the_last_three_records_recovers_the_valid_prefix(
         drop(ledger);
         let snap = Snapshot::open(&work).unwrap();
         assert_eq!(snap.record_count(), expected_count + 2);
-        assert!(verify(&snap, VerifyOptions::default()).is_intact(), "cut {cut}");
+        assert!(
+            verify(&snap, VerifyOptions::default()).is_intact(),
+            "cut {cut}"
+        );
     }
 }
 
@@ -73,10 +81,17 @@ fn garbage_tails_are_truncated() {
         assert_eq!(snap.record_count(), 30);
         assert!(snap.torn_tail().is_some());
         drop(snap);
-        assert_eq!(std::fs::metadata(&seg).unwrap().len(), len + tail.len() as u64);
+        assert_eq!(
+            std::fs::metadata(&seg).unwrap().len(),
+            len + tail.len() as u64
+        );
         let ledger = Ledger::open(&work).unwrap();
         let r = ledger.recovery().unwrap();
-        assert_eq!((r.offset, r.dropped_bytes), (len, tail.len() as u64), "garbage {i}");
+        assert_eq!(
+            (r.offset, r.dropped_bytes),
+            (len, tail.len() as u64),
+            "garbage {i}"
+        );
         assert_eq!(ledger.head().unwrap().row_hash, head);
         assert_eq!(std::fs::metadata(&seg).unwrap().len(), len);
     }

@@ -45,12 +45,20 @@ pub fn build_ledger(
 
 /// Segment files of a ledger, oldest first.
 pub fn segments(dir: &Path) -> Vec<PathBuf> {
-    list_segments(dir).unwrap().into_iter().map(|(_, p)| p).collect()
+    list_segments(dir)
+        .unwrap()
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect()
 }
 
 /// Flips bits `mask` of the byte at `offset` of `path`.
 pub fn flip_byte(path: &Path, offset: u64, mask: u8) {
-    let file = OpenOptions::new().read(true).write(true).open(path).unwrap();
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .unwrap();
     let mut b = [0u8; 1];
     file.read_exact_at(&mut b, offset).unwrap();
     b[0] ^= mask;

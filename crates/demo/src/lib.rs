@@ -41,7 +41,7 @@ use signal_ledger_engine::{Direction, Signal, SignalType};
 
 use crate::calendar::{Calendar, Session};
 use crate::producers::{volume_table, Ctx, PRODUCERS};
-use crate::rng::Rng;
+use crate::rng::{Quantiles, Rng};
 use crate::text::{days_from_civil, push_hex, push_padded, round_to, NS_PER_DAY};
 
 pub use crate::ndjson::write_ndjson_line;
@@ -56,8 +56,8 @@ const ZIPF_S: f64 = 1.1;
 const RING: usize = 8;
 /// How far back a fused signal looks for parents.
 const LINEAGE_WINDOW_NS: i64 = NS_PER_DAY;
-/// Longest window, in days (about a century), so the arithmetic stays in range.
-const MAX_DAYS: u32 = 36_500;
+/// Longest window, in days (about ten years): keeps the calendar table small.
+const MAX_DAYS: u32 = 3_660;
 /// Extra chance, per session, of drawing among crypto pairs only.
 const CRYPTO_BOOST: [f64; 4] = [0.0, 0.08, 0.35, 0.7];
 
@@ -70,7 +70,7 @@ pub struct DemoConfig {
     pub count: usize,
     /// Size of the ticker universe (clamped to 1..=1,000,000).
     pub tickers: usize,
-    /// Length of the window in days (clamped to 1..=36,500).
+    /// Length of the window in days (clamped to 1..=3,660).
     pub days: u32,
     /// End of the window, ns since the Unix epoch (UTC).
     pub end_ns: i64,
@@ -129,6 +129,7 @@ pub struct DemoGenerator {
     crypto_pick: Alias,
     volume: [[(usize, u32); 8]; 4],
     deploy_ns: [i64; 8],
+    conviction: Vec<Quantiles>,
     batch: [u64; 8],
     exec_seq: u64,
 }
@@ -201,6 +202,10 @@ impl DemoGenerator {
                 volume_table(Session::Weekend),
             ],
             deploy_ns,
+            conviction: PRODUCERS
+                .iter()
+                .map(|p| Quantiles::kumaraswamy(p.conviction.0, p.conviction.1))
+                .collect(),
             batch,
             exec_seq: 0,
         }
@@ -310,8 +315,10 @@ impl DemoGenerator {
         if signal_type == SignalType::Alert && rng.chance(0.3) {
             direction = Direction::Neutral;
         }
-        let (a, b) = producer.conviction;
-        let conviction = round_to(rng.kumaraswamy(a, b), 4).clamp(0.0, 1.0);
+        let conviction = self
+            .conviction
+            .get(pidx)
+            .map_or(0.5, |q| round_to(q.sample(rng), 4).clamp(0.0, 1.0));
 
         let timeframe = if rng.chance(producer.timeframe_absent) {
             None

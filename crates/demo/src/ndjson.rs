@@ -1,10 +1,8 @@
 //! One signal as one line of the ledger's NDJSON input.
 
-use std::fmt::Write as _;
-
 use signal_ledger_engine::Signal;
 
-use crate::text::{push_json_str, push_rfc3339_ns};
+use crate::text::{push_f64, push_json_str, push_rfc3339_ns};
 
 /// Appends `signal` to `out` as one line of the ledger's NDJSON input format, `\n` included.
 ///
@@ -13,9 +11,10 @@ use crate::text::{push_json_str, push_rfc3339_ns};
 /// parent_signal_ids, acted_upon, execution_id, payload_json`. Absent optionals (`None`, an empty
 /// `parent_signal_ids`, an empty `signal_id` meaning "assign on append") are omitted.
 /// `timestamp` and `expires_at` are RFC 3339 UTC strings with nine fractional digits
-/// (`2026-10-05T14:30:00.123456789Z`); numbers use Rust's shortest round-trip form;
+/// (`2026-10-05T14:30:00.123456789Z`); numbers are written so they parse back exactly, without
+/// exponents;
 /// `payload_json` is embedded as the raw JSON value (not a string), byte for byte apart from
-/// surrounding whitespace.
+/// surrounding JSON whitespace.
 ///
 /// The signal should pass [`Signal::validate`]; otherwise the line is still well-formed where
 /// possible: a non-finite number is written as `null`, an empty payload as `null`, and line breaks
@@ -90,10 +89,12 @@ pub fn write_ndjson_line(signal: &Signal, out: &mut String) {
         push_json_str(out, v);
     }
     key(out, "payload_json");
-    let payload = signal.payload_json.trim();
+    let payload = signal
+        .payload_json
+        .trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
     if payload.is_empty() {
         out.push_str("null");
-    } else if payload.contains(['\n', '\r']) {
+    } else if payload.bytes().any(|b| b == b'\n' || b == b'\r') {
         out.extend(
             payload
                 .chars()
@@ -103,13 +104,4 @@ pub fn write_ndjson_line(signal: &Signal, out: &mut String) {
         out.push_str(payload);
     }
     out.push_str("}\n");
-}
-
-/// A finite `f64` in Rust's shortest round-trip form (never an exponent); `null` otherwise.
-fn push_f64(out: &mut String, v: f64) {
-    if v.is_finite() {
-        let _ = write!(out, "{v}");
-    } else {
-        out.push_str("null");
-    }
 }

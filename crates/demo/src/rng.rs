@@ -12,6 +12,44 @@ pub(crate) fn splitmix64(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The inverse CDF of Kumaraswamy(a, b), a closed-form stand-in for Beta(a, b), at `u` in `[0, 1]`.
+pub(crate) fn kumaraswamy_quantile(u: f64, a: f64, b: f64) -> f64 {
+    (1.0 - (1.0 - u).powf(1.0 / b))
+        .powf(1.0 / a)
+        .clamp(0.0, 1.0)
+}
+
+/// A distribution on `[0, 1]` sampled through a tabulated inverse CDF (linear interpolation):
+/// two `powf` per draw replaced by a table look-up.
+#[derive(Debug, Clone)]
+pub(crate) struct Quantiles {
+    table: Vec<f64>,
+}
+
+impl Quantiles {
+    const STEPS: usize = 256;
+
+    /// The Kumaraswamy(a, b) distribution.
+    pub(crate) fn kumaraswamy(a: f64, b: f64) -> Self {
+        let table = (0..=Self::STEPS)
+            .map(|i| kumaraswamy_quantile(i as f64 / Self::STEPS as f64, a, b))
+            .collect();
+        Self { table }
+    }
+
+    /// One draw, in `[0, 1]`.
+    #[inline]
+    pub(crate) fn sample(&self, rng: &mut Rng) -> f64 {
+        let x = rng.f64() * Self::STEPS as f64;
+        let i = x as usize; // 0..STEPS
+        let frac = x - i as f64;
+        match (self.table.get(i), self.table.get(i + 1)) {
+            (Some(lo), Some(hi)) => (lo + (hi - lo) * frac).clamp(0.0, 1.0),
+            _ => 0.5,
+        }
+    }
+}
+
 /// xoshiro256** (Blackman & Vigna), state filled from the seed by splitmix64.
 #[derive(Debug, Clone)]
 pub(crate) struct Rng {
@@ -92,14 +130,6 @@ impl Rng {
         (sum - 2.0) * 3f64.sqrt()
     }
 
-    /// Kumaraswamy(a, b) in `[0, 1]`: a closed-form stand-in for Beta(a, b).
-    #[inline]
-    pub(crate) fn kumaraswamy(&mut self, a: f64, b: f64) -> f64 {
-        let u = self.f64();
-        let x = (1.0 - (1.0 - u).powf(1.0 / b)).powf(1.0 / a);
-        x.clamp(0.0, 1.0)
-    }
-
     /// One item of a weighted table; `None` only when every weight is zero.
     pub(crate) fn pick<T: Copy>(&mut self, items: &[(T, u32)]) -> Option<T> {
         let total: u64 = items.iter().map(|&(_, w)| u64::from(w)).sum();
@@ -136,8 +166,6 @@ mod tests {
             assert!((0.0..1.0).contains(&x));
             sum += x;
             assert!(rng.below(10) < 10);
-            let k = rng.kumaraswamy(0.8, 0.8);
-            assert!((0.0..=1.0).contains(&k));
             let i = rng.int(-3, 3);
             assert!((-3..=3).contains(&i));
         }
@@ -145,6 +173,30 @@ mod tests {
         assert!((mean - 0.5).abs() < 0.01, "mean {mean}");
         assert_eq!(rng.below(0), 0);
         assert_eq!(rng.int(5, 5), 5);
+    }
+
+    #[test]
+    fn quantile_tables_follow_the_shape() {
+        let mut rng = Rng::new(9);
+        for (a, b) in [(0.8, 0.8), (2.0, 3.0), (5.0, 2.5)] {
+            let q = Quantiles::kumaraswamy(a, b);
+            let n = 100_000;
+            let mut below_half = 0;
+            for _ in 0..n {
+                let x = q.sample(&mut rng);
+                assert!((0.0..=1.0).contains(&x));
+                if x < 0.5 {
+                    below_half += 1;
+                }
+            }
+            // CDF of Kumaraswamy at 0.5: 1 - (1 - 0.5^a)^b.
+            let expected = 1.0 - (1.0 - 0.5f64.powf(a)).powf(b);
+            let got = f64::from(below_half) / f64::from(n);
+            assert!(
+                (got - expected).abs() < 0.01,
+                "({a}, {b}): {got} vs {expected}"
+            );
+        }
     }
 
     #[test]

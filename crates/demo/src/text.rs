@@ -73,11 +73,59 @@ fn push_fixed_scaled<const SCALE: u64>(out: &mut String, v: f64, decimals: u32) 
     if v < 0.0 && scaled != 0 {
         out.push('-');
     }
-    push_u64(out, scaled / SCALE);
-    if SCALE > 1 {
-        out.push('.');
-        push_padded(out, scaled % SCALE, decimals);
+    // Digits from the right: `decimals` fraction digits, the point, then at least one more.
+    let decimals = decimals as usize;
+    let point = usize::from(decimals > 0);
+    let mut buf = [b'0'; 32];
+    let mut n = scaled;
+    let mut used = 0;
+    for slot in buf.iter_mut().rev() {
+        if point == 1 && used == decimals {
+            *slot = b'.';
+        } else {
+            *slot = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        used += 1;
+        if n == 0 && used > decimals + point {
+            break;
+        }
     }
+    push_ascii(out, buf.get(buf.len() - used..).unwrap_or_default());
+}
+
+/// Appends a finite `v` as a JSON number that parses back to exactly `v`.
+///
+/// Values with at most six decimals (prices, convictions) take a fast fixed-point path with
+/// trailing zeros removed; anything else uses Rust's shortest round-trip formatting, which never
+/// uses an exponent. Non-finite values are written as `null`.
+pub(crate) fn push_f64(out: &mut String, v: f64) {
+    if !v.is_finite() {
+        out.push_str("null");
+        return;
+    }
+    if v.abs() < 1e9 {
+        for (decimals, scale) in [(2usize, 1e2), (4, 1e4), (6, 1e6)] {
+            // `k / scale` is the correctly rounded f64 of the decimal k·10^-d, so when it equals
+            // `v`, that decimal parses back to `v`.
+            let k = (v * scale).round();
+            if k / scale == v {
+                let start = out.len();
+                push_fixed(out, v, decimals);
+                if let Some(dot) = out.get(start..).and_then(|t| t.find('.')) {
+                    let trimmed = out.trim_end_matches('0').len();
+                    let keep = if trimmed == start + dot + 1 {
+                        trimmed - 1 // drop the bare '.'
+                    } else {
+                        trimmed
+                    };
+                    out.truncate(keep);
+                }
+                return;
+            }
+        }
+    }
+    let _ = write!(out, "{v}");
 }
 
 /// `v` rounded to `decimals` places (at most 9), as an `f64`.
@@ -90,10 +138,7 @@ pub(crate) fn round_to(v: f64, decimals: usize) -> f64 {
 /// characters; everything else, non-ASCII included, is copied as is (valid UTF-8 JSON).
 pub(crate) fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
-    if !s
-        .bytes()
-        .any(|b| b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f)
-    {
+    if !needs_escape(s.as_bytes()) {
         out.push_str(s);
     } else {
         for c in s.chars() {
@@ -116,6 +161,31 @@ pub(crate) fn push_json_str(out: &mut String, s: &str) {
         }
     }
     out.push('"');
+}
+
+/// Whether `s` holds a byte JSON output should escape: `"`, `\\`, a control character or DEL.
+/// Eight bytes at a time (SWAR): strings are scanned on every NDJSON line.
+fn needs_escape(s: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    // Some byte of x is zero / below n (n <= 0x80): exact as an "any" test.
+    let has_zero = |x: u64| x.wrapping_sub(LO) & !x & HI != 0;
+    let has_below = |x: u64, n: u64| x.wrapping_sub(LO * n) & !x & HI != 0;
+    let mut chunks = s.chunks_exact(8);
+    for chunk in &mut chunks {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        if has_below(x, 0x20)
+            || has_zero(x ^ (LO * u64::from(b'"')))
+            || has_zero(x ^ (LO * u64::from(b'\\')))
+            || has_zero(x ^ (LO * 0x7f))
+        {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f)
 }
 
 /// The lower-case hex digit for the low nibble of `n`.
@@ -205,7 +275,7 @@ pub(crate) fn push_rfc3339_ns(out: &mut String, ns: i64) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -244,6 +314,42 @@ mod tests {
     }
 
     #[test]
+    fn shortest_numbers() {
+        for (v, text) in [
+            (0.0, "0"),
+            (-0.0, "0"),
+            (1.0, "1"),
+            (0.5, "0.5"),
+            (0.6380, "0.638"),
+            (187.25, "187.25"),
+            (100.0, "100"),
+            (-3.1, "-3.1"),
+            (0.000_012_5, "0.0000125"),
+            (67_850.13, "67850.13"),
+        ] {
+            assert_eq!(s(|o| push_f64(o, v)), text, "{v}");
+        }
+        assert_eq!(s(|o| push_f64(o, f64::INFINITY)), "null");
+        let mut state = 1u64;
+        for i in 0..200_000u64 {
+            let bits = crate::rng::splitmix64(&mut state);
+            let v = match i % 4 {
+                0 => round_to((bits >> 11) as f64 / (1u64 << 53) as f64, 4),
+                1 => round_to((bits % 10_000_000) as f64 / 100.0, 2),
+                2 => f64::from_bits(bits),
+                _ => (bits >> 11) as f64 / (1u64 << 40) as f64,
+            };
+            if !v.is_finite() {
+                continue;
+            }
+            let text = s(|o| push_f64(o, v));
+            let back: f64 = text.parse().unwrap();
+            assert_eq!(back, v, "{v:?} -> {text}");
+            assert!(!text.contains(['e', 'E']), "{text}");
+        }
+    }
+
+    #[test]
     fn json_strings() {
         assert_eq!(s(|o| push_json_str(o, "abc")), "\"abc\"");
         assert_eq!(
@@ -251,6 +357,33 @@ mod tests {
             "\"a\\\"b\\\\c\\nd\\u0001\\u007fé\""
         );
         assert_eq!(s(|o| push_hex(o, 0xabc, 5)), "00abc");
+    }
+
+    #[test]
+    fn escape_scan_matches_bytewise() {
+        let slow = |s: &[u8]| {
+            s.iter()
+                .any(|&b| b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f)
+        };
+        let mut state = 5u64;
+        let alphabet = b"aZ09 -./\"\\\x00\x1f\x7f\x80\xff~!";
+        for len in 0..40 {
+            for _ in 0..500 {
+                let mut bytes = Vec::with_capacity(len);
+                for _ in 0..len {
+                    let r = crate::rng::splitmix64(&mut state);
+                    // Mostly harmless bytes, sometimes one that needs escaping.
+                    let b = if r & 15 == 0 {
+                        alphabet[(r >> 8) as usize % alphabet.len()]
+                    } else {
+                        b'a' + (r >> 8) as u8 % 26
+                    };
+                    bytes.push(b);
+                }
+                assert_eq!(needs_escape(&bytes), slow(&bytes), "{bytes:?}");
+            }
+        }
+        assert!(!needs_escape("plain ASCII and é ✓ text".as_bytes()));
     }
 
     #[test]

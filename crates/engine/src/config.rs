@@ -5,6 +5,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{LedgerError, Result};
+use crate::segment::header::{FORMAT_VERSION, FORMAT_VERSION_MIN};
 
 /// When an append is acknowledged relative to the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -57,7 +58,9 @@ pub struct PersistenceConfig {
     pub batch_size: usize,
     /// Longest the sink waits to fill a batch, ms (default 5).
     pub flush_interval_ms: u64,
-    /// Size at which the active segment is sealed and a new one started (default 128 MiB).
+    /// Size at which the active segment is sealed and a new one started (default 128 MiB). A
+    /// sealed file may exceed it by its 96-byte trailer, and a single entry larger than the
+    /// limit gets a segment of its own.
     pub segment_size_bytes: u64,
     /// Sync after each append (default fdatasync).
     pub durability: Durability,
@@ -118,6 +121,16 @@ impl LedgerToml {
             path: path.to_path_buf(),
             message: e.message().to_owned(),
         })?;
+        let supported = FORMAT_VERSION_MIN..=FORMAT_VERSION;
+        if !supported.contains(&parsed.format_version) {
+            return Err(LedgerError::Config {
+                path: path.to_path_buf(),
+                message: format!(
+                    "format_version {} is not supported (this build reads {}..={})",
+                    parsed.format_version, FORMAT_VERSION_MIN, FORMAT_VERSION
+                ),
+            });
+        }
         parsed
             .persistence
             .validate()

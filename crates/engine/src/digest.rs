@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{CorruptKind, Corruption, LedgerError, Result};
 use crate::hash::Hash;
-use crate::record::codec::{decode_signal, split_hashes};
+use crate::record::codec::{decode_signal, split_hashes, RECORDED_AT_OFFSET};
 use crate::snapshot::Snapshot;
 use crate::timefmt::{format_rfc3339_ns, parse_rfc3339_ns};
 
@@ -78,8 +78,8 @@ impl Digest {
 
     /// Parses the JSON form (surrounding whitespace allowed).
     pub fn parse(text: &str) -> std::result::Result<Digest, String> {
-        let json: DigestJson = serde_json::from_str(text.trim())
-            .map_err(|e| format!("not a digest line ({e})"))?;
+        let json: DigestJson =
+            serde_json::from_str(text.trim()).map_err(|e| format!("not a digest line ({e})"))?;
         let row_hash = Hash::from_hex(&json.row_hash)
             .ok_or_else(|| "row_hash is not 64 hex characters".to_owned())?;
         let recorded_at_ns =
@@ -139,6 +139,23 @@ impl Digest {
             .map(|s| s.path.clone())
             .unwrap_or_default();
         let stored = split_hashes(entry.body).map(|(_, _, h)| h);
+        let recorded_at = entry
+            .body
+            .get(RECORDED_AT_OFFSET..RECORDED_AT_OFFSET + 8)
+            .and_then(|b| b.try_into().ok())
+            .map(i64::from_le_bytes);
+        if stored == Some(self.row_hash) && recorded_at != Some(self.recorded_at_ns) {
+            return Err(mismatch(
+                file,
+                entry.offset as u64,
+                format!(
+                    "seq {} has the digest's row_hash but recorded_at {}, the digest says {}",
+                    self.seq,
+                    recorded_at.map(format_rfc3339_ns).unwrap_or_default(),
+                    format_rfc3339_ns(self.recorded_at_ns)
+                ),
+            ));
+        }
         if stored != Some(self.row_hash) {
             return Err(mismatch(
                 file,

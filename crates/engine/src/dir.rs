@@ -54,12 +54,20 @@ pub fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
     sync_dir(dir)
 }
 
-/// Removes leftovers of interrupted atomic writes (`*.tmp`).
+/// Whether `name` is a temporary file the ledger itself writes: a segment or `ledger.toml`
+/// being created.
+pub fn is_own_temporary(name: &str) -> bool {
+    name.strip_suffix(TMP_SUFFIX)
+        .is_some_and(|base| base == CONFIG_FILE || parse_segment_file_name(base).is_some())
+}
+
+/// Removes leftovers of the ledger's own interrupted atomic writes (other files are left alone).
 pub fn remove_temporaries(dir: &Path) -> Result<()> {
     for entry in fs::read_dir(dir).map_err(|e| LedgerError::io("read directory", dir, e))? {
         let entry = entry.map_err(|e| LedgerError::io("read directory", dir, e))?;
-        if entry.file_name().to_string_lossy().ends_with(TMP_SUFFIX) {
-            fs::remove_file(entry.path()).map_err(|e| LedgerError::io("remove", entry.path(), e))?;
+        if is_own_temporary(&entry.file_name().to_string_lossy()) {
+            fs::remove_file(entry.path())
+                .map_err(|e| LedgerError::io("remove", entry.path(), e))?;
         }
     }
     Ok(())

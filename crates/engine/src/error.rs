@@ -74,8 +74,6 @@ pub enum CorruptKind {
         /// Offset of a valid frame found after the damage.
         valid_frame_at: u64,
     },
-    /// A sealed segment whose tail would need truncating: sealed data is never repaired.
-    SealedSegmentDamaged,
     /// The ledger does not hold the digest it is checked against.
     DigestMismatch(String),
 }
@@ -116,9 +114,6 @@ impl fmt::Display for CorruptKind {
                 f,
                 "damaged frame followed by a valid frame at byte {valid_frame_at}: not a torn tail, refusing to truncate"
             ),
-            CorruptKind::SealedSegmentDamaged => {
-                f.write_str("damage in a sealed segment: sealed data is never repaired")
-            }
             CorruptKind::DigestMismatch(m) => write!(f, "digest mismatch: {m}"),
         }
     }
@@ -239,7 +234,12 @@ impl LedgerError {
     }
 
     /// A corruption error.
-    pub fn corrupt(file: impl Into<PathBuf>, offset: u64, seq: Option<u64>, kind: CorruptKind) -> Self {
+    pub fn corrupt(
+        file: impl Into<PathBuf>,
+        offset: u64,
+        seq: Option<u64>,
+        kind: CorruptKind,
+    ) -> Self {
         LedgerError::Corrupt(Box::new(Corruption {
             file: file.into(),
             offset,

@@ -3,11 +3,15 @@
 //!
 //! Invariants kept here:
 //! - at most one `Ledger` per directory across processes (the `LOCK` file);
-//! - an append is all or nothing: on any error every byte it wrote is removed again (segments it
-//!   created are deleted, the segment it sealed is unsealed) before the error is returned, and if
-//!   that cleanup itself fails the writer is poisoned and refuses further appends;
+//! - an append that returns an error leaves nothing behind: every byte it wrote is removed again
+//!   (segments it created are deleted, the segment it sealed is unsealed) before the error is
+//!   returned, and if that cleanup itself fails the writer is poisoned and refuses further
+//!   appends. A crash mid-append is different: it may leave a prefix of the unacknowledged batch
+//!   (whole entries, plus a torn tail that the next open truncates);
 //! - an append is acknowledged only after the configured sync;
-//! - recorded_at never decreases, so ledger order is also recorded_at order.
+//! - recorded_at never decreases, across sessions too, so ledger order is also recorded_at
+//!   order (as long as the clock of the first session was not ahead of later ones' by more
+//!   than they run: a clock that went back is clamped, never followed).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,13 +22,15 @@ use crate::dir::{self, WriterLock, CONFIG_FILE};
 use crate::error::{LedgerError, Result};
 use crate::hash::{Hash, GENESIS_PREV_HASH};
 use crate::layout::{read_layout, Head, TailAccess};
-use crate::record::codec::{encode_signal_body, Stamp};
-use crate::record::frame::{begin_frame, finish_frame};
+use crate::record::codec::{encode_signal_body, entry_kind, EntryKind, Stamp, RECORDED_AT_OFFSET};
+use crate::record::frame::{begin_frame, finish_frame, frame_at, FrameAt, FRAME_HEADER_LEN};
 use crate::record::Signal;
 use crate::segment::file::{RealFiles, SegmentFileFactory};
 use crate::segment::header::{SegmentHeader, FORMAT_VERSION, HEADER_LEN};
+use crate::segment::name::segment_file_name;
 use crate::segment::scan::TailState;
 use crate::segment::writer::{ActiveSegment, SealedSegment};
+use crate::segment::SegmentBytes;
 
 /// What an append made durable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +93,8 @@ pub struct Ledger {
     recovery: Option<RecoveryReport>,
     poisoned: Option<String>,
     frame_buf: Vec<u8>,
+    /// recorded_at of the append in progress (a segment rolled mid-append starts after it).
+    batch_recorded_at_ns: i64,
 }
 
 impl std::fmt::Debug for dyn SegmentFileFactory {
@@ -116,14 +124,31 @@ impl Ledger {
                 path: dir.to_path_buf(),
             });
         }
-        let mut entries =
-            std::fs::read_dir(dir).map_err(|e| LedgerError::io("read directory", dir, e))?;
-        if entries.next().is_some() {
-            return Err(LedgerError::DirectoryNotEmpty {
-                path: dir.to_path_buf(),
-            });
+        // Anything here must be the leftovers of a create that crashed before writing
+        // ledger.toml (the lock file, a header-only first segment, temporaries); they are
+        // removed. Anything else makes the directory someone else's.
+        let mut leftovers = Vec::new();
+        for entry in
+            std::fs::read_dir(dir).map_err(|e| LedgerError::io("read directory", dir, e))?
+        {
+            let entry = entry.map_err(|e| LedgerError::io("read directory", dir, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let header_only = name == segment_file_name(0)
+                && entry
+                    .metadata()
+                    .is_ok_and(|m| m.is_file() && m.len() <= HEADER_LEN as u64);
+            if name == dir::LOCK_FILE || dir::is_own_temporary(&name) || header_only {
+                leftovers.push(entry.path());
+            } else {
+                return Err(LedgerError::DirectoryNotEmpty {
+                    path: dir.to_path_buf(),
+                });
+            }
         }
         let lock = WriterLock::acquire(dir)?;
+        for path in leftovers.iter().filter(|p| !p.ends_with(dir::LOCK_FILE)) {
+            std::fs::remove_file(path).map_err(|e| LedgerError::io("remove", path, e))?;
+        }
         let factory: Arc<dyn SegmentFileFactory> = Arc::new(RealFiles);
         let header = SegmentHeader {
             format_version: FORMAT_VERSION,
@@ -150,6 +175,7 @@ impl Ledger {
             recovery: None,
             poisoned: None,
             frame_buf: Vec::new(),
+            batch_recorded_at_ns: i64::MIN,
         })
     }
 
@@ -187,9 +213,18 @@ impl Ledger {
             return Err(LedgerError::Corrupt(Box::new(damage)));
         }
         let mut recovery = None;
+        let mut last_recorded_at_ns = i64::MIN;
         let active = match layout.tail {
             Some(tail) => {
                 let scan = tail.scan;
+                // recorded_at must not go back across sessions: start from the last entry's, or
+                // from the segment's creation time, which is never before any earlier entry's.
+                last_recorded_at_ns = scan
+                    .frame_offsets
+                    .last()
+                    .and_then(|&at| recorded_at_of_frame(&tail.bytes, at as usize))
+                    .unwrap_or(i64::MIN)
+                    .max(tail.header.created_at_ns);
                 match scan.tail {
                     TailState::Damaged(c) => return Err(LedgerError::Corrupt(Box::new(c))),
                     TailState::Torn {
@@ -221,11 +256,25 @@ impl Ledger {
                 active
             }
             None => {
-                // The last segment is sealed (a crash between sealing and starting the next).
+                // The last segment is sealed (a crash between sealing and starting the next):
+                // find its last entry's recorded_at by walking it (rare, one segment).
+                if let Some(last) = layout.sealed.last() {
+                    let bytes = SegmentBytes::map_sealed(&last.path)?;
+                    let area = bytes.get(..last.records_end as usize).unwrap_or_default();
+                    let mut at = HEADER_LEN;
+                    let mut last_frame = None;
+                    while let FrameAt::Valid { next, .. } = frame_at(area, at) {
+                        last_frame = Some(at);
+                        at = next;
+                    }
+                    last_recorded_at_ns = last_frame
+                        .and_then(|at| recorded_at_of_frame(&bytes, at))
+                        .unwrap_or(i64::MIN);
+                }
                 let header = SegmentHeader {
                     format_version: FORMAT_VERSION,
                     first_seq: layout.sealed_end.next_seq,
-                    created_at_ns: now_ns(),
+                    created_at_ns: now_ns().max(last_recorded_at_ns),
                     prev_hash: layout.sealed_end.last_hash,
                 };
                 ActiveSegment::create(dir, factory.as_ref(), header)?
@@ -238,10 +287,11 @@ impl Ledger {
             factory,
             sealed: layout.sealed,
             active,
-            last_recorded_at_ns: i64::MIN,
+            last_recorded_at_ns,
             recovery,
             poisoned: None,
             frame_buf: Vec::new(),
+            batch_recorded_at_ns: i64::MIN,
         })
     }
 
@@ -304,6 +354,7 @@ impl Ledger {
             });
         }
         let recorded_at_ns = now_ns().max(self.last_recorded_at_ns);
+        self.batch_recorded_at_ns = recorded_at_ns;
         let mut frames = std::mem::take(&mut self.frame_buf);
         frames.clear();
         let mut frame_ends = Vec::with_capacity(signals.len());
@@ -344,7 +395,12 @@ impl Ledger {
 
     /// Writes encoded frames, rolling segments at the size limit, then syncs; rolls everything
     /// back on error.
-    fn write_batch(&mut self, frames: &[u8], frame_ends: &[usize], signals: &[Signal]) -> Result<()> {
+    fn write_batch(
+        &mut self,
+        frames: &[u8],
+        frame_ends: &[usize],
+        signals: &[Signal],
+    ) -> Result<()> {
         let checkpoint = Checkpoint {
             sealed_len: self.sealed.len(),
             active_first_seq: self.active.header.first_seq,
@@ -400,7 +456,10 @@ impl Ledger {
             self.active.position.next_seq += n;
             // The row hash of the last written frame is its last 32 bytes.
             let mut last = [0u8; 32];
-            if let Some(tail) = chunk_end.checked_sub(32).and_then(|s| frames.get(s..chunk_end)) {
+            if let Some(tail) = chunk_end
+                .checked_sub(32)
+                .and_then(|s| frames.get(s..chunk_end))
+            {
                 last.copy_from_slice(tail);
             }
             self.active.position.last_hash = Hash(last);
@@ -417,7 +476,11 @@ impl Ledger {
         let next_header = SegmentHeader {
             format_version: FORMAT_VERSION,
             first_seq: sealed.trailer.last_seq + 1,
-            created_at_ns: now_ns(),
+            // Never before any recorded_at so far (of this batch too): a reopened writer takes
+            // it as the floor for recorded_at when the segment is still empty.
+            created_at_ns: now_ns()
+                .max(self.last_recorded_at_ns)
+                .max(self.batch_recorded_at_ns),
             prev_hash: sealed.trailer.last_row_hash,
         };
         self.sealed.push(sealed);
@@ -468,6 +531,16 @@ impl Ledger {
         debug_assert!(self.active.len >= HEADER_LEN as u64);
         Ok(())
     }
+}
+
+/// recorded_at of the signal entry whose frame starts at `at`, if it is one.
+fn recorded_at_of_frame(bytes: &[u8], at: usize) -> Option<i64> {
+    let body = bytes.get(at + FRAME_HEADER_LEN..)?;
+    if entry_kind(body) != Ok(EntryKind::Signal) {
+        return None;
+    }
+    let field = body.get(RECORDED_AT_OFFSET..RECORDED_AT_OFFSET + 8)?;
+    Some(i64::from_le_bytes(field.try_into().ok()?))
 }
 
 struct Checkpoint {

@@ -37,6 +37,8 @@ pub struct SnapshotSegment {
     pub min_timestamp_ns: i64,
     /// Largest signal timestamp (i64::MIN if none).
     pub max_timestamp_ns: i64,
+    /// Offset of every frame, when known without a walk (the active segment, walked at open).
+    pub frame_offsets: Option<Vec<u32>>,
 }
 
 impl SnapshotSegment {
@@ -47,7 +49,9 @@ impl SnapshotSegment {
 
     /// The record area: the frames, without header or trailer.
     pub fn record_area(&self) -> &[u8] {
-        self.bytes.get(HEADER_LEN..self.records_end).unwrap_or_default()
+        self.bytes
+            .get(HEADER_LEN..self.records_end)
+            .unwrap_or_default()
     }
 }
 
@@ -106,6 +110,7 @@ impl Snapshot {
                 header: s.header,
                 trailer: Some(s.trailer),
                 bytes,
+                frame_offsets: None,
             });
         }
         let mut damage = layout.damage;
@@ -135,6 +140,7 @@ impl Snapshot {
                 record_count: tail.scan.stats.record_count,
                 min_timestamp_ns: tail.scan.stats.min_timestamp_ns,
                 max_timestamp_ns: tail.scan.stats.max_timestamp_ns,
+                frame_offsets: Some(tail.scan.frame_offsets),
             });
         }
         Ok(Snapshot {
@@ -215,8 +221,17 @@ impl Snapshot {
             seq: self.segments.get(segment).map_or(seq, |s| s.first_seq()),
             failed: false,
         };
-        // Hop over the frames before `seq` by their lengths; CRCs are checked from `seq` on.
+        // Jump to `seq` by the known frame offsets, or hop over the frames before it by their
+        // lengths; CRCs are checked from `seq` on.
         if let Some(s) = self.segments.get(segment) {
+            if let Some(known) = &s.frame_offsets {
+                let index = seq.saturating_sub(s.first_seq());
+                if let Some(&offset) = usize::try_from(index).ok().and_then(|i| known.get(i)) {
+                    it.offset = offset as usize;
+                    it.seq = s.first_seq() + index;
+                    return it;
+                }
+            }
             while it.seq < seq && it.offset < s.records_end {
                 let len = s
                     .bytes

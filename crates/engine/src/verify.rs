@@ -17,7 +17,7 @@ use crate::record::codec::{decode_signal, entry_kind, entry_seq, split_hashes, E
 use crate::record::frame::{frame_at, FrameAt, FRAME_HEADER_LEN};
 use crate::segment::header::HEADER_LEN;
 use crate::segment::scan::RecordStats;
-use crate::snapshot::{Snapshot, TornTail};
+use crate::snapshot::{Snapshot, SnapshotSegment, TornTail};
 
 /// What to verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -92,64 +92,28 @@ pub fn verify_with_progress(
     let started = Instant::now();
     let held_from = snapshot.first_seq();
     let from = options.from_seq.unwrap_or(held_from).max(held_from);
-    let to_exclusive = options
-        .to_seq
-        .map_or(snapshot.next_seq(), |t| t.saturating_add(1).min(snapshot.next_seq()));
+    let to_exclusive = options.to_seq.map_or(snapshot.next_seq(), |t| {
+        t.saturating_add(1).min(snapshot.next_seq())
+    });
     let mut failures: Vec<Corruption> = Vec::new();
 
-    // Cut the record areas into chunks by hopping over frame lengths (cheap, sequential).
+    // Cut the record areas into chunks: segments in parallel, each by hopping over frame lengths
+    // (the active segment's frame offsets are already known from opening the snapshot).
+    let cut = |(index, seg): (usize, &SnapshotSegment)| cut_segment(index, seg, from, to_exclusive);
+    let cuts: Vec<(Vec<Chunk>, Option<Corruption>)> = if options.sequential {
+        snapshot.segments().iter().enumerate().map(cut).collect()
+    } else {
+        snapshot
+            .segments()
+            .par_iter()
+            .enumerate()
+            .map(cut)
+            .collect()
+    };
     let mut chunks = Vec::new();
-    for (index, seg) in snapshot.segments().iter().enumerate() {
-        let seg_end = seg.first_seq() + seg.record_count;
-        if seg_end <= from || seg.first_seq() >= to_exclusive {
-            continue;
-        }
-        let area = seg.bytes.get(..seg.records_end).unwrap_or_default();
-        let mut offset = HEADER_LEN;
-        let mut seq = seg.first_seq();
-        let mut current = Chunk {
-            segment: index,
-            first_seq: seq,
-            offsets: Vec::new(),
-        };
-        while offset < area.len() && seq < to_exclusive {
-            let len = area
-                .get(offset..offset + 4)
-                .and_then(|b| b.try_into().ok())
-                .map_or(u32::MAX, u32::from_le_bytes) as usize;
-            if seq >= from {
-                if current.offsets.is_empty() {
-                    current.first_seq = seq;
-                }
-                current.offsets.push(offset);
-                if current.offsets.len() == CHUNK_RECORDS {
-                    let next_first = seq + 1;
-                    chunks.push(std::mem::replace(
-                        &mut current,
-                        Chunk {
-                            segment: index,
-                            first_seq: next_first,
-                            offsets: Vec::new(),
-                        },
-                    ));
-                }
-            }
-            match offset.checked_add(FRAME_HEADER_LEN + len) {
-                Some(next) if next <= area.len() => offset = next,
-                _ => {
-                    // The chunk check reports this frame precisely; stop hopping here.
-                    if seq < from {
-                        current.first_seq = seq;
-                        current.offsets.push(offset);
-                    }
-                    break;
-                }
-            }
-            seq += 1;
-        }
-        if !current.offsets.is_empty() {
-            chunks.push(current);
-        }
+    for (mut seg_chunks, failure) in cuts {
+        chunks.append(&mut seg_chunks);
+        failures.extend(failure);
     }
 
     let check = |chunk: &Chunk| {
@@ -216,7 +180,12 @@ pub fn verify_with_progress(
     // A sealed segment checked whole must agree with its trailer.
     let whole_range = from <= held_from && to_exclusive >= snapshot.next_seq();
     if whole_range && failures.is_empty() {
-        for ((seg, stats), last_row) in snapshot.segments().iter().zip(&seg_stats).zip(&seg_last_row) {
+        for ((seg, stats), last_row) in snapshot
+            .segments()
+            .iter()
+            .zip(&seg_stats)
+            .zip(&seg_last_row)
+        {
             let Some(t) = &seg.trailer else { continue };
             let agrees = t.record_count == stats.record_count
                 && *last_row == Some(t.last_row_hash)
@@ -254,6 +223,93 @@ pub fn verify_with_progress(
         torn_tail: snapshot.torn_tail().cloned(),
         elapsed: started.elapsed(),
     }
+}
+
+/// The chunks of one segment's entries within `[from, to_exclusive)`, and a failure if the
+/// frame lengths do not tile the record area exactly (bytes inserted before a trailer, or a
+/// length running past the area; the frame at fault is also put in a chunk, whose check
+/// reports it precisely).
+fn cut_segment(
+    index: usize,
+    seg: &SnapshotSegment,
+    from: u64,
+    to_exclusive: u64,
+) -> (Vec<Chunk>, Option<Corruption>) {
+    let seg_end = seg.first_seq() + seg.record_count;
+    let mut chunks = Vec::new();
+    if seg_end <= from || seg.first_seq() >= to_exclusive {
+        return (chunks, None);
+    }
+    let area = seg.bytes.get(..seg.records_end).unwrap_or_default();
+    let mut current = Chunk {
+        segment: index,
+        first_seq: from.max(seg.first_seq()),
+        offsets: Vec::new(),
+    };
+    let mut push = |seq: u64, offset: usize, chunks: &mut Vec<Chunk>| {
+        if current.offsets.is_empty() {
+            current.first_seq = seq;
+        }
+        current.offsets.push(offset);
+        if current.offsets.len() == CHUNK_RECORDS {
+            chunks.push(std::mem::replace(
+                &mut current,
+                Chunk {
+                    segment: index,
+                    first_seq: seq + 1,
+                    offsets: Vec::new(),
+                },
+            ));
+        }
+    };
+    let mut failure = None;
+    if let Some(known) = &seg.frame_offsets {
+        for (i, &offset) in known.iter().enumerate() {
+            let seq = seg.first_seq() + i as u64;
+            if seq >= to_exclusive {
+                break;
+            }
+            if seq >= from {
+                push(seq, offset as usize, &mut chunks);
+            }
+        }
+    } else {
+        let mut offset = HEADER_LEN;
+        let mut seq = seg.first_seq();
+        while seq < seg_end.min(to_exclusive) {
+            let len = area
+                .get(offset..offset + 4)
+                .and_then(|b| b.try_into().ok())
+                .map_or(u32::MAX, u32::from_le_bytes) as usize;
+            let next = offset
+                .checked_add(FRAME_HEADER_LEN + len)
+                .filter(|&n| n <= area.len());
+            if seq >= from || next.is_none() {
+                push(seq, offset, &mut chunks);
+            }
+            match next {
+                Some(n) => offset = n,
+                None => break,
+            }
+            seq += 1;
+        }
+        if seq == seg_end && offset != area.len() {
+            failure = Some(Corruption {
+                file: seg.path.clone(),
+                offset: offset as u64,
+                seq: Some(seg_end),
+                kind: CorruptKind::TrailerMismatch(format!(
+                    "{} bytes between the last entry the trailer counts and the trailer",
+                    area.len().saturating_sub(offset)
+                )),
+            });
+        }
+    }
+    drop(push);
+    if !current.offsets.is_empty() {
+        chunks.push(current);
+    }
+    (chunks, failure)
 }
 
 fn check_chunk(snapshot: &Snapshot, chunk: &Chunk) -> ChunkResult {
@@ -333,7 +389,10 @@ fn check_entry(body: &[u8], seq: u64, prev_in_chunk: Option<Hash>) -> Result<(),
     }
     let found = entry_seq(body).unwrap_or(u64::MAX);
     if found != seq {
-        return Err(CorruptKind::SeqGap { expected: seq, found });
+        return Err(CorruptKind::SeqGap {
+            expected: seq,
+            found,
+        });
     }
     if let (Some(expected), Some((_, found, _))) = (prev_in_chunk, split_hashes(body)) {
         if expected != found {

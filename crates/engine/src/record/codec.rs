@@ -58,7 +58,8 @@ const SIGNAL_TYPE_OFFSET: usize = DIRECTION_OFFSET + 1;
 const FLAGS_OFFSET: usize = SIGNAL_TYPE_OFFSET + 1;
 const RESERVED_OFFSET: usize = FLAGS_OFFSET + 1;
 const TIMESTAMP_OFFSET: usize = SEQ_OFFSET + 8;
-const RECORDED_AT_OFFSET: usize = TIMESTAMP_OFFSET + 8;
+/// Offset of recorded_at (i64 ns) in a signal body.
+pub const RECORDED_AT_OFFSET: usize = TIMESTAMP_OFFSET + 8;
 const EXPIRES_AT_OFFSET: usize = RECORDED_AT_OFFSET + 8;
 const CONVICTION_OFFSET: usize = EXPIRES_AT_OFFSET + 8;
 const PRICE_OFFSET: usize = CONVICTION_OFFSET + 8;
@@ -67,6 +68,7 @@ const LATENCY_OFFSET: usize = PRICE_OFFSET + 8;
 pub const SIGNAL_FIXED_LEN: usize = LATENCY_OFFSET + 8;
 const _: () = assert!(RESERVED_OFFSET + 4 == SEQ_OFFSET);
 const _: () = assert!(SIGNAL_FIXED_LEN == 64);
+const _: () = assert!(SIGNAL_BODY_LEN_MAX == 67_101);
 
 /// Offset of the signal timestamp (i64 ns) in a signal body.
 pub const SIGNAL_TIMESTAMP_OFFSET: usize = TIMESTAMP_OFFSET;
@@ -80,7 +82,12 @@ const FLAGS_KNOWN: u8 = FLAG_PRICE | FLAG_EXPIRES_AT | FLAG_ACTED_UPON | FLAG_AC
 /// Largest signal body: fixed part, eight one-byte-prefixed strings, the parents, the payload
 /// and the hashes.
 pub const SIGNAL_BODY_LEN_MAX: usize = SIGNAL_FIXED_LEN
-    + 8 * (1 + ID_LEN_MAX) // eight strings, none longer than an id
+    + (1 + ID_LEN_MAX) // signal_id
+    + (1 + ID_LEN_MAX) // source_module
+    + (1 + SOURCE_VERSION_LEN_MAX) // source_version
+    + (1 + TICKER_LEN_MAX) // ticker
+    + (1 + TIMEFRAME_LEN_MAX) // timeframe
+    + 3 * (1 + ID_LEN_MAX) // strategy_id, correlation_id, execution_id
     + 1 + PARENT_COUNT_MAX * (1 + ID_LEN_MAX) // parent count, parents
     + 4 + PAYLOAD_LEN_MAX // payload length, payload
     + HASHES_LEN;
@@ -105,7 +112,10 @@ impl Stamp {
 }
 
 fn put_str(out: &mut Vec<u8>, s: &str) {
-    debug_assert!(s.len() <= usize::from(u8::MAX), "validated lengths fit one byte");
+    debug_assert!(
+        s.len() <= usize::from(u8::MAX),
+        "validated lengths fit one byte"
+    );
     out.push(s.len() as u8);
     out.extend_from_slice(s.as_bytes());
 }
@@ -114,7 +124,12 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
 /// signal's own (which may be empty), and returns the row hash it ends with.
 ///
 /// The caller has validated `signal` ([`Signal::validate`]); `signal_id` is 1..=64 bytes.
-pub fn encode_signal_body(out: &mut Vec<u8>, stamp: &Stamp, signal: &Signal, signal_id: &str) -> Hash {
+pub fn encode_signal_body(
+    out: &mut Vec<u8>,
+    stamp: &Stamp,
+    signal: &Signal,
+    signal_id: &str,
+) -> Hash {
     debug_assert!(!signal_id.is_empty() && signal_id.len() <= ID_LEN_MAX);
     let start = out.len();
     let mut flags = 0u8;
@@ -241,7 +256,8 @@ impl<'a> Cursor<'a> {
 
     fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N], CorruptKind> {
         let s = self.take(N, what)?;
-        s.try_into().map_err(|_| malformed(format!("{what}: short read")))
+        s.try_into()
+            .map_err(|_| malformed(format!("{what}: short read")))
     }
 
     fn u8(&mut self, what: &str) -> Result<u8, CorruptKind> {
@@ -264,7 +280,9 @@ impl<'a> Cursor<'a> {
     fn str(&mut self, what: &str, min: usize, max: usize) -> Result<&'a str, CorruptKind> {
         let len = usize::from(self.u8(what)?);
         if len < min || len > max {
-            return Err(malformed(format!("{what} length {len} outside {min}..={max}")));
+            return Err(malformed(format!(
+                "{what} length {len} outside {min}..={max}"
+            )));
         }
         let bytes = self.take(len, what)?;
         std::str::from_utf8(bytes).map_err(|_| malformed(format!("{what} is not UTF-8")))
@@ -296,7 +314,11 @@ pub fn split_hashes(body: &[u8]) -> Option<(&[u8], Hash, Hash)> {
     }
     let (content, hashes) = body.split_at(body.len() - HASHES_LEN);
     let (prev, row) = hashes.split_at(32);
-    Some((content, Hash(prev.try_into().ok()?), Hash(row.try_into().ok()?)))
+    Some((
+        content,
+        Hash(prev.try_into().ok()?),
+        Hash(row.try_into().ok()?),
+    ))
 }
 
 /// The signal timestamp of a signal body, without decoding the rest.
@@ -307,8 +329,8 @@ pub fn signal_timestamp(body: &[u8]) -> Option<i64> {
 
 /// Decodes a signal body, checking every layout rule. Does not check the row hash.
 pub fn decode_signal(body: &[u8]) -> Result<SignalView<'_>, CorruptKind> {
-    let (content, prev_hash, row_hash) =
-        split_hashes(body).ok_or_else(|| malformed(format!("body of {} bytes is too short", body.len())))?;
+    let (content, prev_hash, row_hash) = split_hashes(body)
+        .ok_or_else(|| malformed(format!("body of {} bytes is too short", body.len())))?;
     let mut c = Cursor {
         bytes: content,
         pos: 0,
@@ -350,6 +372,9 @@ pub fn decode_signal(body: &[u8]) -> Result<SignalView<'_>, CorruptKind> {
         None
     };
     let price = if flags & FLAG_PRICE != 0 {
+        if !price_raw.is_finite() {
+            return Err(malformed(format!("price {price_raw} is not finite")));
+        }
         Some(price_raw)
     } else if price_raw.to_bits() != 0 {
         return Err(malformed("price bytes set while absent"));
@@ -370,8 +395,7 @@ pub fn decode_signal(body: &[u8]) -> Result<SignalView<'_>, CorruptKind> {
             "latency_ms {latency_ms} is not (recorded_at - timestamp) / 1e6 = {derived_latency}"
         )));
     }
-    let acted_upon =
-        (flags & FLAG_ACTED_UPON != 0).then_some(flags & FLAG_ACTED_UPON_TRUE != 0);
+    let acted_upon = (flags & FLAG_ACTED_UPON != 0).then_some(flags & FLAG_ACTED_UPON_TRUE != 0);
     let signal_id = c.str("signal_id", 1, ID_LEN_MAX)?;
     let source_module = c.str("source_module", 1, ID_LEN_MAX)?;
     let source_version = c.opt_str("source_version", SOURCE_VERSION_LEN_MAX)?;
@@ -382,7 +406,9 @@ pub fn decode_signal(body: &[u8]) -> Result<SignalView<'_>, CorruptKind> {
     let execution_id = c.opt_str("execution_id", ID_LEN_MAX)?;
     let parent_count = usize::from(c.u8("parent count")?);
     if parent_count > PARENT_COUNT_MAX {
-        return Err(malformed(format!("{parent_count} parents, more than {PARENT_COUNT_MAX}")));
+        return Err(malformed(format!(
+            "{parent_count} parents, more than {PARENT_COUNT_MAX}"
+        )));
     }
     let mut parent_signal_ids = Vec::with_capacity(parent_count);
     for _ in 0..parent_count {
@@ -447,7 +473,11 @@ impl SignalView<'_> {
                 expires_at_ns: self.expires_at_ns,
                 strategy_id: own(self.strategy_id),
                 correlation_id: own(self.correlation_id),
-                parent_signal_ids: self.parent_signal_ids.iter().map(|s| (*s).to_owned()).collect(),
+                parent_signal_ids: self
+                    .parent_signal_ids
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect(),
                 acted_upon: self.acted_upon,
                 execution_id: own(self.execution_id),
                 payload_json: self.payload_json.to_owned(),

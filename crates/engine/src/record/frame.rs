@@ -75,7 +75,9 @@ pub fn frame_at(bytes: &[u8], offset: usize) -> FrameAt<'_> {
     }
     let body_len = len as usize;
     if !(ENTRY_BODY_LEN_MIN..=FRAME_BODY_LEN_MAX).contains(&body_len) {
-        return FrameAt::Bad(CorruptKind::LengthOutOfRange { len: u64::from(len) });
+        return FrameAt::Bad(CorruptKind::LengthOutOfRange {
+            len: u64::from(len),
+        });
     }
     let body_start = offset + FRAME_HEADER_LEN;
     let Some(body) = bytes.get(body_start..body_start + body_len) else {
@@ -124,7 +126,11 @@ mod tests {
     fn every_truncation_is_incomplete() {
         let bytes = frame(&[1u8; 100]);
         for cut in 1..bytes.len() {
-            assert_eq!(frame_at(&bytes[..cut], 0), FrameAt::Incomplete, "cut at {cut}");
+            assert_eq!(
+                frame_at(&bytes[..cut], 0),
+                FrameAt::Incomplete,
+                "cut at {cut}"
+            );
         }
     }
 
@@ -132,14 +138,20 @@ mod tests {
     fn flipped_body_bit_is_a_crc_mismatch() {
         let mut bytes = frame(&[1u8; 100]);
         bytes[50] ^= 0x10;
-        assert!(matches!(frame_at(&bytes, 0), FrameAt::Bad(CorruptKind::CrcMismatch { .. })));
+        assert!(matches!(
+            frame_at(&bytes, 0),
+            FrameAt::Bad(CorruptKind::CrcMismatch { .. })
+        ));
     }
 
     #[test]
     fn impossible_lengths_are_bad() {
         let mut bytes = vec![0u8; 64];
         bytes[..4].copy_from_slice(&3u32.to_le_bytes());
-        assert!(matches!(frame_at(&bytes, 0), FrameAt::Bad(CorruptKind::LengthOutOfRange { len: 3 })));
+        assert!(matches!(
+            frame_at(&bytes, 0),
+            FrameAt::Bad(CorruptKind::LengthOutOfRange { len: 3 })
+        ));
         bytes[..4].copy_from_slice(&TRAILER_SENTINEL.to_le_bytes());
         assert_eq!(frame_at(&bytes, 0), FrameAt::Trailer);
     }

@@ -233,7 +233,11 @@ impl Signal {
             check_text("signal_id", &self.signal_id, ID_LEN_MAX)?;
         }
         check_text("source_module", &self.source_module, ID_LEN_MAX)?;
-        check_optional_text("source_version", &self.source_version, SOURCE_VERSION_LEN_MAX)?;
+        check_optional_text(
+            "source_version",
+            &self.source_version,
+            SOURCE_VERSION_LEN_MAX,
+        )?;
         check_ticker(&self.ticker)?;
         if !self.conviction.is_finite() || !(0.0..=1.0).contains(&self.conviction) {
             return Err(FieldError::new(
@@ -265,8 +269,9 @@ impl Signal {
             ));
         }
         for (i, parent) in self.parent_signal_ids.iter().enumerate() {
-            check_text("parent_signal_ids", parent, ID_LEN_MAX)
-                .map_err(|e| FieldError::new("parent_signal_ids", format!("[{i}] {}", e.problem)))?;
+            check_text("parent_signal_ids", parent, ID_LEN_MAX).map_err(|e| {
+                FieldError::new("parent_signal_ids", format!("[{i}] {}", e.problem))
+            })?;
             if self.parent_signal_ids.iter().take(i).any(|p| p == parent) {
                 return Err(FieldError::new(
                     "parent_signal_ids",
@@ -290,7 +295,10 @@ impl Signal {
             ));
         }
         if serde_json::from_str::<serde::de::IgnoredAny>(&self.payload_json).is_err() {
-            return Err(FieldError::new("payload_json", "is not a single JSON value"));
+            return Err(FieldError::new(
+                "payload_json",
+                "is not a single JSON value",
+            ));
         }
         Ok(())
     }

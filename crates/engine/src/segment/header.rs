@@ -78,7 +78,9 @@ impl SegmentHeader {
         out
     }
 
-    /// Decodes and checks a header: magic, CRC, supported version, zero reserved bytes.
+    /// Decodes and checks a header: magic, supported version, CRC, zero reserved bytes. The
+    /// magic and version (bytes 0..10) keep their place in every format version, so a newer
+    /// segment is refused by its version even if the rest of its header is laid out otherwise.
     pub fn decode(bytes: &[u8]) -> Result<SegmentHeader, CorruptKind> {
         let Some(bytes) = bytes.get(..HEADER_LEN) else {
             return Err(CorruptKind::HeaderMismatch(format!(
@@ -87,15 +89,6 @@ impl SegmentHeader {
         };
         if bytes.get(..8) != Some(&SEGMENT_MAGIC[..]) {
             return Err(CorruptKind::BadMagic);
-        }
-        let stored_crc = u32::from_le_bytes(
-            bytes
-                .get(HEADER_CRC_OFFSET..HEADER_LEN)
-                .and_then(|s| s.try_into().ok())
-                .unwrap_or_default(),
-        );
-        if crc32fast::hash(bytes.get(..HEADER_CRC_OFFSET).unwrap_or_default()) != stored_crc {
-            return Err(CorruptKind::HeaderCrcMismatch);
         }
         let version = u16::from_le_bytes(
             bytes
@@ -110,6 +103,15 @@ impl SegmentHeader {
                 max: FORMAT_VERSION,
             });
         }
+        let stored_crc = u32::from_le_bytes(
+            bytes
+                .get(HEADER_CRC_OFFSET..HEADER_LEN)
+                .and_then(|s| s.try_into().ok())
+                .unwrap_or_default(),
+        );
+        if crc32fast::hash(bytes.get(..HEADER_CRC_OFFSET).unwrap_or_default()) != stored_crc {
+            return Err(CorruptKind::HeaderCrcMismatch);
+        }
         let reserved_zero = bytes
             .get(RESERVED_A_OFFSET..FIRST_SEQ_OFFSET)
             .into_iter()
@@ -117,7 +119,9 @@ impl SegmentHeader {
             .flatten()
             .all(|&b| b == 0);
         if !reserved_zero {
-            return Err(CorruptKind::HeaderMismatch("reserved bytes are not zero".into()));
+            return Err(CorruptKind::HeaderMismatch(
+                "reserved bytes are not zero".into(),
+            ));
         }
         let mut prev = [0u8; 32];
         if let Some(s) = bytes.get(PREV_HASH_OFFSET..PREV_HASH_OFFSET + 32) {

@@ -148,8 +148,7 @@ pub fn scan_segment(path: &Path, bytes: &[u8], start: ChainPosition) -> SegmentS
                         match trailer_agrees(&t, &scan, start.next_seq) {
                             Ok(()) => scan.trailer = Some(t),
                             Err(m) => {
-                                scan.tail =
-                                    damaged(offset, None, CorruptKind::TrailerMismatch(m));
+                                scan.tail = damaged(offset, None, CorruptKind::TrailerMismatch(m));
                             }
                         }
                     }
@@ -173,7 +172,9 @@ pub fn scan_segment(path: &Path, bytes: &[u8], start: ChainPosition) -> SegmentS
                     Some(at) => damaged(
                         offset,
                         Some(expected_seq),
-                        CorruptKind::DamageBeforeValidData { valid_frame_at: at as u64 },
+                        CorruptKind::DamageBeforeValidData {
+                            valid_frame_at: at as u64,
+                        },
                     ),
                     None => torn(offset, bytes.len(), "partial frame"),
                 };
@@ -201,7 +202,14 @@ fn torn(offset: usize, len: usize, reason: &str) -> TailState {
 
 /// Checks that a CRC-valid entry is the one that must come next.
 pub fn check_link(body: &[u8], position: &ChainPosition) -> Result<(), CorruptKind> {
-    entry_kind(body)?;
+    match entry_kind(body)? {
+        EntryKind::Signal => {}
+        reserved => {
+            return Err(CorruptKind::Malformed(format!(
+                "entry kind {reserved:?} is reserved and not written by format version 1"
+            )))
+        }
+    }
     let (_, prev, _) = split_hashes(body)
         .ok_or_else(|| CorruptKind::Malformed(format!("body of {} bytes", body.len())))?;
     let seq = entry_seq(body).unwrap_or(u64::MAX);
@@ -240,9 +248,9 @@ fn trailer_agrees(t: &SegmentTrailer, scan: &SegmentScan, first_seq: u64) -> Res
 /// Offset of a whole, CRC-valid frame after `from` whose seq is at least `min_seq`, if any.
 ///
 /// Used to tell a torn tail (nothing valid after the damage) from damage in the middle. Cost is
-/// proportional to the bytes after `from`. A frame's length has a zero high byte, which cannot
-/// occur in the JSON text or validated strings of a payload, so a frame hidden inside a torn
-/// record's payload cannot be mistaken for one.
+/// proportional to the bytes after `from`. A candidate must have a plausible length, a known
+/// kind, a seq not below `min_seq` and a matching CRC32, so random bytes of a torn write pass
+/// with negligible probability.
 fn valid_frame_after(bytes: &[u8], from: usize, min_seq: u64) -> Option<usize> {
     let last_start = bytes.len().checked_sub(FRAME_HEADER_LEN)?;
     (from + 1..=last_start).find(|&at| {

@@ -96,7 +96,9 @@ impl SegmentTrailer {
     /// seq range.
     pub fn decode(bytes: &[u8]) -> Result<SegmentTrailer, CorruptKind> {
         let bad = |m: &str| CorruptKind::TrailerMismatch(m.to_owned());
-        let bytes = bytes.get(..TRAILER_LEN).ok_or_else(|| bad("short trailer"))?;
+        let bytes = bytes
+            .get(..TRAILER_LEN)
+            .ok_or_else(|| bad("short trailer"))?;
         if !Self::has_magic(bytes) {
             return Err(bad("no trailer magic"));
         }
@@ -133,7 +135,10 @@ impl SegmentTrailer {
             max_timestamp_ns: le_u64(bytes, MAX_TS_OFFSET) as i64,
             last_row_hash: Hash(hash),
         };
-        let span = t.last_seq.checked_sub(t.first_seq).and_then(|d| d.checked_add(1));
+        let span = t
+            .last_seq
+            .checked_sub(t.first_seq)
+            .and_then(|d| d.checked_add(1));
         if t.record_count == 0 || span != Some(t.record_count) {
             return Err(bad("record count disagrees with the seq range"));
         }

@@ -142,7 +142,10 @@ impl ActiveSegment {
     /// and the caller replaces this value with the next active segment (or, if sealing failed,
     /// truncates the partial trailer away). The segment must hold at least one entry.
     pub fn seal(&mut self) -> Result<SealedSegment> {
-        debug_assert!(self.stats.record_count > 0, "an empty segment is never sealed");
+        debug_assert!(
+            self.stats.record_count > 0,
+            "an empty segment is never sealed"
+        );
         let trailer = SegmentTrailer {
             record_count: self.stats.record_count,
             first_seq: self.header.first_seq,
@@ -151,8 +154,11 @@ impl ActiveSegment {
             max_timestamp_ns: self.stats.max_timestamp_ns,
             last_row_hash: self.position.last_hash,
         };
+        // Frames first, then the trailer: a trailer must never be durable while frames it
+        // counts are not, or a power loss could leave a sealed segment missing entries.
         self.file
-            .write_all_at(&trailer.encode(), self.len)
+            .sync_data()
+            .and_then(|()| self.file.write_all_at(&trailer.encode(), self.len))
             .and_then(|()| self.file.sync_all())
             .map_err(|e| LedgerError::io("seal", &self.path, e))?;
         Ok(SealedSegment {
