@@ -305,7 +305,6 @@ fn cut_segment(
             });
         }
     }
-    drop(push);
     if !current.offsets.is_empty() {
         chunks.push(current);
     }
