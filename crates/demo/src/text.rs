@@ -208,7 +208,7 @@ pub(crate) fn push_hex(out: &mut String, mut v: u64, nibbles: u32) {
 }
 
 /// Days since 1970-01-01 of the proleptic Gregorian date `y-m-d` (Hinnant's `days_from_civil`).
-pub const fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+pub(crate) const fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = if y >= 0 { y } else { y - 399 } / 400;
     let yoe = y - era * 400;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{CorruptKind, Corruption, LedgerError, Result};
 use crate::hash::Hash;
-use crate::record::codec::{decode_signal, split_hashes, RECORDED_AT_OFFSET};
+use crate::record::codec::{decode_signal, signal_recorded_at, split_hashes};
 use crate::snapshot::Snapshot;
 use crate::timefmt::{format_rfc3339_ns, parse_rfc3339_ns};
 
@@ -139,11 +139,7 @@ impl Digest {
             .map(|s| s.path.clone())
             .unwrap_or_default();
         let stored = split_hashes(entry.body).map(|(_, _, h)| h);
-        let recorded_at = entry
-            .body
-            .get(RECORDED_AT_OFFSET..RECORDED_AT_OFFSET + 8)
-            .and_then(|b| b.try_into().ok())
-            .map(i64::from_le_bytes);
+        let recorded_at = signal_recorded_at(entry.body);
         if stored == Some(self.row_hash) && recorded_at != Some(self.recorded_at_ns) {
             return Err(mismatch(
                 file,

@@ -14,6 +14,8 @@
 //!   than they run: a clock that went back is clamped, never followed).
 
 use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -22,7 +24,7 @@ use crate::dir::{self, WriterLock, CONFIG_FILE};
 use crate::error::{LedgerError, Result};
 use crate::hash::{Hash, GENESIS_PREV_HASH};
 use crate::layout::{read_layout, Head, TailAccess};
-use crate::record::codec::{encode_signal_body, entry_kind, EntryKind, Stamp, RECORDED_AT_OFFSET};
+use crate::record::codec::{encode_signal_body, entry_kind, signal_recorded_at, EntryKind, Stamp};
 use crate::record::frame::{begin_frame, finish_frame, frame_at, FrameAt, FRAME_HEADER_LEN};
 use crate::record::Signal;
 use crate::segment::file::{RealFiles, SegmentFileFactory};
@@ -337,11 +339,7 @@ impl Ledger {
         if let Some(why) = &self.poisoned {
             return Err(LedgerError::Poisoned(why.clone()));
         }
-        for (index, signal) in signals.iter().enumerate() {
-            signal
-                .validate()
-                .map_err(|error| LedgerError::InvalidSignal { index, error })?;
-        }
+        validate_all(signals)?;
         let first_seq = self.active.position.next_seq;
         if signals.is_empty() {
             return Ok(AppendReceipt {
@@ -533,14 +531,35 @@ impl Ledger {
     }
 }
 
+/// Validates every signal, in parallel for large batches; the error names the lowest index.
+fn validate_all(signals: &[Signal]) -> Result<()> {
+    const PARALLEL_FROM: usize = 4096;
+    let check = |(index, signal): (usize, &Signal)| {
+        signal
+            .validate()
+            .map_err(|error| LedgerError::InvalidSignal { index, error })
+    };
+    if signals.len() < PARALLEL_FROM {
+        return signals.iter().enumerate().try_for_each(check);
+    }
+    let first_bad = signals
+        .par_iter()
+        .enumerate()
+        .filter_map(|item| check(item).err())
+        .min_by_key(|e| match e {
+            LedgerError::InvalidSignal { index, .. } => *index,
+            _ => usize::MAX,
+        });
+    first_bad.map_or(Ok(()), Err)
+}
+
 /// recorded_at of the signal entry whose frame starts at `at`, if it is one.
 fn recorded_at_of_frame(bytes: &[u8], at: usize) -> Option<i64> {
     let body = bytes.get(at + FRAME_HEADER_LEN..)?;
     if entry_kind(body) != Ok(EntryKind::Signal) {
         return None;
     }
-    let field = body.get(RECORDED_AT_OFFSET..RECORDED_AT_OFFSET + 8)?;
-    Some(i64::from_le_bytes(field.try_into().ok()?))
+    signal_recorded_at(body)
 }
 
 struct Checkpoint {

@@ -16,6 +16,7 @@ pub mod error;
 pub mod hash;
 pub mod input;
 pub mod layout;
+pub mod le;
 pub mod ledger;
 pub mod record;
 pub mod segment;

@@ -11,7 +11,8 @@ use crate::dir::CONFIG_FILE;
 use crate::error::{Corruption, LedgerError, Result};
 use crate::hash::Hash;
 use crate::layout::{read_layout, Head, TailAccess};
-use crate::record::codec::{decode_signal, entry_kind, EntryKind, SEQ_OFFSET};
+use crate::le::u32_at;
+use crate::record::codec::{decode_signal, entry_kind, entry_seq, EntryKind};
 use crate::record::frame::{frame_at, FrameAt, FRAME_HEADER_LEN};
 use crate::record::SignalRecord;
 use crate::segment::header::{SegmentHeader, HEADER_LEN};
@@ -233,11 +234,7 @@ impl Snapshot {
                 }
             }
             while it.seq < seq && it.offset < s.records_end {
-                let len = s
-                    .bytes
-                    .get(it.offset..it.offset + 4)
-                    .and_then(|b| b.try_into().ok())
-                    .map_or(0, u32::from_le_bytes) as usize;
+                let len = u32_at(&s.bytes, it.offset).unwrap_or(0) as usize;
                 if len == 0 {
                     break;
                 }
@@ -348,10 +345,7 @@ impl<'a> Iterator for Entries<'a> {
             let area = seg.bytes.get(..seg.records_end).unwrap_or_default();
             let kind = match frame_at(area, self.offset) {
                 FrameAt::Valid { body, next } => {
-                    let stored_seq = body
-                        .get(SEQ_OFFSET..SEQ_OFFSET + 8)
-                        .and_then(|b| b.try_into().ok())
-                        .map(u64::from_le_bytes);
+                    let stored_seq = entry_seq(body);
                     if stored_seq == Some(self.seq) {
                         let entry = EntryRef {
                             seq: self.seq,

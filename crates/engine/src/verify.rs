@@ -13,6 +13,7 @@ use rayon::prelude::*;
 
 use crate::error::{CorruptKind, Corruption};
 use crate::hash::{row_hash, Hash};
+use crate::le::u32_at;
 use crate::record::codec::{decode_signal, entry_kind, entry_seq, split_hashes, EntryKind};
 use crate::record::frame::{frame_at, FrameAt, FRAME_HEADER_LEN};
 use crate::segment::header::HEADER_LEN;
@@ -277,10 +278,7 @@ fn cut_segment(
         let mut offset = HEADER_LEN;
         let mut seq = seg.first_seq();
         while seq < seg_end.min(to_exclusive) {
-            let len = area
-                .get(offset..offset + 4)
-                .and_then(|b| b.try_into().ok())
-                .map_or(u32::MAX, u32::from_le_bytes) as usize;
+            let len = u32_at(area, offset).unwrap_or(u32::MAX) as usize;
             let next = offset
                 .checked_add(FRAME_HEADER_LEN + len)
                 .filter(|&n| n <= area.len());

@@ -560,6 +560,19 @@ mod tests {
     use super::*;
     use serde_json::{json, Value};
 
+    #[test]
+    fn producer_and_ledger_fields_are_exactly_the_columns() {
+        let mut fields: Vec<&str> = PRODUCER_FIELDS
+            .iter()
+            .chain(&LEDGER_FIELDS)
+            .copied()
+            .collect();
+        let mut columns = crate::record::signal::COLUMNS.to_vec();
+        fields.sort_unstable();
+        columns.sort_unstable();
+        assert_eq!(fields, columns);
+    }
+
     fn base() -> Value {
         json!({
             "signal_id": "sig-1",

@@ -7,6 +7,7 @@
 
 use crate::error::CorruptKind;
 use crate::hash::{row_hash, Hash};
+use crate::le::{i64_at, u64_at};
 use crate::record::signal::{
     Direction, Signal, SignalRecord, SignalType, ID_LEN_MAX, PARENT_COUNT_MAX, PAYLOAD_LEN_MAX,
     SOURCE_VERSION_LEN_MAX, TICKER_LEN_MAX, TIMEFRAME_LEN_MAX,
@@ -302,8 +303,7 @@ pub fn entry_kind(body: &[u8]) -> Result<EntryKind, CorruptKind> {
 
 /// The seq of any entry body (bytes 8..16), if the body is long enough.
 pub fn entry_seq(body: &[u8]) -> Option<u64> {
-    let bytes = body.get(SEQ_OFFSET..SEQ_OFFSET + 8)?;
-    Some(u64::from_le_bytes(bytes.try_into().ok()?))
+    u64_at(body, SEQ_OFFSET)
 }
 
 /// Splits any entry body into `(content, prev_hash, row_hash)`, where content is the part the
@@ -323,8 +323,12 @@ pub fn split_hashes(body: &[u8]) -> Option<(&[u8], Hash, Hash)> {
 
 /// The signal timestamp of a signal body, without decoding the rest.
 pub fn signal_timestamp(body: &[u8]) -> Option<i64> {
-    let bytes = body.get(SIGNAL_TIMESTAMP_OFFSET..SIGNAL_TIMESTAMP_OFFSET + 8)?;
-    Some(i64::from_le_bytes(bytes.try_into().ok()?))
+    i64_at(body, SIGNAL_TIMESTAMP_OFFSET)
+}
+
+/// The recorded_at of a signal body, without decoding the rest.
+pub fn signal_recorded_at(body: &[u8]) -> Option<i64> {
+    i64_at(body, RECORDED_AT_OFFSET)
 }
 
 /// Decodes a signal body, checking every layout rule. Does not check the row hash.

@@ -4,6 +4,7 @@
 //! a record: it opens the trailer of a sealed segment.
 
 use crate::error::CorruptKind;
+use crate::le::u32_at;
 use crate::record::codec::ENTRY_BODY_LEN_MIN;
 
 /// Bytes before the body: length and CRC.
@@ -52,10 +53,6 @@ pub enum FrameAt<'a> {
     Incomplete,
     /// The frame is whole but wrong: an impossible length or a CRC mismatch.
     Bad(CorruptKind),
-}
-
-fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
 }
 
 /// Reads the frame starting at `offset` of `bytes`.

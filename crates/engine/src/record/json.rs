@@ -8,34 +8,12 @@
 use std::fmt::Write as _;
 
 use crate::hash::Hash;
+use crate::record::signal::COLUMNS;
 use crate::record::SignalRecord;
 use crate::timefmt::format_rfc3339_ns;
 
-/// The keys of [`write_record_json`], in the order they are written.
-pub const RECORD_JSON_KEYS: [&str; 22] = [
-    "seq",
-    "signal_id",
-    "source_module",
-    "source_version",
-    "ticker",
-    "direction",
-    "conviction",
-    "signal_type",
-    "timeframe",
-    "price",
-    "timestamp",
-    "recorded_at",
-    "expires_at",
-    "strategy_id",
-    "correlation_id",
-    "parent_signal_ids",
-    "acted_upon",
-    "execution_id",
-    "latency_ms",
-    "payload_json",
-    "prev_hash",
-    "row_hash",
-];
+/// The keys of [`write_record_json`], in the order they are written: the column names.
+pub const RECORD_JSON_KEYS: [&str; 22] = COLUMNS;
 
 /// Appends `record` to `out` as one JSON object on one line (no trailing newline).
 ///

@@ -7,6 +7,32 @@ use std::fmt;
 
 use crate::hash::Hash;
 
+/// The 22 column names of a stored signal, in column order (NDJSON, JSON and CSV use them).
+pub const COLUMNS: [&str; 22] = [
+    "seq",
+    "signal_id",
+    "source_module",
+    "source_version",
+    "ticker",
+    "direction",
+    "conviction",
+    "signal_type",
+    "timeframe",
+    "price",
+    "timestamp",
+    "recorded_at",
+    "expires_at",
+    "strategy_id",
+    "correlation_id",
+    "parent_signal_ids",
+    "acted_upon",
+    "execution_id",
+    "latency_ms",
+    "payload_json",
+    "prev_hash",
+    "row_hash",
+];
+
 /// Longest `signal_id`, `source_module`, `strategy_id`, `correlation_id`, `execution_id`, in bytes.
 pub const ID_LEN_MAX: usize = 64;
 /// Longest `source_version`, in bytes.
@@ -183,13 +209,29 @@ fn check_text(field: &'static str, value: &str, max: usize) -> Result<(), FieldE
             format!("is {} bytes, longer than {max}", value.len()),
         ));
     }
-    if let Some(c) = value.chars().find(|c| c.is_control()) {
+    if let Some(c) = first_control_char(value) {
         return Err(FieldError::new(
             field,
             format!("contains control character U+{:04X}", c as u32),
         ));
     }
     Ok(())
+}
+
+/// The first Unicode control character (`char::is_control`: C0, DEL, C1) in `value`. Scans
+/// bytes: C0 and DEL are single bytes, C1 is `0xC2 0x80..=0x9F`, and no other UTF-8 sequence
+/// contains those bytes, so only a candidate is decoded.
+fn first_control_char(value: &str) -> Option<char> {
+    let bytes = value.as_bytes();
+    let at = bytes.iter().enumerate().position(|(i, &b)| {
+        b < 0x20
+            || b == 0x7F
+            || (b == 0xC2
+                && bytes
+                    .get(i + 1)
+                    .is_some_and(|&n| (0x80..=0x9F).contains(&n)))
+    })?;
+    value.get(at..)?.chars().next()
 }
 
 fn check_optional_text(
@@ -301,5 +343,22 @@ impl Signal {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod control_char_tests {
+    use super::first_control_char;
+
+    #[test]
+    fn byte_scan_agrees_with_char_is_control() {
+        for cp in (0u32..0x3000).chain([0xFEFF, 0x1F600]) {
+            let Some(c) = char::from_u32(cp) else {
+                continue;
+            };
+            let text = format!("ab{c}é");
+            let expected = text.chars().find(|c| c.is_control());
+            assert_eq!(first_control_char(&text), expected, "U+{cp:04X}");
+        }
     }
 }

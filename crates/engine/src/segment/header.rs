@@ -13,6 +13,7 @@
 
 use crate::error::CorruptKind;
 use crate::hash::Hash;
+use crate::le::{bytes32_at, i64_at, u16_at, u32_at, u64_at};
 
 /// The segment magic: a high-bit byte, "SLG", CR LF, SUB, LF (PNG style: catches 7-bit and
 /// line-ending mangling).
@@ -49,14 +50,6 @@ pub struct SegmentHeader {
     pub prev_hash: Hash,
 }
 
-fn le_u64(bytes: &[u8], at: usize) -> u64 {
-    let mut b = [0u8; 8];
-    if let Some(s) = bytes.get(at..at + 8) {
-        b.copy_from_slice(s);
-    }
-    u64::from_le_bytes(b)
-}
-
 impl SegmentHeader {
     /// The header bytes, CRC included.
     pub fn encode(&self) -> [u8; HEADER_LEN] {
@@ -90,12 +83,7 @@ impl SegmentHeader {
         if bytes.get(..8) != Some(&SEGMENT_MAGIC[..]) {
             return Err(CorruptKind::BadMagic);
         }
-        let version = u16::from_le_bytes(
-            bytes
-                .get(VERSION_OFFSET..VERSION_OFFSET + 2)
-                .and_then(|s| s.try_into().ok())
-                .unwrap_or_default(),
-        );
+        let version = u16_at(bytes, VERSION_OFFSET).unwrap_or_default();
         if !(FORMAT_VERSION_MIN..=FORMAT_VERSION).contains(&version) {
             return Err(CorruptKind::UnsupportedVersion {
                 found: version,
@@ -103,12 +91,7 @@ impl SegmentHeader {
                 max: FORMAT_VERSION,
             });
         }
-        let stored_crc = u32::from_le_bytes(
-            bytes
-                .get(HEADER_CRC_OFFSET..HEADER_LEN)
-                .and_then(|s| s.try_into().ok())
-                .unwrap_or_default(),
-        );
+        let stored_crc = u32_at(bytes, HEADER_CRC_OFFSET).unwrap_or_default();
         if crc32fast::hash(bytes.get(..HEADER_CRC_OFFSET).unwrap_or_default()) != stored_crc {
             return Err(CorruptKind::HeaderCrcMismatch);
         }
@@ -123,15 +106,11 @@ impl SegmentHeader {
                 "reserved bytes are not zero".into(),
             ));
         }
-        let mut prev = [0u8; 32];
-        if let Some(s) = bytes.get(PREV_HASH_OFFSET..PREV_HASH_OFFSET + 32) {
-            prev.copy_from_slice(s);
-        }
         Ok(SegmentHeader {
             format_version: version,
-            first_seq: le_u64(bytes, FIRST_SEQ_OFFSET),
-            created_at_ns: le_u64(bytes, CREATED_AT_OFFSET) as i64,
-            prev_hash: Hash(prev),
+            first_seq: u64_at(bytes, FIRST_SEQ_OFFSET).unwrap_or_default(),
+            created_at_ns: i64_at(bytes, CREATED_AT_OFFSET).unwrap_or_default(),
+            prev_hash: Hash(bytes32_at(bytes, PREV_HASH_OFFSET).unwrap_or_default()),
         })
     }
 }

@@ -16,6 +16,7 @@ use std::path::Path;
 
 use crate::error::{CorruptKind, Corruption};
 use crate::hash::Hash;
+use crate::le::u32_at;
 use crate::record::codec::{entry_kind, entry_seq, signal_timestamp, split_hashes, EntryKind};
 use crate::record::frame::{frame_at, FrameAt, FRAME_BODY_LEN_MAX, FRAME_HEADER_LEN};
 use crate::segment::header::HEADER_LEN;
@@ -254,11 +255,7 @@ fn trailer_agrees(t: &SegmentTrailer, scan: &SegmentScan, first_seq: u64) -> Res
 fn valid_frame_after(bytes: &[u8], from: usize, min_seq: u64) -> Option<usize> {
     let last_start = bytes.len().checked_sub(FRAME_HEADER_LEN)?;
     (from + 1..=last_start).find(|&at| {
-        let Some(len) = bytes
-            .get(at..at + 4)
-            .and_then(|s| s.try_into().ok())
-            .map(u32::from_le_bytes)
-        else {
+        let Some(len) = u32_at(bytes, at) else {
             return false;
         };
         let len = len as usize;

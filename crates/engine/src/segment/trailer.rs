@@ -17,6 +17,7 @@
 
 use crate::error::CorruptKind;
 use crate::hash::Hash;
+use crate::le::{bytes32_at, i64_at, u32_at, u64_at};
 use crate::record::frame::TRAILER_SENTINEL;
 
 /// Magic at the very end of a sealed segment.
@@ -52,14 +53,6 @@ pub struct SegmentTrailer {
     pub max_timestamp_ns: i64,
     /// Row hash of the last entry: the next segment's prev_hash.
     pub last_row_hash: Hash,
-}
-
-fn le_u64(bytes: &[u8], at: usize) -> u64 {
-    let mut b = [0u8; 8];
-    if let Some(s) = bytes.get(at..at + 8) {
-        b.copy_from_slice(s);
-    }
-    u64::from_le_bytes(b)
 }
 
 impl SegmentTrailer {
@@ -105,12 +98,7 @@ impl SegmentTrailer {
         if bytes.get(..4) != Some(&TRAILER_SENTINEL.to_le_bytes()[..]) {
             return Err(bad("no trailer sentinel"));
         }
-        let stored = u32::from_le_bytes(
-            bytes
-                .get(CRC_OFFSET..CRC_OFFSET + 4)
-                .and_then(|s| s.try_into().ok())
-                .unwrap_or_default(),
-        );
+        let stored = u32_at(bytes, CRC_OFFSET).unwrap_or_default();
         if crc32fast::hash(bytes.get(..CRC_OFFSET).unwrap_or_default()) != stored {
             return Err(bad("trailer crc mismatch"));
         }
@@ -123,17 +111,13 @@ impl SegmentTrailer {
         if !reserved_zero {
             return Err(bad("reserved bytes are not zero"));
         }
-        let mut hash = [0u8; 32];
-        if let Some(s) = bytes.get(LAST_HASH_OFFSET..LAST_HASH_OFFSET + 32) {
-            hash.copy_from_slice(s);
-        }
         let t = SegmentTrailer {
-            record_count: le_u64(bytes, COUNT_OFFSET),
-            first_seq: le_u64(bytes, FIRST_SEQ_OFFSET),
-            last_seq: le_u64(bytes, LAST_SEQ_OFFSET),
-            min_timestamp_ns: le_u64(bytes, MIN_TS_OFFSET) as i64,
-            max_timestamp_ns: le_u64(bytes, MAX_TS_OFFSET) as i64,
-            last_row_hash: Hash(hash),
+            record_count: u64_at(bytes, COUNT_OFFSET).unwrap_or_default(),
+            first_seq: u64_at(bytes, FIRST_SEQ_OFFSET).unwrap_or_default(),
+            last_seq: u64_at(bytes, LAST_SEQ_OFFSET).unwrap_or_default(),
+            min_timestamp_ns: i64_at(bytes, MIN_TS_OFFSET).unwrap_or_default(),
+            max_timestamp_ns: i64_at(bytes, MAX_TS_OFFSET).unwrap_or_default(),
+            last_row_hash: Hash(bytes32_at(bytes, LAST_HASH_OFFSET).unwrap_or_default()),
         };
         let span = t
             .last_seq
