@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
 use signal_ledger::engine::input::parse_ndjson;
-use signal_ledger::engine::{Ledger, PersistenceConfig, Signal};
+use signal_ledger::engine::{Durability, Ledger, PersistenceConfig, Signal};
 
 mod common;
 
@@ -20,7 +20,7 @@ mod common;
 fn parse(text: &[u8]) -> Vec<Signal> {
     let parsed = parse_ndjson(text);
     assert!(parsed.errors.is_empty(), "{:?}", parsed.errors.first());
-    parsed.signals.into_iter().map(|(_, s)| s).collect()
+    parsed.signals
 }
 
 /// Runs `body` on a fresh ledger `iters` times and sums the time `body` reports.
@@ -37,6 +37,51 @@ fn with_fresh_ledgers(iters: u64, mut body: impl FnMut(&mut Ledger) -> Duration)
     total
 }
 
+/// Times the phases of one ingest separately and prints them (stderr), to show where the time
+/// of `ingest/total` goes: parsing (both cores), collecting the signals, the append with and
+/// without its fdatasync, and freeing.
+fn phase_breakdown(text: &[u8]) {
+    let started = Instant::now();
+    let parsed = parse_ndjson(text);
+    let t_parse = started.elapsed();
+    let started = Instant::now();
+    let signals: Vec<Signal> = parsed.signals;
+    let t_collect = started.elapsed();
+    let mut t_append = [Duration::ZERO; 2];
+    let mut t_drop_receipt = Duration::ZERO;
+    for (slot, durability) in [Durability::Fdatasync, Durability::None]
+        .into_iter()
+        .enumerate()
+    {
+        let (tmp, path) = common::fresh_dir();
+        let config = PersistenceConfig {
+            durability,
+            ..PersistenceConfig::default()
+        };
+        let mut ledger = Ledger::create(&path, config).expect("create the ledger");
+        let started = Instant::now();
+        let receipt = ledger.append(&signals).expect("append");
+        if let Some(t) = t_append.get_mut(slot) {
+            *t = started.elapsed();
+        }
+        let started = Instant::now();
+        drop(black_box(receipt));
+        t_drop_receipt = started.elapsed();
+        drop(ledger);
+        drop(tmp);
+    }
+    let started = Instant::now();
+    drop(black_box(signals));
+    let t_drop_signals = started.elapsed();
+    let [sync, nosync] = t_append;
+    eprintln!(
+        "ingest phases (one run): parse_ndjson {t_parse:.2?}, collect {t_collect:.2?}, \
+         append {sync:.2?} (without fdatasync {nosync:.2?}, so the sync ~{:.2?}), \
+         free receipt {t_drop_receipt:.2?}, free signals {t_drop_signals:.2?}",
+        sync.saturating_sub(nosync)
+    );
+}
+
 fn bench_ingest(c: &mut Criterion) {
     let n = common::records(common::BENCH_RECORDS);
     let text = common::ndjson(&common::demo_signals(n));
@@ -45,6 +90,9 @@ fn bench_ingest(c: &mut Criterion) {
         text.len(),
         text.len() as f64 / n.max(1) as f64
     );
+    if common::measuring() {
+        phase_breakdown(&text);
+    }
     let parsed = parse(&text);
     assert_eq!(parsed.len(), n);
 

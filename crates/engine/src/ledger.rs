@@ -353,12 +353,55 @@ impl Ledger {
         }
         let recorded_at_ns = now_ns().max(self.last_recorded_at_ns);
         self.batch_recorded_at_ns = recorded_at_ns;
-        let mut frames = std::mem::take(&mut self.frame_buf);
-        frames.clear();
-        let mut frame_ends = Vec::with_capacity(signals.len());
+        let checkpoint = Checkpoint {
+            sealed_len: self.sealed.len(),
+            active_first_seq: self.active.header.first_seq,
+            active_len: self.active.len,
+            active_stats: self.active.stats,
+            active_position: self.active.position,
+        };
         let mut row_hashes = Vec::with_capacity(signals.len());
         let mut signal_ids = Vec::with_capacity(signals.len());
+        let written = self
+            .encode_and_write(signals, recorded_at_ns, &mut row_hashes, &mut signal_ids)
+            .and_then(|()| self.active.sync(self.config.durability));
+        if let Err(e) = written {
+            if let Err(rollback) = self.roll_back(&checkpoint) {
+                self.poisoned = Some(format!("{e}; then rolling back failed: {rollback}"));
+            }
+            return Err(e);
+        }
+        self.last_recorded_at_ns = recorded_at_ns;
+        debug_assert_eq!(
+            self.active.position.next_seq,
+            first_seq + signals.len() as u64
+        );
+        Ok(AppendReceipt {
+            count: signals.len() as u64,
+            first_seq,
+            last_seq: Some(first_seq + signals.len() as u64 - 1),
+            head_hash: self.active.position.last_hash,
+            row_hashes,
+            signal_ids,
+        })
+    }
+
+    /// Encodes `signals` into frames chained from the current head and writes them, a buffer of
+    /// about [`WRITE_CHUNK_BYTES`] at a time (so a large batch never needs its whole encoding in
+    /// memory), rolling segments at the size limit. Does not sync.
+    fn encode_and_write(
+        &mut self,
+        signals: &[Signal],
+        recorded_at_ns: i64,
+        row_hashes: &mut Vec<Hash>,
+        signal_ids: &mut Vec<String>,
+    ) -> Result<()> {
+        let mut frames = std::mem::take(&mut self.frame_buf);
+        let mut frame_ends = Vec::new();
         let mut prev_hash = self.active.position.last_hash;
+        let mut seq = self.active.position.next_seq;
+        let mut chunk_start = 0usize;
+        let mut result = Ok(());
         for (i, signal) in signals.iter().enumerate() {
             let id = if signal.signal_id.is_empty() {
                 uuid::Uuid::now_v7().to_string()
@@ -366,7 +409,7 @@ impl Ledger {
                 signal.signal_id.clone()
             };
             let stamp = Stamp {
-                seq: first_seq + i as u64,
+                seq,
                 recorded_at_ns,
                 prev_hash,
             };
@@ -376,47 +419,26 @@ impl Ledger {
             frame_ends.push(frames.len());
             row_hashes.push(prev_hash);
             signal_ids.push(id);
-        }
-        let result = self.write_batch(&frames, &frame_ends, signals);
-        self.frame_buf = frames;
-        result?;
-        self.last_recorded_at_ns = recorded_at_ns;
-        Ok(AppendReceipt {
-            count: signals.len() as u64,
-            first_seq,
-            last_seq: Some(first_seq + signals.len() as u64 - 1),
-            head_hash: prev_hash,
-            row_hashes,
-            signal_ids,
-        })
-    }
-
-    /// Writes encoded frames, rolling segments at the size limit, then syncs; rolls everything
-    /// back on error.
-    fn write_batch(
-        &mut self,
-        frames: &[u8],
-        frame_ends: &[usize],
-        signals: &[Signal],
-    ) -> Result<()> {
-        let checkpoint = Checkpoint {
-            sealed_len: self.sealed.len(),
-            active_first_seq: self.active.header.first_seq,
-            active_len: self.active.len,
-            active_stats: self.active.stats,
-            active_position: self.active.position,
-        };
-        match self.write_frames_rolling(frames, frame_ends, signals) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                if let Err(rollback) = self.roll_back(&checkpoint) {
-                    self.poisoned = Some(format!("{e}; then rolling back failed: {rollback}"));
+            seq += 1;
+            if frames.len() >= WRITE_CHUNK_BYTES || i + 1 == signals.len() {
+                let chunk_signals = signals.get(chunk_start..=i).unwrap_or_default();
+                result = self.write_frames_rolling(&frames, &frame_ends, chunk_signals);
+                if result.is_err() {
+                    break;
                 }
-                Err(e)
+                frames.clear();
+                frame_ends.clear();
+                chunk_start = i + 1;
             }
         }
+        frames.clear();
+        self.frame_buf = frames;
+        result
     }
 
+    /// Writes whole encoded frames (`frame_ends` are their end offsets in `frames`, one per
+    /// signal of `signals`), sealing the active segment and starting a new one where the next
+    /// frame would not fit.
     fn write_frames_rolling(
         &mut self,
         frames: &[u8],
@@ -464,7 +486,7 @@ impl Ledger {
             written = chunk_end;
             next_frame = end_frame;
         }
-        self.active.sync(self.config.durability)
+        Ok(())
     }
 
     /// Seals the active segment and starts the next one. If starting the next one fails, the
@@ -530,6 +552,9 @@ impl Ledger {
         Ok(())
     }
 }
+
+/// Encoded bytes buffered before they are written, during a large append.
+const WRITE_CHUNK_BYTES: usize = 4 * 1024 * 1024;
 
 /// Validates every signal, in parallel for large batches; the error names the lowest index.
 fn validate_all(signals: &[Signal]) -> Result<()> {

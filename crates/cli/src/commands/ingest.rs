@@ -8,16 +8,13 @@
 use std::io::Write;
 use std::path::Path;
 
-use signal_ledger_engine::input::{parse_ndjson, InputError, ParsedInput};
-use signal_ledger_engine::{AppendReceipt, Ledger, LedgerError, Signal};
+use signal_ledger_engine::input::{parse_ndjson_with_progress, InputError, ParsedInput};
+use signal_ledger_engine::{AppendReceipt, Ledger, LedgerError};
 
 use crate::args::{GlobalArgs, IngestArgs};
 use crate::error::{CliError, CliResult};
 use crate::output::{self, JsonObject};
 use crate::{progress, wiring};
-
-/// Bytes of input parsed per progress step (cut at a line boundary).
-const PIECE_LEN: usize = 16 * 1024 * 1024;
 
 /// The UTF-8 byte order mark, which `parse_ndjson` skips at the start of what it is given.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -65,49 +62,10 @@ impl IngestOutcome {
     }
 }
 
-/// Cuts `input` into pieces of about [`PIECE_LEN`] bytes, each ending just after a `\n` (except
-/// the last). A cut never leaves a byte order mark at the start of a piece, where
-/// `parse_ndjson` would skip it: mid-input it is invalid JSON and must stay so.
-fn pieces(input: &[u8]) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    let mut rest = input;
-    while !rest.is_empty() {
-        let mut end = rest.len();
-        let mut from = PIECE_LEN.min(rest.len());
-        while let Some(i) = rest
-            .get(from..)
-            .and_then(|tail| tail.iter().position(|&b| b == b'\n'))
-        {
-            let cut = from + i + 1;
-            if !rest.get(cut..).unwrap_or_default().starts_with(BOM) {
-                end = cut;
-                break;
-            }
-            from = cut;
-        }
-        let (piece, tail) = rest.split_at(end);
-        out.push(piece);
-        rest = tail;
-    }
-    out
-}
-
-/// `parse_ndjson` over the whole input, piece by piece, with line numbers of the whole input.
+/// `parse_ndjson` over the whole input, with a progress bar on a terminal.
 pub fn parse_input(input: &[u8]) -> ParsedInput {
     let bar = progress::bytes(input.len() as u64, "parse");
-    let mut out = ParsedInput::default();
-    let mut base = 0u64;
-    for piece in pieces(input) {
-        let part = parse_ndjson(piece);
-        out.signals
-            .extend(part.signals.into_iter().map(|(n, s)| (base + n, s)));
-        out.errors.extend(part.errors.into_iter().map(|mut e| {
-            e.line += base;
-            e
-        }));
-        base += piece.iter().filter(|&&b| b == b'\n').count() as u64;
-        bar.inc(piece.len() as u64);
-    }
+    let out = parse_ndjson_with_progress(input, &|done| bar.set_position(done));
     bar.finish_and_clear();
     out
 }
@@ -180,7 +138,7 @@ pub fn ingest_bytes(
         write_rejects(path, input, &parsed.errors)?;
     }
     let rejected = options.skip_invalid.then_some(parsed.errors.len());
-    let (lines, signals): (Vec<u64>, Vec<Signal>) = parsed.signals.into_iter().unzip();
+    let ParsedInput { signals, lines, .. } = parsed;
     let spinner = progress::spinner(format!("appending {} signals", signals.len()));
     let result = ledger.append(&signals);
     spinner.finish_and_clear();
@@ -233,33 +191,6 @@ pub fn run(global: &GlobalArgs, args: &IngestArgs) -> CliResult<()> {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pieces_cover_the_input_and_end_at_line_breaks() {
-        let line = "x".repeat(999) + "\n";
-        let input = line.repeat(40_000);
-        let ps = pieces(input.as_bytes());
-        assert!(ps.len() > 2);
-        assert_eq!(ps.iter().map(|p| p.len()).sum::<usize>(), input.len());
-        for p in &ps {
-            assert_eq!(p.last(), Some(&b'\n'));
-        }
-        assert!(pieces(b"").is_empty());
-        assert_eq!(pieces(b"abc"), vec![&b"abc"[..]]);
-    }
-
-    #[test]
-    fn no_piece_but_the_first_starts_with_a_bom() {
-        let line = "x".repeat(999) + "\n";
-        let mut input = line.repeat(PIECE_LEN / 1000 + 1);
-        input.push_str("\u{feff}{}\n");
-        input.push_str(&line.repeat(10));
-        let ps = pieces(input.as_bytes());
-        assert_eq!(ps.iter().map(|p| p.len()).sum::<usize>(), input.len());
-        for p in ps.iter().skip(1) {
-            assert!(!p.starts_with(BOM));
-        }
-    }
 
     #[test]
     fn raw_lines_finds_each_line_once() {

@@ -23,7 +23,7 @@ mod line;
 mod ndjson;
 
 pub use line::{parse_signal_line, parse_signal_line_numbered, LEDGER_FIELDS, PRODUCER_FIELDS};
-pub use ndjson::{parse_ndjson, ParsedInput, LINE_LEN_MAX};
+pub use ndjson::{parse_ndjson, parse_ndjson_with_progress, ParsedInput, LINE_LEN_MAX};
 
 /// What is wrong with one line, without its line number.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,11 +15,14 @@ const PIECE_LEN: usize = 256 * 1024;
 /// The UTF-8 byte order mark, accepted (and skipped) at the very start of the input only.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// The outcome of [`parse_ndjson`]: every line is in exactly one of the two lists.
+/// The outcome of [`parse_ndjson`]: every non-blank line is a signal or an error.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ParsedInput {
-    /// Signals with their 1-based line numbers, in line order.
-    pub signals: Vec<(u64, Signal)>,
+    /// Signals, in line order (kept apart from their line numbers so they can be appended
+    /// as they are, without a copy).
+    pub signals: Vec<Signal>,
+    /// The 1-based line number of each signal: `lines[i]` is where `signals[i]` came from.
+    pub lines: Vec<u64>,
     /// Lines that could not be turned into a signal, in line order.
     pub errors: Vec<InputError>,
 }
@@ -37,13 +40,25 @@ pub struct ParsedInput {
 /// Lines are parsed in parallel on the rayon pool; results keep line order. Line numbers are
 /// 1-based.
 pub fn parse_ndjson(bytes: &[u8]) -> ParsedInput {
+    parse_ndjson_with_progress(bytes, &|_| {})
+}
+
+/// [`parse_ndjson`], calling `progress` with the number of input bytes parsed so far, after
+/// each window of pieces, for progress bars.
+pub fn parse_ndjson_with_progress(bytes: &[u8], progress: &(dyn Fn(u64) + Sync)) -> ParsedInput {
     let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
     let pieces = pieces(bytes);
+    let mut out = ParsedInput {
+        // About 256 bytes a line or more: reserve once rather than regrow a large vector.
+        signals: Vec::with_capacity(bytes.len() / 256 + 1),
+        lines: Vec::with_capacity(bytes.len() / 256 + 1),
+        errors: Vec::new(),
+    };
+    let mut parsed_bytes = 0u64;
     // Pieces are parsed a window at a time; each window is merged into the output while the
     // next one is parsed, so the per-piece buffers are reused instead of a second copy of every
     // signal being held until the end (fresh memory costs page faults).
     let window = rayon::current_num_threads().saturating_mul(8).max(8);
-    let mut out = ParsedInput::default();
     let mut lines_before = 0u64;
     let mut pending: Vec<Part> = Vec::new();
     for group in pieces.chunks(window) {
@@ -53,6 +68,8 @@ pub fn parse_ndjson(bytes: &[u8]) -> ParsedInput {
             || merge(&mut out, &mut lines_before, done),
         );
         pending = parsed;
+        parsed_bytes += group.iter().map(|p| p.len() as u64).sum::<u64>();
+        progress(parsed_bytes);
     }
     merge(&mut out, &mut lines_before, pending);
     out
@@ -62,11 +79,9 @@ pub fn parse_ndjson(bytes: &[u8]) -> ParsedInput {
 fn merge(out: &mut ParsedInput, lines_before: &mut u64, parts: Vec<Part>) {
     for part in parts {
         let base = *lines_before;
-        out.signals.extend(
-            part.signals
-                .into_iter()
-                .map(|(line, signal)| (base + line, signal)),
-        );
+        out.signals.extend(part.signals);
+        out.lines
+            .extend(part.lines_of_signals.into_iter().map(|line| base + line));
         out.errors.extend(part.errors.into_iter().map(|mut e| {
             e.line += base;
             e
@@ -78,7 +93,8 @@ fn merge(out: &mut ParsedInput, lines_before: &mut u64, parts: Vec<Part>) {
 /// What one piece produced, with line numbers relative to the piece's start (1-based).
 struct Part {
     lines: u64,
-    signals: Vec<(u64, Signal)>,
+    signals: Vec<Signal>,
+    lines_of_signals: Vec<u64>,
     errors: Vec<InputError>,
 }
 
@@ -150,6 +166,7 @@ fn parse_piece(piece: &[u8]) -> Part {
     let mut part = Part {
         lines: 0,
         signals: Vec::with_capacity(piece.len() / 256 + 1),
+        lines_of_signals: Vec::with_capacity(piece.len() / 256 + 1),
         errors: Vec::new(),
     };
     let mut rest = piece;
@@ -165,7 +182,10 @@ fn parse_piece(piece: &[u8]) -> Part {
         part.lines += 1;
         match parse_raw_line(line) {
             None => {}
-            Some(Ok(signal)) => part.signals.push((part.lines, signal)),
+            Some(Ok(signal)) => {
+                part.signals.push(signal);
+                part.lines_of_signals.push(part.lines);
+            }
             Some(Err(e)) => part.errors.push(e.at_line(part.lines)),
         }
     }
@@ -201,7 +221,7 @@ mod tests {
     }
 
     fn lines_of(p: &ParsedInput) -> Vec<u64> {
-        p.signals.iter().map(|(n, _)| *n).collect()
+        p.lines.clone()
     }
 
     #[test]
@@ -217,7 +237,7 @@ mod tests {
         let p = parse_ndjson(input.as_bytes());
         assert!(p.errors.is_empty(), "{:?}", errors(&p));
         assert_eq!(lines_of(&p), vec![1, 4, 6]);
-        assert_eq!(p.signals[1].1.signal_id, "sig-00000002");
+        assert_eq!(p.signals[1].signal_id, "sig-00000002");
     }
 
     #[test]
@@ -301,11 +321,11 @@ mod tests {
         let p = parse_ndjson(input.as_bytes());
         assert_eq!(lines_of(&p), want_ok);
         assert_eq!(errors(&p), want_err);
-        for (n, s) in &p.signals {
+        for (n, s) in p.lines.iter().zip(&p.signals) {
             assert_eq!(s.signal_id, format!("sig-{n:08}"));
         }
         // Same answer line by line.
-        for (n, s) in p.signals.iter().take(50) {
+        for (n, s) in p.lines.iter().zip(&p.signals).take(50) {
             let text = input.lines().nth(usize::try_from(*n).unwrap() - 1).unwrap();
             assert_eq!(&super::super::parse_signal_line(text).unwrap(), s);
         }
