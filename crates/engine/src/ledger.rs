@@ -399,10 +399,11 @@ impl Ledger {
         let mut frames = std::mem::take(&mut self.frame_buf);
         let mut frame_ends = Vec::new();
         let mut prev_hash = self.active.position.last_hash;
-        let mut seq = self.active.position.next_seq;
+        let first_seq = self.active.position.next_seq;
         let mut chunk_start = 0usize;
         let mut result = Ok(());
         for (i, signal) in signals.iter().enumerate() {
+            let seq = first_seq + i as u64;
             let id = if signal.signal_id.is_empty() {
                 uuid::Uuid::now_v7().to_string()
             } else {
@@ -419,7 +420,6 @@ impl Ledger {
             frame_ends.push(frames.len());
             row_hashes.push(prev_hash);
             signal_ids.push(id);
-            seq += 1;
             if frames.len() >= WRITE_CHUNK_BYTES || i + 1 == signals.len() {
                 let chunk_signals = signals.get(chunk_start..=i).unwrap_or_default();
                 result = self.write_frames_rolling(&frames, &frame_ends, chunk_signals);
