@@ -6,6 +6,10 @@
 //! 1M-record ledger with the same damage: recovery must not cost more for the bigger ledger,
 //! because sealed segments are checked by header and trailer only.
 //!
+//! The cost of an open grows with the active segment only (it is copied and walked frame by
+//! frame; sealed segments are checked by header and trailer), so `full_active_segment` opens a
+//! ledger whose active segment is nearly 128 MiB: the worst case for any ledger size.
+//!
 //! The ledgers are built once in setup with default settings (128 MiB segments); their files are
 //! in the page cache (warm open).
 
@@ -42,7 +46,7 @@ fn tear(active_segment: &Path, damage: &[u8]) {
 fn bench_open(c: &mut Criterion) {
     let full = common::records(common::BENCH_RECORDS);
     let small = common::records(100_000);
-    let (large, small) = {
+    let (large, small, full_active) = {
         let signals = common::demo_signals(full);
         let large = common::build_ledger(&signals, PersistenceConfig::default(), 10_000);
         let small = common::build_ledger(
@@ -50,7 +54,8 @@ fn bench_open(c: &mut Criterion) {
             PersistenceConfig::default(),
             10_000,
         );
-        (large, small)
+        let full_active = common::build_full_active_ledger(&signals);
+        (large, small, full_active)
     };
     let mut group = c.benchmark_group("open");
     group
@@ -59,7 +64,12 @@ fn bench_open(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3));
 
-    for (label, built) in [("1M_records", &large), ("100k_records", &small)] {
+    let clean = [
+        ("1M_records", &large),
+        ("100k_records", &small),
+        ("full_active_segment", &full_active),
+    ];
+    for (label, built) in clean {
         group.bench_function(BenchmarkId::new("snapshot", label), |b| {
             b.iter(|| black_box(Snapshot::open(&built.path).expect("open a snapshot")));
         });

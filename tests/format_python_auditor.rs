@@ -1,7 +1,9 @@
 //! Promise: docs/audit/verify_ledger.py — an auditor's verifier written only from docs/FORMAT.md —
 //! agrees with the engine: it finds the committed test ledgers and a multi-segment ledger written
-//! by the engine intact with the engine's head hash, holds the engine's head digests, and names
-//! the segment, byte and seq of damage exactly where the engine does.
+//! by the engine intact with the engine's head hash, holds the engine's head digests (seq,
+//! row_hash and timestamp), and names the segment, byte and seq of damage exactly where the
+//! engine does — for a flipped byte, a re-hashed edit, bytes or frames before a trailer, a
+//! segment of another format version, a reserved entry kind and a non-finite price.
 //!
 //! Skipped, with a notice, when `python3` is not on PATH.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
@@ -9,10 +11,20 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use sha2::{Digest as _, Sha256};
 use signal_ledger::demo::{DemoConfig, DemoGenerator};
+use signal_ledger_engine::input::parse_signal_line;
+use signal_ledger_engine::record::codec::{encode_signal_body, Stamp};
+use signal_ledger_engine::record::frame::{begin_frame, finish_frame};
 use signal_ledger_engine::{
-    verify, Digest, Durability, Ledger, PersistenceConfig, Snapshot, VerifyOptions,
+    verify, CorruptKind, Corruption, Digest, Durability, Ledger, LedgerError, PersistenceConfig,
+    Signal, Snapshot, VerifyOptions,
 };
+
+/// The single segment of the committed test ledgers.
+const SEG0: &str = "00000000000000000000.seg";
+/// The row-hash domain tag, as FORMAT.md spells it.
+const DOMAIN_TAG: &[u8] = b"signal-ledger/row/v1\0";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -85,31 +97,239 @@ fn committed_test_vector_ledgers_are_intact() {
     }
 }
 
+/// A copy of a committed test ledger in a fresh temporary directory.
+fn copy_vector_ledger(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join(name);
+    copy_dir(&root().join("docs/test-vectors").join(name), &dir);
+    (tmp, dir)
+}
+
+/// Offsets of the frames of a segment's record area `[80, end)`, hopping over their lengths.
+fn frame_offsets(seg: &[u8], end: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut at = 80;
+    while at < end {
+        out.push(at);
+        at += 8 + u32::from_le_bytes(seg[at..at + 4].try_into().unwrap()) as usize;
+    }
+    assert_eq!(at, end, "the frames tile the record area");
+    out
+}
+
+/// Recomputes, from FORMAT.md's definitions, the row hash and then the CRC of the frame at `at`
+/// after its body was edited: only a layout rule can then tell.
+fn rehash_frame(seg: &mut [u8], at: usize) {
+    let n = u32::from_le_bytes(seg[at..at + 4].try_into().unwrap()) as usize;
+    let body = &mut seg[at + 8..at + 8 + n];
+    let mut h = Sha256::new();
+    h.update(DOMAIN_TAG);
+    h.update(&body[n - 64..n - 32]);
+    h.update(&body[..n - 64]);
+    let row: [u8; 32] = h.finalize().into();
+    body[n - 32..].copy_from_slice(&row);
+    let crc = crc32fast::hash(body);
+    seg[at + 4..at + 8].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// The engine's first verification failure of `dir`.
+fn engine_failure(dir: &Path) -> Corruption {
+    let snapshot = Snapshot::open(dir).unwrap();
+    verify(&snapshot, VerifyOptions::default())
+        .first_failure
+        .expect("the engine finds the damage")
+}
+
+/// Asserts that the auditor refuses `dir` at `file` byte `offset` seq `seq` with a message
+/// containing `what`, and that the engine's verify names the same place.
+fn both_refuse_at(dir: &Path, offset: usize, seq: u64, what: &str) -> Corruption {
+    let (code, out) = audit(dir, &[]);
+    assert_eq!(code, 1, "{out}");
+    let want = format!("TAMPERED: {SEG0} byte {offset} seq {seq}: ");
+    assert!(out.starts_with(&want), "want {want:?}, got {out:?}");
+    assert!(out.contains(what), "want {what:?} in {out:?}");
+    let failure = engine_failure(dir);
+    assert_eq!(failure.file, dir.join(SEG0), "{failure}");
+    assert_eq!(
+        (failure.offset, failure.seq),
+        (offset as u64, Some(seq)),
+        "{failure}"
+    );
+    failure
+}
+
 #[test]
 fn bytes_before_the_trailer_of_the_last_sealed_segment_are_refused() {
-    // FORMAT.md: the frames must tile the record area exactly (the engine's gap 1).
+    // FORMAT.md: the frames of a sealed segment tile its record area exactly, up to the trailer.
+    if !have_python() {
+        return;
+    }
+    // Stray bytes, and a whole valid frame chained to the head (seq 3), alike.
+    let extra_frame = {
+        let snapshot = Snapshot::open(&root().join("docs/test-vectors/ledger-3-entries")).unwrap();
+        let head = snapshot.head().unwrap();
+        let signal: Signal = parse_signal_line(
+            r#"{"signal_id":"sig-smuggled","source_module":"m","ticker":"X","direction":"long","conviction":1,"signal_type":"entry","timestamp":"2026-01-05T14:31:00Z"}"#,
+        )
+        .unwrap();
+        let stamp = Stamp {
+            seq: head.seq + 1,
+            recorded_at_ns: signal.timestamp_ns,
+            prev_hash: head.row_hash,
+        };
+        let mut frame = Vec::new();
+        let start = begin_frame(&mut frame);
+        encode_signal_body(&mut frame, &stamp, &signal, &signal.signal_id);
+        finish_frame(&mut frame, start);
+        frame
+    };
+    for (what, inserted) in [("stray bytes", vec![0x41u8; 10]), ("a frame", extra_frame)] {
+        let (_tmp, dir) = copy_vector_ledger("ledger-3-entries-sealed");
+        let seg = dir.join(SEG0);
+        let mut bytes = std::fs::read(&seg).unwrap();
+        let trailer_at = bytes.len() - 96;
+        bytes.splice(trailer_at..trailer_at, inserted);
+        std::fs::write(&seg, &bytes).unwrap();
+        let failure = both_refuse_at(&dir, trailer_at, 3, "segment trailer mismatch");
+        assert!(
+            matches!(failure.kind, CorruptKind::TrailerMismatch(_)),
+            "{what}: {failure}"
+        );
+    }
+}
+
+#[test]
+fn a_segment_of_another_version_is_refused_by_its_version_before_its_crc() {
+    // FORMAT.md, "Segment header": magic, then format_version, then header_crc.
+    if !have_python() {
+        return;
+    }
+    for fix_crc in [false, true] {
+        let (_tmp, dir) = copy_vector_ledger("ledger-3-entries-sealed");
+        let seg = dir.join(SEG0);
+        let mut bytes = std::fs::read(&seg).unwrap();
+        bytes[8..10].copy_from_slice(&2u16.to_le_bytes());
+        if fix_crc {
+            let crc = crc32fast::hash(&bytes[..76]);
+            bytes[76..80].copy_from_slice(&crc.to_le_bytes());
+        }
+        std::fs::write(&seg, &bytes).unwrap();
+        let failure = both_refuse_at(&dir, 0, 0, "format version 2 is not supported");
+        let unsupported = CorruptKind::UnsupportedVersion {
+            found: 2,
+            min: 1,
+            max: 1,
+        };
+        assert_eq!(failure.kind, unsupported, "crc fixed: {fix_crc}");
+        match Ledger::open(&dir) {
+            Err(LedgerError::Corrupt(c)) => assert_eq!(c.kind, unsupported),
+            other => panic!("open: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_reserved_entry_kind_is_refused_by_open_verify_and_the_auditor() {
+    // FORMAT.md, "Entry body": kinds 0x02..=0x05 are refused, by the writer's open too.
+    if !have_python() {
+        return;
+    }
+    let (_tmp, dir) = copy_vector_ledger("ledger-3-entries");
+    let seg = dir.join(SEG0);
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let last = *frame_offsets(&bytes, bytes.len()).last().unwrap();
+    bytes[last + 8] = 0x02;
+    rehash_frame(&mut bytes, last);
+    std::fs::write(&seg, &bytes).unwrap();
+    both_refuse_at(&dir, last, 2, "is reserved");
+    match Ledger::open(&dir) {
+        Err(LedgerError::Corrupt(c)) => {
+            assert_eq!((c.offset, c.seq), (last as u64, Some(2)), "{c}");
+        }
+        other => panic!("open: {other:?}"),
+    }
+}
+
+#[test]
+fn a_non_finite_price_is_refused() {
+    // FORMAT.md, "Signal entry": a present price must be finite (R).
+    if !have_python() {
+        return;
+    }
+    for price in [f64::INFINITY, f64::NEG_INFINITY, f64::NAN] {
+        let (_tmp, dir) = copy_vector_ledger("ledger-3-entries");
+        let seg = dir.join(SEG0);
+        let mut bytes = std::fs::read(&seg).unwrap();
+        // The last vector ("negative") has a price.
+        let last = *frame_offsets(&bytes, bytes.len()).last().unwrap();
+        assert_eq!(bytes[last + 8 + 3] & 1, 1, "price present");
+        bytes[last + 8 + 48..last + 8 + 56].copy_from_slice(&price.to_le_bytes());
+        rehash_frame(&mut bytes, last);
+        std::fs::write(&seg, &bytes).unwrap();
+        let failure = both_refuse_at(&dir, last, 2, "is not finite");
+        assert!(
+            matches!(failure.kind, CorruptKind::Malformed(_)),
+            "{price}: {failure}"
+        );
+    }
+}
+
+#[test]
+fn a_digest_must_match_the_timestamp_too() {
+    // FORMAT.md, "Head digests": seq, row_hash and recorded_at are compared.
+    if !have_python() {
+        return;
+    }
+    let dir = root().join("docs/test-vectors/ledger-3-entries");
+    let snapshot = Snapshot::open(&dir).unwrap();
+    let mut digest = Digest::of_head(&snapshot).unwrap().unwrap();
+    digest.recorded_at_ns += 1;
+    let err = digest.check(&snapshot).unwrap_err();
+    assert!(matches!(err.kind, CorruptKind::DigestMismatch(_)), "{err}");
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("digest.json");
+    std::fs::write(&path, digest.to_json()).unwrap();
+    let (code, out) = audit(&dir, &["--against", path.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.starts_with(&format!(
+            "TAMPERED: {SEG0} byte {} seq 2: digest mismatch",
+            err.offset
+        )),
+        "{out}"
+    );
+    assert!(out.contains("recorded_at"), "{out}");
+}
+
+#[test]
+fn latency_of_extreme_timestamps_agrees() {
+    // FORMAT.md, "latency_ms": the exact ns difference (beyond i64, and beyond 2^53) rounded once.
     if !have_python() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("l");
-    copy_dir(
-        &root().join("docs/test-vectors/ledger-3-entries-sealed"),
-        &dir,
-    );
-    let seg = dir.join("00000000000000000000.seg");
-    let mut bytes = std::fs::read(&seg).unwrap();
-    let trailer_at = bytes.len() - 96;
-    bytes.splice(trailer_at..trailer_at, [0x41u8; 10]);
-    std::fs::write(&seg, &bytes).unwrap();
-    let (code, out) = audit(&dir, &[]);
-    assert_eq!(code, 1, "{out}");
-    assert!(
-        out.starts_with(&format!(
-            "TAMPERED: 00000000000000000000.seg byte {trailer_at} seq 3: "
-        )),
-        "{out}"
-    );
+    let dir = tmp.path().join("ledger");
+    let config = PersistenceConfig {
+        durability: Durability::None,
+        ..PersistenceConfig::default()
+    };
+    let mut ledger = Ledger::create(&dir, config).unwrap();
+    let line = |ts: &str| {
+        parse_signal_line(&format!(
+            r#"{{"source_module":"m","ticker":"X","direction":"long","conviction":0.5,"signal_type":"entry","timestamp":"{ts}"}}"#
+        ))
+        .unwrap()
+    };
+    let signals = [
+        line("1677-09-21T00:12:43.145224192Z"),
+        line("2262-04-11T23:47:16.854775807Z"),
+        line("1970-01-01T00:00:00.000000001Z"),
+        line("2001-02-03T04:05:06.789012345+09:30"),
+    ];
+    let head = ledger.append(&signals).unwrap().head_hash;
+    drop(ledger);
+    assert!(verify(&Snapshot::open(&dir).unwrap(), VerifyOptions::default()).is_intact());
+    assert_eq!(audit(&dir, &[]), (0, intact_line(4, &head.to_hex())));
 }
 
 /// A ledger of 3000 demo signals in 64 KiB segments, appended in batches; returns its head hex.

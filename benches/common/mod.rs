@@ -15,6 +15,7 @@ use std::time::Duration;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, SamplingMode};
 use signal_ledger::demo::{write_ndjson_line, DemoConfig, DemoGenerator};
+use signal_ledger::engine::segment::name::SEGMENT_EXTENSION;
 use signal_ledger::engine::{Ledger, PersistenceConfig, Signal, Snapshot};
 use tempfile::TempDir;
 
@@ -127,6 +128,54 @@ pub fn build_ledger(signals: &[Signal], config: PersistenceConfig, batch: usize)
         built.segments,
         built.bytes as f64 / built.records.max(1) as f64,
         built.active_bytes
+    );
+    built
+}
+
+/// A single-segment ledger whose active segment is as full as batches of 1,000 of `signals`
+/// can make it without sealing (about `segment_size_bytes`): the most a writer or a reader
+/// must copy and walk when opening, whatever the size of the ledger.
+pub fn build_full_active_ledger(signals: &[Signal]) -> BuiltLedger {
+    let config = PersistenceConfig::default();
+    let limit = config.segment_size_bytes;
+    let (tmp, path) = fresh_dir();
+    let mut ledger = Ledger::create(&path, config).expect("create the ledger");
+    let segment = std::fs::read_dir(&path)
+        .expect("list the ledger directory")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == SEGMENT_EXTENSION))
+        .expect("a new ledger has one segment file");
+    let mut largest_batch = 0u64;
+    for chunk in signals.chunks(1_000) {
+        let before = std::fs::metadata(&segment).map_or(0, |m| m.len());
+        // Stop while twice the largest batch so far still fits: the next one never seals.
+        if before + 2 * largest_batch > limit {
+            break;
+        }
+        ledger.append(chunk).expect("append");
+        let after = std::fs::metadata(&segment).map_or(0, |m| m.len());
+        largest_batch = largest_batch.max(after.saturating_sub(before));
+    }
+    assert!(
+        ledger.sealed_segments().is_empty(),
+        "the segment was sealed"
+    );
+    drop(ledger);
+    let snapshot = Snapshot::open(&path).expect("open a snapshot");
+    let built = BuiltLedger {
+        records: snapshot.record_count(),
+        bytes: snapshot.bytes_total(),
+        segments: snapshot.segments().len(),
+        active_bytes: snapshot.bytes_total(),
+        tmp,
+        path,
+    };
+    drop(snapshot);
+    eprintln!(
+        "built ledger with a full active segment: {} records, {} bytes ({:.1}% of {limit})",
+        built.records,
+        built.bytes,
+        100.0 * built.bytes as f64 / limit as f64
     );
     built
 }

@@ -5,7 +5,7 @@ Written from docs/FORMAT.md alone (no engine code), with the Python 3 standard l
 that an auditor can check a ledger without trusting the software that wrote it. It follows the
 document's "Verifying a ledger" algorithm: segment names and headers, how segments join, every
 frame's length and CRC32, every signal entry's layout rules, every seq, prev_hash and row hash,
-every trailer; and, with --against, a head digest.
+every trailer; and, with --against, a head digest (its seq, row_hash and timestamp).
 
 usage: python3 verify_ledger.py LEDGER_DIR [--against DIGEST_JSON] [--strict]
 
@@ -19,6 +19,7 @@ directory could not be used at all.
 import datetime
 import hashlib
 import json
+import math
 import os
 import re
 import struct
@@ -120,11 +121,13 @@ def check_header(name, data, expected_seq, expected_prev):
         raise bad(f"file of {len(data)} bytes is shorter than the {HEADER_LEN}-byte header")
     if data[0:8] != SEGMENT_MAGIC:
         raise bad("bad magic")
-    if u32(data, 76) != crc32(data[0:76]):
-        raise bad(f"header crc mismatch (stored {u32(data, 76):08x}, computed {crc32(data[0:76]):08x})")
+    # The version (bytes 8..10, fixed in every format version) is checked before the CRC, whose
+    # place may differ in another version.
     version = u16(data, 8)
     if version != FORMAT_VERSION:
         raise bad(f"format version {version} is not supported (this verifier reads 1..=1)")
+    if u32(data, 76) != crc32(data[0:76]):
+        raise bad(f"header crc mismatch (stored {u32(data, 76):08x}, computed {crc32(data[0:76]):08x})")
     if any(data[10:16]) or any(data[64:76]):
         raise bad("reserved bytes are not zero")
     first_seq = u64(data, 16)
@@ -245,6 +248,8 @@ def signal_layout_problem(body):
         return "expires_at bytes set while absent"
     if not flags & 0x01 and u64(body, 48) != 0:
         return "price bytes set while absent"
+    if flags & 0x01 and not math.isfinite(f64(body, 48)):
+        return f"price {f64(body, 48)} is not finite"
     conviction = f64(body, 40)
     if not 0.0 <= conviction <= 1.0:
         return f"conviction {conviction} outside 0..=1"
@@ -350,17 +355,22 @@ class Walk:
 
 
 def walk_sealed(walk, name, data, trailer):
-    """Every frame of a sealed segment's record area, which they must tile exactly."""
+    """The `record_count` frames of a sealed segment, which must tile its record area exactly
+    (FORMAT.md, "Verifying a ledger", step 3.4)."""
     end = len(data) - TRAILER_LEN
     o = HEADER_LEN
     count, ts_min, ts_max = 0, I64_MAX, I64_MIN
-    while o < end:
+    while count < trailer["record_count"]:
         f = frame_at(data, o, end)
         if f[0] == "valid":
             ts = walk.check_entry(name, o, f[1])
             ts_min, ts_max = min(ts_min, ts), max(ts_max, ts)
             count += 1
             o = f[2]
+        elif f[0] == "end":
+            raise Tampered(name, o, walk.next_seq,
+                           f"sealed segment: the record area ends after {count} of the "
+                           f"{trailer['record_count']} entries the trailer counts")
         elif f[0] == "trailer":
             raise Tampered(name, o, walk.next_seq,
                            "trailer sentinel inside the record area of a sealed segment")
@@ -369,6 +379,10 @@ def walk_sealed(walk, name, data, trailer):
                            f"(the frames must end exactly where the trailer starts, at byte {end})")
         else:
             raise Tampered(name, o, walk.next_seq, f"sealed segment: {f[1]}")
+    if o != end:
+        raise Tampered(name, o, walk.next_seq,
+                       f"segment trailer mismatch: {end - o} bytes between the last entry the "
+                       f"trailer counts and the trailer (the frames must tile the record area)")
     agrees = (trailer["record_count"] == count
               and trailer["last_seq"] + 1 == walk.next_seq
               and trailer["last_row_hash"] == walk.last_hash
@@ -431,7 +445,10 @@ def verify_ledger(directory, want_seq=None):
     """Returns (entries, head row_hash or None, torn tail or None, walk); raises Tampered."""
     if not os.path.isfile(os.path.join(directory, "ledger.toml")):
         raise UsageError(f"{directory} is not a signal-ledger directory (no ledger.toml)")
-    names = sorted(n for n in os.listdir(directory) if SEGMENT_NAME.fullmatch(n))
+    # A segment name is 20 digits + ".seg" whose number fits in a u64 (FORMAT.md, "Segment files
+    # and their names"); zero-padding makes the lexical order the numeric order.
+    names = sorted(n for n in os.listdir(directory)
+                   if SEGMENT_NAME.fullmatch(n) and int(n[:20]) < 1 << 64)
     walk = Walk(want_seq)
     if not names or int(names[0][:20]) != 0:
         raise Tampered(segment_name(0), 0, 0, "missing segment starting at seq 0")
@@ -557,8 +574,9 @@ def main(argv):
                 raise Tampered(name, offset, seq, f"digest mismatch: seq {seq} has row_hash "
                                f"{stored.hex()}, the digest says {row.hex()}")
             if ts_ns != recorded_at:
-                print(f"note: the digest's timestamp ({ts_ns} ns) is not seq {seq}'s recorded_at "
-                      f"({recorded_at} ns); informational only, the row hash matches")
+                raise Tampered(name, offset, seq, f"digest mismatch: seq {seq} has the digest's "
+                               f"row_hash but recorded_at {recorded_at} ns, the digest's timestamp "
+                               f"says {ts_ns} ns")
     except Tampered as t:
         print(t.line())
         return 1

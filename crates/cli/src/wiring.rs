@@ -84,18 +84,6 @@ pub fn open_snapshot(dir: &Path) -> CliResult<Snapshot> {
     Ok(Snapshot::open(dir)?)
 }
 
-/// Reads the whole of `input` (`-` is standard input).
-pub fn read_input(input: &Path) -> CliResult<Vec<u8>> {
-    if input == Path::new("-") {
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
-            .map_err(|e| CliError::io("read", "standard input", &e))?;
-        Ok(bytes)
-    } else {
-        std::fs::read(input).map_err(|e| CliError::io("read", input.display(), &e))
-    }
-}
-
 /// The directory a relative `dir` names, for messages that must be usable from elsewhere.
 pub fn absolute(dir: &Path) -> PathBuf {
     std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())

@@ -5,19 +5,18 @@
 //! in the ledger afterwards or none is. Without `--skip-invalid` a single bad line refuses the
 //! whole input.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
-use signal_ledger_engine::input::{parse_ndjson_with_progress, InputError, ParsedInput};
+use signal_ledger_engine::input::{
+    parse_ndjson_stream, parse_ndjson_with_progress, InputError, ParsedInput,
+};
 use signal_ledger_engine::{AppendReceipt, Ledger, LedgerError};
 
 use crate::args::{GlobalArgs, IngestArgs};
 use crate::error::{CliError, CliResult};
 use crate::output::{self, JsonObject};
 use crate::{progress, wiring};
-
-/// The UTF-8 byte order mark, which `parse_ndjson` skips at the start of what it is given.
-const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// How to treat invalid lines.
 #[derive(Debug, Clone, Default)]
@@ -81,36 +80,16 @@ pub fn refusal_message(errors: &[InputError]) -> String {
     message
 }
 
-/// The raw text of each line in `lines` (1-based, ascending), without its `\n` or `\r\n`.
-fn raw_lines<'a>(input: &'a [u8], lines: &[u64]) -> Vec<&'a [u8]> {
-    let input = input.strip_prefix(BOM).unwrap_or(input);
-    let mut out = Vec::with_capacity(lines.len());
-    let mut wanted = lines.iter().peekable();
-    for (index, line) in input.split(|&b| b == b'\n').enumerate() {
-        let number = index as u64 + 1;
-        while wanted.next_if(|&&n| n == number).is_some() {
-            out.push(line.strip_suffix(b"\r").unwrap_or(line));
-        }
-        if wanted.peek().is_none() {
-            break;
-        }
-    }
-    out
-}
-
 /// Writes the rejected lines to `path` as NDJSON `{"line","field","problem","input"}`.
-fn write_rejects(path: &Path, input: &[u8], errors: &[InputError]) -> CliResult<()> {
-    let numbers: Vec<u64> = errors.iter().map(|e| e.line).collect();
-    let raws = raw_lines(input, &numbers);
+fn write_rejects(path: &Path, errors: &[InputError]) -> CliResult<()> {
     let mut text = String::new();
-    for (i, e) in errors.iter().enumerate() {
-        let raw = raws.get(i).copied().unwrap_or_default();
+    for e in errors {
         text.push_str(
             &JsonObject::new()
                 .u64("line", e.line)
                 .opt_str("field", e.field.as_deref())
                 .str("problem", &e.problem)
-                .str("input", &String::from_utf8_lossy(raw))
+                .str("input", &e.input)
                 .finish(),
         );
         text.push('\n');
@@ -128,14 +107,49 @@ pub fn ingest_bytes(
     input: &[u8],
     options: &IngestOptions,
 ) -> CliResult<IngestOutcome> {
-    let parsed = parse_input(input);
+    ingest_parsed(ledger, parse_input(input), options)
+}
+
+/// Parses NDJSON from a file or standard input (`-`), a block at a time, with a progress bar.
+pub fn parse_path(input: &Path) -> CliResult<ParsedInput> {
+    let stdin = input == Path::new("-");
+    let (mut reader, total): (Box<dyn Read>, Option<u64>) = if stdin {
+        (Box::new(std::io::stdin().lock()), None)
+    } else {
+        let file =
+            std::fs::File::open(input).map_err(|e| CliError::io("open", input.display(), &e))?;
+        let len = file.metadata().ok().map(|m| m.len());
+        (Box::new(file), len)
+    };
+    let bar = match total {
+        Some(len) => progress::bytes(len, "parse"),
+        None => progress::spinner("parsing standard input".to_owned()),
+    };
+    let name = if stdin {
+        "standard input".to_owned()
+    } else {
+        input.display().to_string()
+    };
+    let parsed = parse_ndjson_stream(&mut reader, &|done| bar.set_position(done))
+        .map_err(|e| CliError::io("read", name, &e))?;
+    bar.finish_and_clear();
+    Ok(parsed)
+}
+
+/// Appends the signals of a parsed input to `ledger` as one batch, unless it has invalid lines
+/// and `options` does not skip them.
+pub fn ingest_parsed(
+    ledger: &mut Ledger,
+    parsed: ParsedInput,
+    options: &IngestOptions,
+) -> CliResult<IngestOutcome> {
     if !options.skip_invalid && !parsed.errors.is_empty() {
         return Err(CliError::new(refusal_message(&parsed.errors)));
     }
     // Written (even when empty) before the append, so a rejects file that cannot be written
     // stops the ingest before anything is appended.
     if let (true, Some(path)) = (options.skip_invalid, &options.rejects) {
-        write_rejects(path, input, &parsed.errors)?;
+        write_rejects(path, &parsed.errors)?;
     }
     let rejected = options.skip_invalid.then_some(parsed.errors.len());
     let ParsedInput { signals, lines, .. } = parsed;
@@ -167,12 +181,12 @@ pub fn run(global: &GlobalArgs, args: &IngestArgs) -> CliResult<()> {
     let dir = wiring::ledger_dir(global)?;
     // Open first: a locked or damaged ledger fails before a large input is read.
     let mut ledger = wiring::open_writer(dir, global)?;
-    let input = wiring::read_input(&args.input)?;
+    let parsed = parse_path(&args.input)?;
     let options = IngestOptions {
         skip_invalid: args.skip_invalid,
         rejects: args.rejects.clone(),
     };
-    let outcome = ingest_bytes(&mut ledger, &input, &options)?;
+    let outcome = ingest_parsed(&mut ledger, parsed, &options)?;
     drop(ledger);
     if let Some(k) = outcome.rejected.filter(|k| *k > 0) {
         let whereto = match &args.rejects {
@@ -193,21 +207,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn raw_lines_finds_each_line_once() {
-        let input = b"\xEF\xBB\xBFa\r\nb\n\nd";
-        assert_eq!(
-            raw_lines(input, &[1, 2, 3, 4]),
-            vec![&b"a"[..], b"b", b"", b"d"]
-        );
-        assert_eq!(raw_lines(input, &[4]), vec![&b"d"[..]]);
-    }
-
-    #[test]
     fn refusal_counts_the_rest() {
         let e = |line| InputError {
             line,
             field: Some("ticker".into()),
             problem: "is required".into(),
+            input: String::new(),
         };
         assert_eq!(
             refusal_message(&[e(3)]),

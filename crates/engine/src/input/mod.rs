@@ -24,6 +24,9 @@ mod ndjson;
 
 pub use line::{parse_signal_line, parse_signal_line_numbered, LEDGER_FIELDS, PRODUCER_FIELDS};
 pub use ndjson::{parse_ndjson, parse_ndjson_with_progress, ParsedInput, LINE_LEN_MAX};
+pub use stream::{parse_ndjson_stream, READ_BLOCK_LEN};
+
+mod stream;
 
 /// What is wrong with one line, without its line number.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +60,7 @@ impl LineError {
             line,
             field: self.field,
             problem: self.problem,
+            input: String::new(),
         }
     }
 }
@@ -92,7 +96,13 @@ pub struct InputError {
     pub field: Option<String>,
     /// What is wrong, as a short phrase.
     pub problem: String,
+    /// The line as received (lossy UTF-8, without its line break; cut to its first
+    /// [`ERROR_INPUT_LEN_MAX`] bytes), when the parser kept it.
+    pub input: String,
 }
+
+/// Most bytes of a bad line kept in [`InputError::input`].
+pub const ERROR_INPUT_LEN_MAX: usize = 64 * 1024;
 
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

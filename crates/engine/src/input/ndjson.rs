@@ -3,7 +3,7 @@
 use rayon::prelude::*;
 
 use super::line::parse_signal_line;
-use super::{InputError, LineError};
+use super::{InputError, LineError, ERROR_INPUT_LEN_MAX};
 use crate::record::Signal;
 
 /// Longest line accepted, in bytes (without its `\n` or `\r\n`).
@@ -13,7 +13,7 @@ pub const LINE_LEN_MAX: usize = 1024 * 1024;
 const PIECE_LEN: usize = 256 * 1024;
 
 /// The UTF-8 byte order mark, accepted (and skipped) at the very start of the input only.
-const BOM: &[u8] = b"\xEF\xBB\xBF";
+pub(super) const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// The outcome of [`parse_ndjson`]: every non-blank line is a signal or an error.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -47,32 +47,43 @@ pub fn parse_ndjson(bytes: &[u8]) -> ParsedInput {
 /// each window of pieces, for progress bars.
 pub fn parse_ndjson_with_progress(bytes: &[u8], progress: &(dyn Fn(u64) + Sync)) -> ParsedInput {
     let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
-    let pieces = pieces(bytes);
     let mut out = ParsedInput {
         // About 256 bytes a line or more: reserve once rather than regrow a large vector.
         signals: Vec::with_capacity(bytes.len() / 256 + 1),
         lines: Vec::with_capacity(bytes.len() / 256 + 1),
         errors: Vec::new(),
     };
+    let mut lines_before = 0u64;
+    parse_lines_into(&mut out, &mut lines_before, bytes, progress);
+    out
+}
+
+/// Parses `bytes` (whole lines; the last may lack its `\n`) and appends the results to `out`,
+/// numbering lines after the `lines_before` already parsed, which it advances.
+pub(super) fn parse_lines_into(
+    out: &mut ParsedInput,
+    lines_before: &mut u64,
+    bytes: &[u8],
+    progress: &(dyn Fn(u64) + Sync),
+) {
+    let pieces = pieces(bytes);
     let mut parsed_bytes = 0u64;
     // Pieces are parsed a window at a time; each window is merged into the output while the
     // next one is parsed, so the per-piece buffers are reused instead of a second copy of every
     // signal being held until the end (fresh memory costs page faults).
     let window = rayon::current_num_threads().saturating_mul(8).max(8);
-    let mut lines_before = 0u64;
     let mut pending: Vec<Part> = Vec::new();
     for group in pieces.chunks(window) {
         let done = std::mem::take(&mut pending);
         let (parsed, ()) = rayon::join(
             || group.par_iter().map(|piece| parse_piece(piece)).collect(),
-            || merge(&mut out, &mut lines_before, done),
+            || merge(out, lines_before, done),
         );
         pending = parsed;
         parsed_bytes += group.iter().map(|p| p.len() as u64).sum::<u64>();
         progress(parsed_bytes);
     }
-    merge(&mut out, &mut lines_before, pending);
-    out
+    merge(out, lines_before, pending);
 }
 
 /// Appends parts (in order) to `out`, turning their line numbers into input line numbers.
@@ -140,6 +151,13 @@ fn pieces(bytes: &[u8]) -> Vec<&[u8]> {
     out
 }
 
+/// A bad line as text for its error: lossy UTF-8, without `\r`, cut to its first
+/// [`ERROR_INPUT_LEN_MAX`] bytes.
+pub(super) fn raw_text(line: &[u8]) -> String {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    String::from_utf8_lossy(line.get(..ERROR_INPUT_LEN_MAX).unwrap_or(line)).into_owned()
+}
+
 fn is_blank(line: &[u8]) -> bool {
     line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r'))
 }
@@ -186,7 +204,11 @@ fn parse_piece(piece: &[u8]) -> Part {
                 part.signals.push(signal);
                 part.lines_of_signals.push(part.lines);
             }
-            Some(Err(e)) => part.errors.push(e.at_line(part.lines)),
+            Some(Err(e)) => {
+                let mut error = e.at_line(part.lines);
+                error.input = raw_text(line);
+                part.errors.push(error);
+            }
         }
     }
     part

@@ -271,6 +271,20 @@ pub fn check_ticker(ticker: &str) -> Result<(), FieldError> {
 impl Signal {
     /// Checks every producer field against the rules in FORMAT.md ("Signal columns").
     pub fn validate(&self) -> Result<(), FieldError> {
+        self.validate_except_payload_syntax()?;
+        if serde_json::from_str::<serde::de::IgnoredAny>(&self.payload_json).is_err() {
+            return Err(FieldError::new(
+                "payload_json",
+                "is not a single JSON value",
+            ));
+        }
+        Ok(())
+    }
+
+    /// [`Signal::validate`] without re-parsing `payload_json`, for a caller that took the
+    /// payload from a JSON parser (the NDJSON input: a `RawValue` is valid JSON by
+    /// construction). The payload's size is still checked.
+    pub fn validate_except_payload_syntax(&self) -> Result<(), FieldError> {
         if !self.signal_id.is_empty() {
             check_text("signal_id", &self.signal_id, ID_LEN_MAX)?;
         }
