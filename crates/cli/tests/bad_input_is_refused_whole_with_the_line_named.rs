@@ -102,7 +102,7 @@ fn a_file_with_a_bad_line_is_refused_too() {
     .fails_with(
         2,
         &format!(
-            "error: read {}: No such file or directory (os error 2)",
+            "error: open {}: No such file or directory (os error 2)",
             tmp.path().join("missing").display()
         ),
     );
