@@ -188,3 +188,28 @@ fn a_newer_format_version_is_refused_naming_both_versions() {
         .to_string()
         .contains("format version 2 is not supported (this build reads 1..=1)"));
 }
+
+#[test]
+fn verify_reports_an_early_trailer_disagreement_before_later_damage() {
+    let (_tmp, path, _) = build_ledger(600, 100, small_segments(32 * 1024));
+    let segs = segments(&path);
+    // The first segment's trailer says a different max timestamp (CRC fixed up)…
+    let mut bytes = std::fs::read(&segs[0]).unwrap();
+    let t = bytes.len() - 96;
+    bytes[t + 40] ^= 0x01;
+    let crc = crc32fast::hash(&bytes[t..t + 80]);
+    bytes[t + 80..t + 84].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(&segs[0], &bytes).unwrap();
+    // …and a record of the third segment is damaged.
+    let offsets = frame_offsets(&segs[2]);
+    flip_byte(&segs[2], offsets[1] + 30, 0x01);
+    let snap = Snapshot::open(&path).unwrap();
+    let failure = verify(&snap, VerifyOptions::default())
+        .first_failure
+        .unwrap();
+    assert_eq!(failure.file, segs[0]);
+    assert!(
+        matches!(failure.kind, CorruptKind::TrailerMismatch(_)),
+        "{failure}"
+    );
+}

@@ -418,6 +418,8 @@ def walk_active(walk, name, data, header):
             if len(rest) < TRAILER_LEN:
                 return (o, size - o, "partial trailer")
             tr = decode_trailer(rest[:TRAILER_LEN])
+            if isinstance(tr, str) and len(rest) == TRAILER_LEN:
+                return (o, size - o, f"damaged trailer: {tr}")
             if isinstance(tr, str):
                 raise Tampered(name, o, None, f"segment trailer: {tr}")
             if len(rest) > TRAILER_LEN:

@@ -121,35 +121,12 @@ impl Ledger {
             message,
         })?;
         std::fs::create_dir_all(dir).map_err(|e| LedgerError::io("create directory", dir, e))?;
-        if dir.join(CONFIG_FILE).exists() {
-            return Err(LedgerError::AlreadyALedger {
-                path: dir.to_path_buf(),
-            });
-        }
-        // Anything here must be the leftovers of a create that crashed before writing
-        // ledger.toml (the lock file, a header-only first segment, temporaries); they are
-        // removed. Anything else makes the directory someone else's.
-        let mut leftovers = Vec::new();
-        for entry in
-            std::fs::read_dir(dir).map_err(|e| LedgerError::io("read directory", dir, e))?
-        {
-            let entry = entry.map_err(|e| LedgerError::io("read directory", dir, e))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let header_only = name == segment_file_name(0)
-                && entry
-                    .metadata()
-                    .is_ok_and(|m| m.is_file() && m.len() <= HEADER_LEN as u64);
-            if name == dir::LOCK_FILE || dir::is_own_temporary(&name) || header_only {
-                leftovers.push(entry.path());
-            } else {
-                return Err(LedgerError::DirectoryNotEmpty {
-                    path: dir.to_path_buf(),
-                });
-            }
-        }
+        // Checked before taking the lock (so a foreign directory gets no LOCK file), and again
+        // once it is held (another create may have finished in between).
+        create_leftovers(dir)?;
         let lock = WriterLock::acquire(dir)?;
-        for path in leftovers.iter().filter(|p| !p.ends_with(dir::LOCK_FILE)) {
-            std::fs::remove_file(path).map_err(|e| LedgerError::io("remove", path, e))?;
+        for path in create_leftovers(dir)? {
+            std::fs::remove_file(&path).map_err(|e| LedgerError::io("remove", &path, e))?;
         }
         let factory: Arc<dyn SegmentFileFactory> = Arc::new(RealFiles);
         let header = SegmentHeader {
@@ -551,6 +528,37 @@ impl Ledger {
         debug_assert!(self.active.len >= HEADER_LEN as u64);
         Ok(())
     }
+}
+
+/// What a create that crashed before writing ledger.toml leaves in `dir` (a header-only first
+/// segment, temporaries; the lock file is kept), to be removed before creating again. Anything
+/// else, or a ledger.toml, makes the directory not ours to create in.
+fn create_leftovers(dir: &Path) -> Result<Vec<PathBuf>> {
+    if dir.join(CONFIG_FILE).exists() {
+        return Err(LedgerError::AlreadyALedger {
+            path: dir.to_path_buf(),
+        });
+    }
+    let mut leftovers = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| LedgerError::io("read directory", dir, e))? {
+        let entry = entry.map_err(|e| LedgerError::io("read directory", dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let header_only = name == segment_file_name(0)
+            && entry
+                .metadata()
+                .is_ok_and(|m| m.is_file() && m.len() <= HEADER_LEN as u64);
+        if name == dir::LOCK_FILE {
+            continue;
+        }
+        if dir::is_own_temporary(&name) || header_only {
+            leftovers.push(entry.path());
+        } else {
+            return Err(LedgerError::DirectoryNotEmpty {
+                path: dir.to_path_buf(),
+            });
+        }
+    }
+    Ok(leftovers)
 }
 
 /// Encoded bytes buffered before they are written, during a large append.

@@ -111,9 +111,13 @@ pub fn verify_with_progress(
             .map(cut)
             .collect()
     };
+    // Segments with damage of their own: their trailers are not compared (the damage is the
+    // failure to report, not the disagreement it causes).
+    let mut seg_damaged = vec![false; snapshot.segments().len()];
     let mut chunks = Vec::new();
-    for (mut seg_chunks, failure) in cuts {
+    for ((mut seg_chunks, failure), damaged) in cuts.into_iter().zip(seg_damaged.iter_mut()) {
         chunks.append(&mut seg_chunks);
+        *damaged = failure.is_some();
         failures.extend(failure);
     }
 
@@ -141,6 +145,7 @@ pub fn verify_with_progress(
         let Some(seg) = snapshot.segments().get(chunk.segment) else {
             continue;
         };
+        let failures_before = failures.len();
         if let Some(f) = &result.failure {
             failures.push(f.clone());
         }
@@ -168,6 +173,11 @@ pub fn verify_with_progress(
                 });
             }
         }
+        if failures.len() > failures_before {
+            if let Some(d) = seg_damaged.get_mut(chunk.segment) {
+                *d = true;
+            }
+        }
         expected_prev = result.last_row;
         if let Some(last) = seg_last_row.get_mut(chunk.segment) {
             *last = result.last_row;
@@ -178,16 +188,19 @@ pub fn verify_with_progress(
             s.max_timestamp_ns = s.max_timestamp_ns.max(result.stats.max_timestamp_ns);
         }
     }
-    // A sealed segment checked whole must agree with its trailer.
+    // A sealed segment checked whole, and intact entry by entry, must agree with its trailer.
     let whole_range = from <= held_from && to_exclusive >= snapshot.next_seq();
-    if whole_range && failures.is_empty() {
-        for ((seg, stats), last_row) in snapshot
+    if whole_range {
+        for (((seg, stats), last_row), damaged) in snapshot
             .segments()
             .iter()
             .zip(&seg_stats)
             .zip(&seg_last_row)
+            .zip(&seg_damaged)
         {
-            let Some(t) = &seg.trailer else { continue };
+            let Some(t) = seg.trailer.as_ref().filter(|_| !damaged) else {
+                continue;
+            };
             let agrees = t.record_count == stats.record_count
                 && *last_row == Some(t.last_row_hash)
                 && t.min_timestamp_ns == stats.min_timestamp_ns

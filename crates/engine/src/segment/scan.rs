@@ -7,7 +7,7 @@
 //! |------------------------------------------------------|---------------|
 //! | the end of the file at a frame boundary              | `Clean`       |
 //! | a whole trailer agreeing with the records, at EOF    | `Clean` (sealed) |
-//! | a partial frame, length past EOF, bad CRC or a partial trailer, with no valid frame after it | `Torn` |
+//! | a partial frame, length past EOF, bad CRC or a partial or garbled trailer, with no valid frame after it | `Torn` |
 //! | any of those followed by a valid frame, a valid frame with the wrong seq or link, an unknown kind, a trailer that disagrees or has bytes after it | `Damaged` |
 //!
 //! Row hashes are not recomputed here; that is `verify`'s job.
@@ -160,9 +160,11 @@ pub fn scan_segment(path: &Path, bytes: &[u8], start: ChainPosition) -> SegmentS
                             CorruptKind::TrailerMismatch("bytes follow the trailer".into()),
                         );
                     }
-                    Err(kind) if rest.len() < TRAILER_LEN => {
-                        let _ = kind;
-                        scan.tail = torn(offset, bytes.len(), "partial trailer");
+                    // A trailer cut short or garbled by a crash while sealing: the frames were
+                    // synced before it was written, so dropping it loses no entry, and the
+                    // segment becomes the active one again.
+                    Err(kind) if rest.len() <= TRAILER_LEN => {
+                        scan.tail = torn(offset, bytes.len(), &format!("damaged trailer: {kind}"));
                     }
                     Err(kind) => scan.tail = damaged(offset, None, kind),
                 }
