@@ -566,7 +566,7 @@ const WRITE_CHUNK_BYTES: usize = 4 * 1024 * 1024;
 
 /// Validates every signal, in parallel for large batches; the error names the lowest index.
 fn validate_all(signals: &[Signal]) -> Result<()> {
-    const PARALLEL_FROM: usize = 4096;
+    const PARALLEL_FROM: usize = 256;
     let check = |(index, signal): (usize, &Signal)| {
         signal
             .validate()

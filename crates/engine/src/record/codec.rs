@@ -237,6 +237,15 @@ fn malformed(what: impl Into<String>) -> CorruptKind {
     CorruptKind::Malformed(what.into())
 }
 
+/// `bytes` as UTF-8 text, checking ASCII (almost every stored string) a word at a time first.
+fn utf8(bytes: &[u8]) -> Option<&str> {
+    if bytes.is_ascii() {
+        // SAFETY: every byte is ASCII (< 0x80), and ASCII bytes are valid UTF-8 on their own.
+        return Some(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
+    std::str::from_utf8(bytes).ok()
+}
+
 /// A bounds-checked cursor over a body.
 struct Cursor<'a> {
     bytes: &'a [u8],
@@ -286,7 +295,7 @@ impl<'a> Cursor<'a> {
             )));
         }
         let bytes = self.take(len, what)?;
-        std::str::from_utf8(bytes).map_err(|_| malformed(format!("{what} is not UTF-8")))
+        utf8(bytes).ok_or_else(|| malformed(format!("{what} is not UTF-8")))
     }
 
     fn opt_str(&mut self, what: &str, max: usize) -> Result<Option<&'a str>, CorruptKind> {
@@ -423,8 +432,7 @@ pub fn decode_signal(body: &[u8]) -> Result<SignalView<'_>, CorruptKind> {
         return Err(malformed(format!("payload of {payload_len} bytes")));
     }
     let payload = c.take(payload_len, "payload_json")?;
-    let payload_json =
-        std::str::from_utf8(payload).map_err(|_| malformed("payload_json is not UTF-8"))?;
+    let payload_json = utf8(payload).ok_or_else(|| malformed("payload_json is not UTF-8"))?;
     if c.pos != content.len() {
         return Err(malformed(format!(
             "{} unexpected bytes after payload_json",
