@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
 use signal_ledger::engine::input::parse_ndjson;
-use signal_ledger::engine::{Durability, Ledger, PersistenceConfig, Signal};
+use signal_ledger::engine::{Durability, Ledger, PersistenceConfig, ValidSignal};
 
 mod common;
 
 /// Parses `text`, which must hold only valid lines, into signals in line order.
-fn parse(text: &[u8]) -> Vec<Signal> {
+fn parse(text: &[u8]) -> Vec<ValidSignal> {
     let parsed = parse_ndjson(text);
     assert!(parsed.errors.is_empty(), "{:?}", parsed.errors.first());
     parsed.signals
@@ -45,7 +45,7 @@ fn phase_breakdown(text: &[u8]) {
     let parsed = parse_ndjson(text);
     let t_parse = started.elapsed();
     let started = Instant::now();
-    let signals: Vec<Signal> = parsed.signals;
+    let signals: Vec<ValidSignal> = parsed.signals;
     let t_collect = started.elapsed();
     let mut t_append = [Duration::ZERO; 2];
     let mut t_drop_receipt = Duration::ZERO;
@@ -60,7 +60,7 @@ fn phase_breakdown(text: &[u8]) {
         };
         let mut ledger = Ledger::create(&path, config).expect("create the ledger");
         let started = Instant::now();
-        let receipt = ledger.append(&signals).expect("append");
+        let receipt = ledger.append_valid(&signals).expect("append");
         if let Some(t) = t_append.get_mut(slot) {
             *t = started.elapsed();
         }
@@ -105,7 +105,7 @@ fn bench_ingest(c: &mut Criterion) {
             with_fresh_ledgers(iters, |ledger| {
                 let started = Instant::now();
                 let signals = parse(&text);
-                let receipt = ledger.append(&signals).expect("append");
+                let receipt = ledger.append_valid(&signals).expect("append");
                 let count = receipt.count;
                 // The process frees these too (unless it exits without dropping them).
                 drop(black_box((signals, receipt)));
@@ -131,7 +131,7 @@ fn bench_ingest(c: &mut Criterion) {
         b.iter_custom(|iters| {
             with_fresh_ledgers(iters, |ledger| {
                 let started = Instant::now();
-                let receipt = ledger.append(&parsed).expect("append");
+                let receipt = ledger.append_valid(&parsed).expect("append");
                 let elapsed = started.elapsed();
                 drop(black_box(receipt));
                 elapsed

@@ -13,6 +13,7 @@
 //!   order (as long as the clock of the first session was not ahead of later ones' by more
 //!   than they run: a clock that went back is clamped, never followed).
 
+use std::borrow::Borrow;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -26,7 +27,7 @@ use crate::hash::{Hash, GENESIS_PREV_HASH};
 use crate::layout::{read_layout, Head, TailAccess};
 use crate::record::codec::{encode_signal_body, entry_kind, signal_recorded_at, EntryKind, Stamp};
 use crate::record::frame::{begin_frame, finish_frame, frame_at, FrameAt, FRAME_HEADER_LEN};
-use crate::record::Signal;
+use crate::record::{Signal, ValidSignal};
 use crate::segment::file::{RealFiles, SegmentFileFactory};
 use crate::segment::header::{SegmentHeader, FORMAT_VERSION, HEADER_LEN};
 use crate::segment::name::segment_file_name;
@@ -317,6 +318,19 @@ impl Ledger {
             return Err(LedgerError::Poisoned(why.clone()));
         }
         validate_all(signals)?;
+        self.append_unchecked(signals)
+    }
+
+    /// [`Ledger::append`] for signals validated already (by the producer or the parser).
+    pub fn append_valid(&mut self, signals: &[ValidSignal]) -> Result<AppendReceipt> {
+        if let Some(why) = &self.poisoned {
+            return Err(LedgerError::Poisoned(why.clone()));
+        }
+        self.append_unchecked(signals)
+    }
+
+    /// Appends signals that have passed validation (the invariant every caller keeps).
+    fn append_unchecked<S: Borrow<Signal>>(&mut self, signals: &[S]) -> Result<AppendReceipt> {
         let first_seq = self.active.position.next_seq;
         if signals.is_empty() {
             return Ok(AppendReceipt {
@@ -366,9 +380,9 @@ impl Ledger {
     /// Encodes `signals` into frames chained from the current head and writes them, a buffer of
     /// about [`WRITE_CHUNK_BYTES`] at a time (so a large batch never needs its whole encoding in
     /// memory), rolling segments at the size limit. Does not sync.
-    fn encode_and_write(
+    fn encode_and_write<S: Borrow<Signal>>(
         &mut self,
-        signals: &[Signal],
+        signals: &[S],
         recorded_at_ns: i64,
         row_hashes: &mut Vec<Hash>,
         signal_ids: &mut Vec<String>,
@@ -380,6 +394,7 @@ impl Ledger {
         let mut chunk_start = 0usize;
         let mut result = Ok(());
         for (i, signal) in signals.iter().enumerate() {
+            let signal = signal.borrow();
             let seq = first_seq + i as u64;
             let id = if signal.signal_id.is_empty() {
                 uuid::Uuid::now_v7().to_string()
@@ -416,11 +431,11 @@ impl Ledger {
     /// Writes whole encoded frames (`frame_ends` are their end offsets in `frames`, one per
     /// signal of `signals`), sealing the active segment and starting a new one where the next
     /// frame would not fit.
-    fn write_frames_rolling(
+    fn write_frames_rolling<S: Borrow<Signal>>(
         &mut self,
         frames: &[u8],
         frame_ends: &[usize],
-        signals: &[Signal],
+        signals: &[S],
     ) -> Result<()> {
         let limit = self.config.segment_size_bytes;
         let mut written = 0usize; // bytes of `frames` already written
@@ -447,7 +462,7 @@ impl Ledger {
             let chunk = frames.get(written..chunk_end).unwrap_or_default();
             self.active.write_frames(chunk)?;
             for signal in signals.get(next_frame..end_frame).unwrap_or_default() {
-                self.active.stats.add(Some(signal.timestamp_ns));
+                self.active.stats.add(Some(signal.borrow().timestamp_ns));
             }
             let n = (end_frame - next_frame) as u64;
             self.active.position.next_seq += n;

@@ -30,6 +30,6 @@ pub use error::{CorruptKind, Corruption, LedgerError, Result};
 pub use hash::{Hash, GENESIS_PREV_HASH};
 pub use layout::Head;
 pub use ledger::{AppendReceipt, Ledger, OpenOptions, RecoveryReport};
-pub use record::{Direction, FieldError, Signal, SignalRecord, SignalType};
+pub use record::{Direction, FieldError, Signal, SignalRecord, SignalType, ValidSignal};
 pub use snapshot::Snapshot;
 pub use verify::{verify, verify_with_progress, VerifyOptions, VerifyReport};

@@ -154,7 +154,7 @@ pub fn ingest_parsed(
     let rejected = options.skip_invalid.then_some(parsed.errors.len());
     let ParsedInput { signals, lines, .. } = parsed;
     let spinner = progress::spinner(format!("appending {} signals", signals.len()));
-    let result = ledger.append(&signals);
+    let result = ledger.append_valid(&signals);
     spinner.finish_and_clear();
     // Freeing a million signals takes a noticeable fraction of a second; let it overlap with
     // the output (or, at exit, not happen at all).

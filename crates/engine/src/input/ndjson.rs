@@ -4,7 +4,7 @@ use rayon::prelude::*;
 
 use super::line::parse_signal_line;
 use super::{InputError, LineError, ERROR_INPUT_LEN_MAX};
-use crate::record::Signal;
+use crate::record::{Signal, ValidSignal};
 
 /// Longest line accepted, in bytes (without its `\n` or `\r\n`).
 pub const LINE_LEN_MAX: usize = 1024 * 1024;
@@ -18,9 +18,9 @@ pub(super) const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// The outcome of [`parse_ndjson`]: every non-blank line is a signal or an error.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ParsedInput {
-    /// Signals, in line order (kept apart from their line numbers so they can be appended
-    /// as they are, without a copy).
-    pub signals: Vec<Signal>,
+    /// Signals, validated, in line order (kept apart from their line numbers so they can be
+    /// appended as they are, without a copy: `Ledger::append_valid`).
+    pub signals: Vec<ValidSignal>,
     /// The 1-based line number of each signal: `lines[i]` is where `signals[i]` came from.
     pub lines: Vec<u64>,
     /// Lines that could not be turned into a signal, in line order.
@@ -104,7 +104,7 @@ fn merge(out: &mut ParsedInput, lines_before: &mut u64, parts: Vec<Part>) {
 /// What one piece produced, with line numbers relative to the piece's start (1-based).
 struct Part {
     lines: u64,
-    signals: Vec<Signal>,
+    signals: Vec<ValidSignal>,
     lines_of_signals: Vec<u64>,
     errors: Vec<InputError>,
 }
@@ -201,7 +201,8 @@ fn parse_piece(piece: &[u8]) -> Part {
         match parse_raw_line(line) {
             None => {}
             Some(Ok(signal)) => {
-                part.signals.push(signal);
+                // parse_signal_line validated it (its payload is a RawValue: valid JSON).
+                part.signals.push(ValidSignal::checked(signal));
                 part.lines_of_signals.push(part.lines);
             }
             Some(Err(e)) => {
@@ -349,7 +350,7 @@ mod tests {
         // Same answer line by line.
         for (n, s) in p.lines.iter().zip(&p.signals).take(50) {
             let text = input.lines().nth(usize::try_from(*n).unwrap() - 1).unwrap();
-            assert_eq!(&super::super::parse_signal_line(text).unwrap(), s);
+            assert_eq!(&super::super::parse_signal_line(text).unwrap(), s.signal());
         }
     }
 

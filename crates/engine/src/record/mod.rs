@@ -7,4 +7,4 @@ pub mod signal;
 
 pub use codec::{decode_signal, encode_signal_body, EntryKind, SignalView, Stamp};
 pub use frame::{frame_at, FrameAt};
-pub use signal::{Direction, FieldError, Signal, SignalRecord, SignalType};
+pub use signal::{Direction, FieldError, Signal, SignalRecord, SignalType, ValidSignal};

@@ -172,6 +172,55 @@ pub struct SignalRecord {
     pub row_hash: Hash,
 }
 
+/// A [`Signal`] known to pass [`Signal::validate`]: it can only be made by validating (or by
+/// the NDJSON parser, which validates as it parses), and it cannot be changed afterwards, so
+/// `Ledger::append_valid` need not check it again. Validation can thus run where the signal is
+/// produced — on the producer's thread, or in parallel while parsing — instead of on the
+/// single writer thread.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidSignal(Signal);
+
+impl ValidSignal {
+    /// Validates `signal`.
+    pub fn new(signal: Signal) -> Result<ValidSignal, FieldError> {
+        signal.validate()?;
+        Ok(ValidSignal(signal))
+    }
+
+    /// Wraps a signal the caller has just checked with [`Signal::validate`], or with
+    /// [`Signal::validate_except_payload_syntax`] when its payload came from a JSON parser.
+    pub(crate) fn checked(signal: Signal) -> ValidSignal {
+        debug_assert!(
+            signal.validate().is_ok(),
+            "only validated signals are wrapped"
+        );
+        ValidSignal(signal)
+    }
+
+    /// The signal.
+    pub fn signal(&self) -> &Signal {
+        &self.0
+    }
+
+    /// The signal, to change it (it must then be validated again to be appended).
+    pub fn into_signal(self) -> Signal {
+        self.0
+    }
+}
+
+impl std::ops::Deref for ValidSignal {
+    type Target = Signal;
+    fn deref(&self) -> &Signal {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<Signal> for ValidSignal {
+    fn borrow(&self) -> &Signal {
+        &self.0
+    }
+}
+
 /// A producer field that breaks a rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
