@@ -11,22 +11,6 @@ use std::path::Path;
 use signal_ledger::engine::{verify, CorruptKind, Ledger, LedgerError, Snapshot, VerifyOptions};
 use support::*;
 
-fn dir_image(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_name() != "LOCK")
-        .map(|e| {
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    files.sort();
-    files
-}
-
 fn open_refused(dir: &Path) -> signal_ledger::engine::Corruption {
     let before = dir_image(dir);
     let err = Ledger::open(dir).unwrap_err();

@@ -8,7 +8,6 @@ mod support;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 
@@ -67,22 +66,6 @@ impl SegmentFileFactory for FaultyFiles {
     }
 }
 
-fn image(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_name() != "LOCK")
-        .map(|e| {
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    files.sort();
-    files
-}
-
 fn faulty_ledger(
     segment_size: u64,
 ) -> (tempfile::TempDir, std::path::PathBuf, Ledger, Arc<Faults>) {
@@ -106,7 +89,7 @@ fn disk_full_at_every_point_of_a_batch_that_rolls_segments_leaves_no_trace() {
     // Budgets from "nothing fits" to "all but the last bytes fit", crossing segment rolls.
     for budget in [0i64, 1, 500, 20_000, 40_000, 70_000, 100_000, 130_000] {
         let (_tmp, path, mut ledger, faults) = faulty_ledger(32 * 1024);
-        let before = image(&path);
+        let before = dir_image(&path);
         let head = ledger.head();
         faults.budget.store(budget, Ordering::SeqCst);
         let err = ledger.append(&batch).unwrap_err();
@@ -118,7 +101,7 @@ fn disk_full_at_every_point_of_a_batch_that_rolls_segments_leaves_no_trace() {
             err.to_string().contains(".seg"),
             "the error names the file: {err}"
         );
-        assert_eq!(image(&path), before, "budget {budget}: files changed");
+        assert_eq!(dir_image(&path), before, "budget {budget}: files changed");
         assert_eq!(ledger.head(), head);
         // Space returns: the same writer appends, and the result verifies.
         faults.budget.store(i64::MAX, Ordering::SeqCst);
@@ -134,7 +117,7 @@ fn disk_full_at_every_point_of_a_batch_that_rolls_segments_leaves_no_trace() {
 #[test]
 fn a_failed_sync_is_not_acknowledged_and_leaves_no_trace() {
     let (_tmp, path, mut ledger, faults) = faulty_ledger(1 << 20);
-    let before = image(&path);
+    let before = dir_image(&path);
     faults.fail_sync.store(true, Ordering::SeqCst);
     let err = ledger.append(&demo_signals(10, 5)).unwrap_err();
     assert!(err.to_string().contains("fdatasync"), "{err}");
@@ -145,7 +128,7 @@ fn a_failed_sync_is_not_acknowledged_and_leaves_no_trace() {
     drop(ledger);
     // …and reopening finds exactly the state before the failed append.
     let mut ledger = Ledger::open(&path).unwrap();
-    assert_eq!(image(&path), before);
+    assert_eq!(dir_image(&path), before);
     assert_eq!(ledger.next_seq(), 100);
     ledger.append(&demo_signals(10, 5)).unwrap();
 }

@@ -95,16 +95,7 @@ fn recorded_at_never_goes_back_across_sessions_and_segment_rolls() {
 
 #[test]
 fn bytes_inserted_before_the_last_trailer_are_found() {
-    let tmp = tempfile::tempdir().unwrap();
-    let path = tmp.path().join("ledger");
-    let mut ledger = Ledger::create(&path, small_segments(8 * 1024)).unwrap();
-    ledger.append(&demo_signals(60, 2)).unwrap();
-    drop(ledger);
-    // Make the last segment a sealed one: remove the active segment after it (a shorter but
-    // consistent ledger; only a digest kept elsewhere tells that apart).
-    let mut segs = segments(&path);
-    std::fs::remove_file(segs.pop().unwrap()).unwrap();
-    let sealed = segs.pop().unwrap();
+    let (_tmp, path, sealed) = ledger_ending_in_a_sealed_segment();
     let snap = Snapshot::open(&path).unwrap();
     assert!(verify(&snap, VerifyOptions::default()).is_intact());
     drop(snap);

@@ -115,14 +115,7 @@ fn a_crc_mismatch_in_the_final_frame_is_a_torn_tail() {
 fn a_garbled_trailer_of_the_last_segment_is_dropped_and_the_segment_reopened() {
     // A crash while sealing can leave the trailer's bytes garbled (the frames were synced
     // before it): the trailer is dropped, no entry is lost, and appends continue.
-    let tmp = tempfile::tempdir().unwrap();
-    let path = tmp.path().join("ledger");
-    let mut ledger = Ledger::create(&path, small_segments(8 * 1024)).unwrap();
-    ledger.append(&demo_signals(60, 2)).unwrap();
-    drop(ledger);
-    let mut segs = segments(&path);
-    std::fs::remove_file(segs.pop().unwrap()).unwrap();
-    let sealed = segs.pop().unwrap();
+    let (tmp, path, sealed) = ledger_ending_in_a_sealed_segment();
     let len = std::fs::metadata(&sealed).unwrap().len();
     let count_before = Snapshot::open(&path).unwrap().record_count();
     for offset in [len - 96, len - 50, len - 1] {

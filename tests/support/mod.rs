@@ -91,3 +91,35 @@ pub fn copy_ledger(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A ledger whose last segment is sealed: 60 signals in 8 KiB segments, then the active segment
+/// after the last sealed one removed (a shorter but consistent ledger; only a digest kept
+/// elsewhere tells it apart). Returns the temp dir, the ledger path and the last sealed segment.
+pub fn ledger_ending_in_a_sealed_segment() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("ledger");
+    let mut ledger = Ledger::create(&path, small_segments(8 * 1024)).unwrap();
+    ledger.append(&demo_signals(60, 2)).unwrap();
+    drop(ledger);
+    let mut segs = segments(&path);
+    std::fs::remove_file(segs.pop().unwrap()).unwrap();
+    let sealed = segs.pop().unwrap();
+    (tmp, path, sealed)
+}
+
+/// Every file of a ledger directory but the lock, with its bytes, sorted by name.
+pub fn dir_image(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name() != "LOCK")
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
