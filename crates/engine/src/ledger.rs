@@ -581,7 +581,7 @@ const WRITE_CHUNK_BYTES: usize = 4 * 1024 * 1024;
 
 /// Validates every signal, in parallel for large batches; the error names the lowest index.
 fn validate_all(signals: &[Signal]) -> Result<()> {
-    const PARALLEL_FROM: usize = 256;
+    const PARALLEL_FROM: usize = 4096;
     let check = |(index, signal): (usize, &Signal)| {
         signal
             .validate()
