@@ -1,6 +1,7 @@
 //! The ingest pipeline in-process: 1M NDJSON lines (generated into memory once, from the demo
-//! generator) -> `parse_ndjson` -> one `Ledger::append` of every signal, into a fresh ledger
-//! (default settings: fdatasync) each iteration.
+//! generator) -> `parse_ndjson` -> one `Ledger::append_valid` of every signal (the parser has
+//! validated them, as in the CLI), into a fresh ledger (default settings: fdatasync) each
+//! iteration.
 //!
 //! Target (docs/BENCHMARKS.md): the whole `signal-ledger ingest` process in at most 4 s; the CLI
 //! adds only reading the file and printing the outcome on top of what `ingest/total` times.
