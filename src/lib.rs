@@ -3,5 +3,7 @@
 //! This facade re-exports the crates of the workspace; its `tests/` hold the end-to-end
 //! promises and its `benches/` the criterion benches.
 
+#![forbid(unsafe_code)]
+
 pub use signal_ledger_demo as demo;
 pub use signal_ledger_engine as engine;

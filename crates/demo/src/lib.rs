@@ -30,6 +30,8 @@
 //!   74 bits come from the PRNG. Acted-upon signals get `execution_id`s `exec-000001`,
 //!   `exec-000002`, ... in emission order.
 
+#![forbid(unsafe_code)]
+
 mod calendar;
 mod ndjson;
 mod producers;
