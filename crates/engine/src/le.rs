@@ -34,6 +34,16 @@ pub fn bytes32_at(bytes: &[u8], at: usize) -> Option<[u8; 32]> {
     bytes.get(at..at.checked_add(32)?)?.try_into().ok()
 }
 
+/// Copies `bytes` into `out` at `at`; does nothing if they would not fit (callers write fixed
+/// layouts whose offsets are checked at compile time).
+pub fn put_at(out: &mut [u8], at: usize, bytes: &[u8]) {
+    let end = at.saturating_add(bytes.len());
+    debug_assert!(end <= out.len(), "layout write past the end");
+    if let Some(dst) = out.get_mut(at..end) {
+        dst.copy_from_slice(bytes);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -375,18 +375,14 @@ impl<'de> Parts<'de> {
             Field::Ticker => self.ticker = string(v, false)?,
             Field::Direction => {
                 let s = string(v, false)?.unwrap_or_default();
-                self.direction = Some(Direction::parse(&s).ok_or_else(|| {
-                    let names: Vec<&str> = Direction::ALL.iter().map(|d| d.as_str()).collect();
-                    one_of(&s, &names)
-                })?);
+                self.direction =
+                    Some(Direction::parse(&s).ok_or_else(|| one_of(&s, Direction::NAMES))?);
             }
             Field::Conviction => self.conviction = number(v, false)?,
             Field::SignalType => {
                 let s = string(v, false)?.unwrap_or_default();
-                self.signal_type = Some(SignalType::parse(&s).ok_or_else(|| {
-                    let names: Vec<&str> = SignalType::ALL.iter().map(|t| t.as_str()).collect();
-                    one_of(&s, &names)
-                })?);
+                self.signal_type =
+                    Some(SignalType::parse(&s).ok_or_else(|| one_of(&s, SignalType::NAMES))?);
             }
             Field::Timeframe => self.timeframe = string(v, true)?,
             Field::Price => self.price = number(v, true)?,

@@ -77,6 +77,8 @@ macro_rules! wire_enum {
         impl $ty {
             /// Every variant, in code order.
             pub const ALL: &'static [$ty] = &[$($ty::$variant),*];
+            /// Every variant's name, in code order.
+            pub const NAMES: &'static [&'static str] = &[$($name),*];
             /// The byte stored on disk (FORMAT.md).
             pub const fn code(self) -> u8 {
                 match self { $($ty::$variant => $code),* }

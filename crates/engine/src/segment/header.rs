@@ -13,7 +13,7 @@
 
 use crate::error::CorruptKind;
 use crate::hash::Hash;
-use crate::le::{bytes32_at, i64_at, u16_at, u32_at, u64_at};
+use crate::le::{bytes32_at, i64_at, put_at, u16_at, u32_at, u64_at};
 
 /// The segment magic: a high-bit byte, "SLG", CR LF, SUB, LF (PNG style: catches 7-bit and
 /// line-ending mangling).
@@ -54,20 +54,14 @@ impl SegmentHeader {
     /// The header bytes, CRC included.
     pub fn encode(&self) -> [u8; HEADER_LEN] {
         let mut out = [0u8; HEADER_LEN];
-        let mut put = |at: usize, bytes: &[u8]| {
-            if let Some(dst) = out.get_mut(at..at + bytes.len()) {
-                dst.copy_from_slice(bytes);
-            }
-        };
+        let mut put = |at: usize, bytes: &[u8]| put_at(&mut out, at, bytes);
         put(MAGIC_OFFSET, &SEGMENT_MAGIC);
         put(VERSION_OFFSET, &self.format_version.to_le_bytes());
         put(FIRST_SEQ_OFFSET, &self.first_seq.to_le_bytes());
         put(CREATED_AT_OFFSET, &self.created_at_ns.to_le_bytes());
         put(PREV_HASH_OFFSET, &self.prev_hash.0);
         let crc = crc32fast::hash(out.get(..HEADER_CRC_OFFSET).unwrap_or_default());
-        if let Some(dst) = out.get_mut(HEADER_CRC_OFFSET..HEADER_LEN) {
-            dst.copy_from_slice(&crc.to_le_bytes());
-        }
+        put_at(&mut out, HEADER_CRC_OFFSET, &crc.to_le_bytes());
         out
     }
 

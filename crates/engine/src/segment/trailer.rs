@@ -17,7 +17,7 @@
 
 use crate::error::CorruptKind;
 use crate::hash::Hash;
-use crate::le::{bytes32_at, i64_at, u32_at, u64_at};
+use crate::le::{bytes32_at, i64_at, put_at, u32_at, u64_at};
 use crate::record::frame::TRAILER_SENTINEL;
 
 /// Magic at the very end of a sealed segment.
@@ -59,11 +59,7 @@ impl SegmentTrailer {
     /// The trailer bytes, CRC included.
     pub fn encode(&self) -> [u8; TRAILER_LEN] {
         let mut out = [0u8; TRAILER_LEN];
-        let mut put = |at: usize, bytes: &[u8]| {
-            if let Some(dst) = out.get_mut(at..at + bytes.len()) {
-                dst.copy_from_slice(bytes);
-            }
-        };
+        let mut put = |at: usize, bytes: &[u8]| put_at(&mut out, at, bytes);
         put(SENTINEL_OFFSET, &TRAILER_SENTINEL.to_le_bytes());
         put(COUNT_OFFSET, &self.record_count.to_le_bytes());
         put(FIRST_SEQ_OFFSET, &self.first_seq.to_le_bytes());
@@ -73,9 +69,7 @@ impl SegmentTrailer {
         put(LAST_HASH_OFFSET, &self.last_row_hash.0);
         put(MAGIC_OFFSET, &TRAILER_MAGIC);
         let crc = crc32fast::hash(out.get(..CRC_OFFSET).unwrap_or_default());
-        if let Some(dst) = out.get_mut(CRC_OFFSET..CRC_OFFSET + 4) {
-            dst.copy_from_slice(&crc.to_le_bytes());
-        }
+        put_at(&mut out, CRC_OFFSET, &crc.to_le_bytes());
         out
     }
 
