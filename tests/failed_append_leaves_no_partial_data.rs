@@ -5,83 +5,11 @@
 
 mod support;
 
-use std::fs::File;
-use std::io;
-use std::os::unix::fs::FileExt;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
-use signal_ledger::engine::segment::file::{SegmentFile, SegmentFileFactory};
-use signal_ledger::engine::{verify, Ledger, LedgerError, OpenOptions, Snapshot, VerifyOptions};
+use signal_ledger::engine::{verify, Ledger, LedgerError, Snapshot, VerifyOptions};
+use support::faults::faulty_ledger;
 use support::*;
-
-/// Writes succeed while the byte budget lasts; the write that exceeds it writes what fits and
-/// fails with ENOSPC, like a full disk. Syncs fail while `fail_sync` is set.
-#[derive(Default)]
-struct Faults {
-    budget: AtomicI64,
-    fail_sync: AtomicBool,
-}
-
-struct FaultyFile {
-    file: File,
-    faults: Arc<Faults>,
-}
-
-impl SegmentFile for FaultyFile {
-    fn write_all_at(&mut self, bytes: &[u8], offset: u64) -> io::Result<()> {
-        let left = self
-            .faults
-            .budget
-            .fetch_sub(bytes.len() as i64, Ordering::SeqCst);
-        if left >= bytes.len() as i64 {
-            return self.file.write_all_at(bytes, offset);
-        }
-        let fits = left.max(0) as usize;
-        self.file.write_all_at(&bytes[..fits], offset)?;
-        Err(io::Error::from_raw_os_error(28)) // ENOSPC
-    }
-    fn set_len(&mut self, len: u64) -> io::Result<()> {
-        self.file.set_len(len)
-    }
-    fn sync_data(&mut self) -> io::Result<()> {
-        if self.faults.fail_sync.load(Ordering::SeqCst) {
-            return Err(io::Error::from_raw_os_error(5)); // EIO
-        }
-        self.file.sync_data()
-    }
-    fn sync_all(&mut self) -> io::Result<()> {
-        self.sync_data()
-    }
-}
-
-struct FaultyFiles(Arc<Faults>);
-
-impl SegmentFileFactory for FaultyFiles {
-    fn wrap(&self, file: File) -> Box<dyn SegmentFile> {
-        Box::new(FaultyFile {
-            file,
-            faults: self.0.clone(),
-        })
-    }
-}
-
-fn faulty_ledger(
-    segment_size: u64,
-) -> (tempfile::TempDir, std::path::PathBuf, Ledger, Arc<Faults>) {
-    let (tmp, path, _) = build_ledger(100, 100, small_segments(segment_size));
-    let faults = Arc::new(Faults::default());
-    faults.budget.store(i64::MAX, Ordering::SeqCst);
-    let ledger = Ledger::open_with(
-        &path,
-        OpenOptions {
-            file_factory: Some(Arc::new(FaultyFiles(faults.clone()))),
-            ..OpenOptions::default()
-        },
-    )
-    .unwrap();
-    (tmp, path, ledger, faults)
-}
 
 #[test]
 fn disk_full_at_every_point_of_a_batch_that_rolls_segments_leaves_no_trace() {
@@ -131,4 +59,32 @@ fn a_failed_sync_is_not_acknowledged_and_leaves_no_trace() {
     assert_eq!(dir_image(&path), before);
     assert_eq!(ledger.next_seq(), 100);
     ledger.append(&demo_signals(10, 5)).unwrap();
+}
+
+#[test]
+fn reopening_a_poisoned_writer_removes_what_its_failed_append_left() {
+    // Small segments, so the failed append seals the active segment and starts others before
+    // the disk fills; then undoing it fails: whole frames of it stay on disk.
+    let (_tmp, path, mut ledger, faults) = faulty_ledger(32 * 1024);
+    let before = dir_image(&path);
+    faults.budget.store(90_000, Ordering::SeqCst);
+    faults.fail_set_len.store(true, Ordering::SeqCst);
+    ledger.append(&demo_signals(400, 12)).unwrap_err();
+    assert!(ledger.poisoned().is_some());
+    faults.budget.store(i64::MAX, Ordering::SeqCst);
+    faults.fail_set_len.store(false, Ordering::SeqCst);
+    assert_ne!(
+        dir_image(&path),
+        before,
+        "the failed append left bytes behind"
+    );
+    // `reopen` removes them (a plain open would keep the whole frames as entries).
+    let mut ledger = ledger.reopen().unwrap();
+    assert_eq!(ledger.next_seq(), 100);
+    assert!(ledger.poisoned().is_none());
+    assert_eq!(ledger.append(&demo_signals(10, 13)).unwrap().first_seq, 100);
+    drop(ledger);
+    let snap = Snapshot::open(&path).unwrap();
+    assert_eq!(snap.record_count(), 110);
+    assert!(verify(&snap, VerifyOptions::default()).is_intact());
 }

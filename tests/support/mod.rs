@@ -1,5 +1,8 @@
-//! Helpers shared by the end-to-end tests: demo ledgers, segment files, byte edits.
+//! Helpers shared by the end-to-end tests: demo ledgers, segment files, byte edits, injected
+//! faults (`faults`).
 #![allow(dead_code, clippy::unwrap_used, clippy::indexing_slicing)]
+
+pub mod faults;
 
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;

@@ -32,10 +32,11 @@ pub struct GlobalArgs {
     /// Seal a segment and start the next one at this size, in bytes.
     #[arg(long, global = true, value_name = "N")]
     pub segment_size_bytes: Option<u64>,
-    /// Most signals the sink groups into one append.
+    /// Signals per group the sink commits without waiting.
     #[arg(long, global = true, value_name = "N")]
     pub batch_size: Option<usize>,
-    /// Longest the sink waits to fill a batch, in milliseconds.
+    /// Longest the sink's idle writer waits for a group to fill, in milliseconds (0: commit as
+    /// soon as the writer is free).
     #[arg(long, global = true, value_name = "N")]
     pub flush_interval_ms: Option<u64>,
     /// Days to keep sealed segments; 0 keeps everything.
@@ -85,6 +86,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Write demo signals as NDJSON, ready for ingest.
     Generate(GenerateArgs),
+    /// Offer demo signals from many producer threads through the sink; print one JSON line of
+    /// throughput and creation-to-durable latency.
+    BenchSink(BenchSinkArgs),
 }
 
 /// `ingest` options.
@@ -96,9 +100,15 @@ pub struct IngestArgs {
     /// Append the valid lines and skip the invalid ones (default: refuse the whole input).
     #[arg(long)]
     pub skip_invalid: bool,
-    /// With --skip-invalid, write each skipped line here as NDJSON {line, field, problem, input}.
-    #[arg(long, value_name = "FILE", requires = "skip_invalid")]
+    /// With --skip-invalid or --follow, write each skipped line here as NDJSON
+    /// {line, field, problem, input}.
+    #[arg(long, value_name = "FILE")]
     pub rejects: Option<PathBuf>,
+    /// Keep reading as the file grows (or standard input until it ends) and record each line
+    /// through the sink, durable within milliseconds; invalid lines are reported and skipped.
+    /// Stops on SIGINT or SIGTERM after everything read is durable.
+    #[arg(long)]
+    pub follow: bool,
 }
 
 /// `verify` options.
@@ -181,4 +191,65 @@ pub struct GenerateArgs {
     /// Write to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+/// `bench-sink` options.
+#[derive(Debug, Clone, Args)]
+pub struct BenchSinkArgs {
+    /// Producer threads.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    pub producers: u16,
+    /// Signals per second offered by all producers together, or `max` for as fast as the sink
+    /// takes them.
+    #[arg(long, value_name = "R", default_value = "50000")]
+    pub rate: Rate,
+    /// Seconds to offer load for.
+    #[arg(long, value_name = "S", default_value_t = 10.0, value_parser = positive_seconds)]
+    pub duration: f64,
+    /// Seed of the demo signals.
+    #[arg(long, value_name = "S", default_value_t = 42)]
+    pub seed: u64,
+}
+
+/// A positive, finite number of seconds (at most a year).
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s <= 366.0 * 86_400.0 => Ok(s),
+        _ => Err(format!("{text:?} is not a positive number of seconds")),
+    }
+}
+
+/// A `--rate`: signals per second, or `max`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Rate {
+    /// This many per second.
+    PerSecond(f64),
+    /// As fast as possible.
+    Max,
+}
+
+impl Rate {
+    /// Signals per second, None for `max`.
+    pub fn per_second(self) -> Option<f64> {
+        match self {
+            Rate::PerSecond(r) => Some(r),
+            Rate::Max => None,
+        }
+    }
+}
+
+impl std::str::FromStr for Rate {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Rate, String> {
+        if text == "max" {
+            return Ok(Rate::Max);
+        }
+        match text.parse::<f64>() {
+            Ok(r) if r.is_finite() && r > 0.0 => Ok(Rate::PerSecond(r)),
+            _ => Err(format!(
+                "{text:?} is not a positive number of signals per second or `max`"
+            )),
+        }
+    }
 }

@@ -26,7 +26,7 @@ use clap::error::ErrorKind;
 use clap::Parser;
 
 use crate::args::{Cli, Command};
-use crate::commands::{demo, generate, ingest, init, inspect, verify};
+use crate::commands::{bench_sink, demo, generate, ingest, init, inspect, verify};
 use crate::error::{one_line, CliResult, EXIT_ERROR, EXIT_OK};
 
 /// Runs the tool with `args` (the program name first) and returns its exit code.
@@ -106,5 +106,6 @@ fn run(cli: &Cli) -> CliResult<u8> {
         Command::Tail(a) => inspect::tail(g, a).map(|()| EXIT_OK),
         Command::Demo(a) => demo::run(g, a),
         Command::Generate(a) => generate::run(a).map(|()| EXIT_OK),
+        Command::BenchSink(a) => bench_sink::run(g, a).map(|()| EXIT_OK),
     }
 }

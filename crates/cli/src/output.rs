@@ -64,6 +64,17 @@ impl JsonObject {
         }
     }
 
+    /// A number; a non-finite one is written as null (JSON has no NaN or infinity).
+    pub fn f64(&mut self, key: &str, value: f64) -> &mut Self {
+        self.key(key);
+        if value.is_finite() {
+            self.buf.push_str(&value.to_string());
+        } else {
+            self.buf.push_str("null");
+        }
+        self
+    }
+
     /// A boolean value.
     pub fn bool(&mut self, key: &str, value: bool) -> &mut Self {
         self.raw(key, if value { "true" } else { "false" })

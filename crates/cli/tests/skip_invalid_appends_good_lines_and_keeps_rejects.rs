@@ -121,6 +121,6 @@ fn rejects_requires_skip_invalid() {
     on(tmp.path(), &["init"]).ok();
     on(tmp.path(), &["ingest", "--rejects", "r.ndjson"]).fails_with(
         2,
-        "error: the following required arguments were not provided: --skip-invalid (see signal-ledger --help)",
+        "error: --rejects needs --skip-invalid or --follow (otherwise a bad line refuses the whole input)",
     );
 }

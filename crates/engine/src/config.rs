@@ -54,9 +54,11 @@ pub struct PersistenceConfig {
     pub retention_days: u32,
     /// Row-hash algorithm (default and only value: sha256).
     pub hash_algorithm: HashAlgorithm,
-    /// Most signals the sink groups into one append (default 1000).
+    /// Signals per group of the sink: a full group is committed without waiting (default
+    /// 1000). A writer that fell behind commits up to 16 waiting groups in one append.
     pub batch_size: usize,
-    /// Longest the sink waits to fill a batch, ms (default 5).
+    /// Longest the sink's idle writer waits for a group to fill, ms (default 0: commit as soon
+    /// as the writer is free; signals arriving during one commit form the next group).
     pub flush_interval_ms: u64,
     /// Size at which the active segment is sealed and a new one started (default 128 MiB). A
     /// sealed file may exceed it by its 96-byte trailer, and a single entry larger than the
@@ -72,7 +74,7 @@ impl Default for PersistenceConfig {
             retention_days: 0,
             hash_algorithm: HashAlgorithm::Sha256,
             batch_size: 1000,
-            flush_interval_ms: 5,
+            flush_interval_ms: 0,
             segment_size_bytes: SEGMENT_SIZE_BYTES_DEFAULT,
             durability: Durability::Fdatasync,
         }
@@ -157,9 +159,9 @@ impl LedgerToml {
              retention_days = {}\n\
              # row-hash algorithm; only sha256 exists\n\
              hash_algorithm = \"sha256\"\n\
-             # most signals per group commit of the sink\n\
+             # signals per group the sink commits without waiting\n\
              batch_size = {}\n\
-             # longest the sink waits to fill a batch, milliseconds\n\
+             # longest the idle sink waits for a group to fill, ms; 0 = commit at once\n\
              flush_interval_ms = {}\n\
              # seal the active segment and start a new one at this size\n\
              segment_size_bytes = {}\n\

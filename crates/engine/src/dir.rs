@@ -54,11 +54,14 @@ pub fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
     sync_dir(dir)
 }
 
-/// Whether `name` is a temporary file the ledger itself writes: a segment or `ledger.toml`
-/// being created.
+/// Whether `name` is a temporary file the ledger itself writes: a segment, `ledger.toml` or
+/// the sink's metrics being written.
 pub fn is_own_temporary(name: &str) -> bool {
-    name.strip_suffix(TMP_SUFFIX)
-        .is_some_and(|base| base == CONFIG_FILE || parse_segment_file_name(base).is_some())
+    name.strip_suffix(TMP_SUFFIX).is_some_and(|base| {
+        base == CONFIG_FILE
+            || base == crate::sink::METRICS_FILE
+            || parse_segment_file_name(base).is_some()
+    })
 }
 
 /// Removes leftovers of the ledger's own interrupted atomic writes (other files are left alone).

@@ -218,6 +218,14 @@ pub enum LedgerError {
     /// A seq or signal id asked for does not exist.
     #[error("{0} not found")]
     NotFound(String),
+    /// A file beside the segments (not part of the chain) holds something unexpected.
+    #[error("cannot read {}: {message}", path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// A write failed earlier and could not be rolled back; the ledger must be reopened.
     #[error("the ledger writer is unusable after an earlier failure ({0}); reopen the ledger")]
     Poisoned(String),

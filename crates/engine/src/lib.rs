@@ -5,6 +5,7 @@
 //! knows nothing of queries, replay or the CLI above it.
 //!
 //! - [`Ledger`]: the one writer of a directory: create, open (recovering a torn tail), append.
+//! - [`SignalSink`]: the group-committing write interface for many concurrent producers.
 //! - [`Snapshot`]: a reader's consistent view, in this process or another.
 //! - [`verify()`]: parallel integrity verification; [`Digest`]: head digests kept elsewhere.
 //! - [`input`]: NDJSON input of signals; [`record`]: the columns and their byte layout.
@@ -20,6 +21,7 @@ pub mod le;
 pub mod ledger;
 pub mod record;
 pub mod segment;
+pub mod sink;
 pub mod snapshot;
 pub mod timefmt;
 pub mod verify;
@@ -31,5 +33,6 @@ pub use hash::{Hash, GENESIS_PREV_HASH};
 pub use layout::Head;
 pub use ledger::{AppendReceipt, Ledger, OpenOptions, RecoveryReport};
 pub use record::{Direction, FieldError, Signal, SignalRecord, SignalType, ValidSignal};
+pub use sink::{SignalSink, SinkConfig, SinkMetrics};
 pub use snapshot::Snapshot;
 pub use verify::{verify, verify_with_progress, VerifyOptions, VerifyReport};

@@ -72,7 +72,7 @@ pub fn run(global: &GlobalArgs, args: &DemoArgs) -> CliResult<u8> {
     let snapshot = wiring::open_snapshot(&dir)?;
     output::println(&format!(
         "5. stats     {}",
-        inspect::stats_json(&snapshot, &toml)
+        inspect::stats_json(&snapshot, &toml, None)
     ))?;
     if snapshot.record_count() == 0 {
         output::println("6. digest    (none: the ledger is empty)")?;

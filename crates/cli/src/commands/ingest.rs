@@ -178,6 +178,14 @@ pub fn ingest_parsed(
 
 /// Runs `ingest`.
 pub fn run(global: &GlobalArgs, args: &IngestArgs) -> CliResult<()> {
+    if args.rejects.is_some() && !(args.skip_invalid || args.follow) {
+        return Err(CliError::new(
+            "--rejects needs --skip-invalid or --follow (otherwise a bad line refuses the whole input)",
+        ));
+    }
+    if args.follow {
+        return crate::commands::follow::run(global, args);
+    }
     let dir = wiring::ledger_dir(global)?;
     // Open first: a locked or damaged ledger fails before a large input is read.
     let mut ledger = wiring::open_writer(dir, global)?;

@@ -4,7 +4,7 @@
 use signal_ledger_engine::config::LedgerToml;
 use signal_ledger_engine::record::json::write_record_json;
 use signal_ledger_engine::timefmt::format_rfc3339_ns;
-use signal_ledger_engine::{Digest, Durability, SignalRecord, Snapshot};
+use signal_ledger_engine::{Digest, Durability, SignalRecord, SinkMetrics, Snapshot};
 
 use crate::args::{GetArgs, GlobalArgs, TailArgs};
 use crate::error::{CliError, CliResult};
@@ -39,8 +39,12 @@ fn durability_name(d: Durability) -> &'static str {
     }
 }
 
-/// The `stats` object of `snapshot`, with the settings in force.
-pub fn stats_json(snapshot: &Snapshot, toml: &LedgerToml) -> String {
+/// The `stats` object of `snapshot`, with the settings in force and the metrics the last (or
+/// running) sink left (`"sink": null` when no sink has written to the ledger).
+pub fn stats_json(snapshot: &Snapshot, toml: &LedgerToml, sink: Option<&SinkMetrics>) -> String {
+    let sink = sink
+        .and_then(|m| serde_json::to_string(m).ok())
+        .unwrap_or_else(|| "null".to_owned());
     let head = snapshot.head();
     let range = snapshot.timestamp_range();
     let torn = snapshot.torn_tail().map(|t| {
@@ -90,6 +94,7 @@ pub fn stats_json(snapshot: &Snapshot, toml: &LedgerToml) -> String {
             snapshot.damage().map(ToString::to_string).as_deref(),
         )
         .raw("config", &config)
+        .raw("sink", &sink)
         .finish()
 }
 
@@ -98,7 +103,8 @@ pub fn stats(global: &GlobalArgs) -> CliResult<()> {
     let dir = wiring::ledger_dir(global)?;
     let toml = wiring::load_config(dir, global)?;
     let snapshot = wiring::open_snapshot(dir)?;
-    output::println(&stats_json(&snapshot, &toml))
+    let sink = SinkMetrics::read_from(dir)?;
+    output::println(&stats_json(&snapshot, &toml, sink.as_ref()))
 }
 
 /// One record as one JSON line.

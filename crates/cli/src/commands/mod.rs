@@ -1,7 +1,9 @@
 //! One module per command (or group of small read-only commands). Each parses nothing and
 //! stores nothing itself: it wires the engine and formats what it returns.
 
+pub mod bench_sink;
 pub mod demo;
+pub mod follow;
 pub mod generate;
 pub mod ingest;
 pub mod init;

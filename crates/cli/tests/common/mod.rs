@@ -123,3 +123,151 @@ pub fn json_lines(text: &str) -> Vec<Value> {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
+
+/// The longest any one wait on the binary may take: generous, so only a hang reaches it.
+pub const HANG_GUARD: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// How often a waiting test looks again.
+pub const POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// The binary with `args`, not yet started (no `SIGNAL_LEDGER_DIR` from the environment).
+pub fn binary(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_signal-ledger"));
+    c.args(args).env_remove("SIGNAL_LEDGER_DIR");
+    c
+}
+
+/// A started binary. Its stdout and stderr are collected in the background; it is killed if the
+/// test ends, or panics, while it still runs.
+pub struct Running {
+    child: std::process::Child,
+    stdout: Option<std::thread::JoinHandle<Vec<u8>>>,
+    stderr: Option<std::thread::JoinHandle<Vec<u8>>>,
+}
+
+fn collect(mut from: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = from.read_to_end(&mut bytes);
+        bytes
+    })
+}
+
+impl Running {
+    /// Starts `command` with stdin, stdout and stderr piped.
+    pub fn start(mut command: Command) -> Running {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().map(collect);
+        let stderr = child.stderr.take().map(collect);
+        Running {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Its standard input, to write to and close (by dropping it).
+    pub fn stdin(&mut self) -> std::process::ChildStdin {
+        self.child.stdin.take().unwrap()
+    }
+
+    /// Sends `signal` ("TERM", "INT") with kill(1).
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{signal} {}: {status}", self.pid());
+    }
+
+    /// Everything it printed, once it has exited.
+    fn output(&mut self, code: i32) -> Out {
+        let text = |h: Option<std::thread::JoinHandle<Vec<u8>>>| {
+            String::from_utf8(h.map(|h| h.join().unwrap()).unwrap_or_default()).unwrap()
+        };
+        Out {
+            code,
+            stdout: text(self.stdout.take()),
+            stderr: text(self.stderr.take()),
+        }
+    }
+
+    /// Its output if it has exited (closing its stdin first is the caller's business).
+    pub fn exited(&mut self) -> Option<Out> {
+        let status = self.child.try_wait().unwrap()?;
+        Some(self.output(status.code().unwrap_or(-1)))
+    }
+
+    /// Waits for it to exit (at most [`HANG_GUARD`]) and returns what it printed.
+    pub fn wait(mut self) -> Out {
+        drop(self.child.stdin.take());
+        let deadline = std::time::Instant::now() + HANG_GUARD;
+        loop {
+            if let Some(out) = self.exited() {
+                return out;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "signal-ledger (pid {}) still running after {HANG_GUARD:?}",
+                self.pid()
+            );
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Polls `done` every [`POLL`] until it holds; panics (with the output) if the process exits
+    /// first, or after [`HANG_GUARD`].
+    pub fn wait_until(&mut self, what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = std::time::Instant::now() + HANG_GUARD;
+        while !done() {
+            if let Some(out) = self.exited() {
+                panic!("exited before {what}: {out:?}");
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "not {what} after {HANG_GUARD:?}"
+            );
+            std::thread::sleep(POLL);
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs `command` to the end (at most [`HANG_GUARD`]) with `input` on stdin, then closed.
+pub fn run_guarded(command: Command, input: &[u8]) -> Out {
+    let mut running = Running::start(command);
+    let mut stdin = running.stdin();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = running.wait();
+    writer.join().unwrap();
+    out
+}
+
+/// `binary(["--ledger", DIR, args...])`.
+pub fn binary_on(dir: &Path, args: &[&str]) -> Command {
+    let mut c = binary(&["--ledger", dir.to_str().unwrap()]);
+    c.args(args);
+    c
+}

@@ -23,7 +23,9 @@ mod line;
 mod ndjson;
 
 pub use line::{parse_signal_line, parse_signal_line_numbered, LEDGER_FIELDS, PRODUCER_FIELDS};
-pub use ndjson::{parse_ndjson, parse_ndjson_with_progress, ParsedInput, LINE_LEN_MAX};
+pub use ndjson::{
+    parse_ndjson, parse_ndjson_line, parse_ndjson_with_progress, ParsedInput, LINE_LEN_MAX,
+};
 pub use stream::{parse_ndjson_stream, READ_BLOCK_LEN};
 
 mod stream;

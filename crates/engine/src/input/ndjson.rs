@@ -180,6 +180,25 @@ fn parse_raw_line(line: &[u8]) -> Option<Result<Signal, LineError>> {
     })
 }
 
+/// One line of an NDJSON stream read a line at a time (`ingest --follow`): the line as read,
+/// without its `\n`, numbered `line_no` from 1. Same rules as [`parse_ndjson`] (a BOM on line
+/// 1, one trailing `\r`, blank lines skipped as None, the length limit, the error's input text).
+pub fn parse_ndjson_line(line_no: u64, line: &[u8]) -> Option<Result<ValidSignal, InputError>> {
+    let line = match line_no {
+        1 => line.strip_prefix(BOM).unwrap_or(line),
+        _ => line,
+    };
+    Some(match parse_raw_line(line)? {
+        // parse_signal_line validated it (its payload is a RawValue: valid JSON).
+        Ok(signal) => Ok(ValidSignal::checked(signal)),
+        Err(e) => {
+            let mut error = e.at_line(line_no);
+            error.input = raw_text(line);
+            Err(error)
+        }
+    })
+}
+
 fn parse_piece(piece: &[u8]) -> Part {
     let mut part = Part {
         lines: 0,
@@ -245,6 +264,22 @@ mod tests {
 
     fn lines_of(p: &ParsedInput) -> Vec<u64> {
         p.lines.clone()
+    }
+
+    #[test]
+    fn one_line_at_a_time_follows_the_whole_input_rules() {
+        let good = line(7);
+        let whole = parse_ndjson(format!("{good}\n").as_bytes());
+        let one = parse_ndjson_line(1, format!("\u{feff}{good}\r").as_bytes())
+            .unwrap()
+            .unwrap();
+        assert_eq!(whole.signals, vec![one]);
+        assert!(parse_ndjson_line(3, b" \t\r").is_none());
+        let bad = parse_ndjson_line(4, br#"{"ticker":"aapl"}"#)
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(bad.line, 4);
+        assert_eq!(bad.input, r#"{"ticker":"aapl"}"#);
     }
 
     #[test]

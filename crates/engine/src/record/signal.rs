@@ -427,3 +427,33 @@ mod control_char_tests {
         }
     }
 }
+
+/// Signals for unit tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    /// A valid signal with `signal_id` `id`.
+    pub(crate) fn valid_signal(id: &str) -> ValidSignal {
+        ValidSignal::new(Signal {
+            signal_id: id.to_owned(),
+            source_module: "momentum".to_owned(),
+            source_version: None,
+            ticker: "AAPL".to_owned(),
+            direction: Direction::Long,
+            conviction: 0.5,
+            signal_type: SignalType::Entry,
+            timeframe: None,
+            price: None,
+            timestamp_ns: 1_767_225_600_000_000_000,
+            expires_at_ns: None,
+            strategy_id: None,
+            correlation_id: None,
+            parent_signal_ids: Vec::new(),
+            acted_upon: None,
+            execution_id: None,
+            payload_json: "null".to_owned(),
+        })
+        .expect("a valid test signal")
+    }
+}

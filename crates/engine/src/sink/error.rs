@@ -1,0 +1,80 @@
+//! The sink's two errors: refusing a signal now, and failing to persist one later.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::LedgerError;
+use crate::record::{FieldError, Signal};
+
+/// Why `record`, `try_record` or `record_batch` refused: nothing was queued. The signals come
+/// back (except invalid ones) so the producer can retry them.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// A signal breaks a rule (the batch's index of it for `record_batch`).
+    #[error("signal{} refused: {error}", index.map(|i| format!(" {i} of the batch")).unwrap_or_default())]
+    Invalid {
+        /// Index in the batch, for `record_batch`.
+        index: Option<usize>,
+        /// The rule broken.
+        error: FieldError,
+    },
+    /// The queue stayed full for `backpressure_timeout`: the disk is not keeping up.
+    #[error("not recorded: the sink's queue stayed full for {} ms ({queued} signals queued); the writer is not keeping up", waited.as_millis())]
+    Backpressure {
+        /// How long the producer waited.
+        waited: Duration,
+        /// Signals queued when it gave up.
+        queued: usize,
+        /// The signals, not recorded.
+        signals: Vec<Signal>,
+    },
+    /// `try_record` found the queue full.
+    #[error("not recorded: the sink's queue is full ({queued} signals queued)")]
+    Full {
+        /// Signals queued.
+        queued: usize,
+        /// The signals, not recorded.
+        signals: Vec<Signal>,
+    },
+    /// The sink was shut down.
+    #[error("not recorded: the sink is shut down")]
+    Closed {
+        /// The signals, not recorded.
+        signals: Vec<Signal>,
+    },
+}
+
+impl RecordError {
+    /// The signals that were not recorded (empty for `Invalid`).
+    pub fn into_signals(self) -> Vec<Signal> {
+        match self {
+            RecordError::Invalid { .. } => Vec::new(),
+            RecordError::Backpressure { signals, .. }
+            | RecordError::Full { signals, .. }
+            | RecordError::Closed { signals } => signals,
+        }
+    }
+}
+
+/// Why a queued signal was not persisted (delivered through its handle).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PersistError {
+    /// The append that carried it failed (disk full, I/O error). Nothing of that append was
+    /// kept: the ledger is as it was before it. Later appends are tried again. (One append may
+    /// carry several groups when the writer is behind; they fail together.)
+    #[error("not persisted: {0}")]
+    Append(Arc<LedgerError>),
+    /// The append that carried it failed, and removing what it had written failed too. Until
+    /// the sink's next append removes them (it tries first), some of these signals may be in
+    /// the ledger, and a crash before then would keep them; they were never acknowledged.
+    #[error("not persisted: {error}; removing what the failed append wrote also failed ({cleanup}); the sink removes it before its next append")]
+    AppendNotUndone {
+        /// Why the append failed.
+        error: Arc<LedgerError>,
+        /// Why removing its leftovers failed.
+        cleanup: Arc<LedgerError>,
+    },
+    /// The sink's writer thread stopped before committing it.
+    #[error("not persisted: the sink's writer stopped before committing it")]
+    WriterStopped,
+}

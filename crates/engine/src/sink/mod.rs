@@ -1,0 +1,238 @@
+//! `SignalSink`: the one write interface every producer calls, from any number of threads.
+//!
+//! Producers hand signals to [`SignalSink::record`], which validates them on the producer's own
+//! thread, queues them and returns at once with a [`DurableHandle`]. One background flusher
+//! thread owns the [`Ledger`] and commits the queue in groups: a group is one append, so one
+//! write and one sync, however many producers it serves (group commit); a writer that fell
+//! behind commits several waiting groups in one append. A handle completes —
+//! with the signal's seq and row hash — only after its group is durable, or with the error that
+//! stopped the group.
+//!
+//! What an acknowledgement means is the ledger's [`Durability`](crate::Durability): with
+//! `fdatasync` or `fsync`, a completed handle survives a crash or a power loss; with `none`, it
+//! survives a crash of the process but not of the machine. A signal whose handle has not
+//! completed may be lost by a crash in every mode: it was never acknowledged.
+//!
+//! Invariants:
+//! - groups are committed in the order they were formed, and the signals of a group in the
+//!   order they were queued, so seqs follow queue order;
+//! - every queued signal's handle completes exactly once — durable, failed with the append's
+//!   error, or failed because the writer stopped — even if its producer dropped the handle;
+//! - the queue holds at most `max_queued_signals` signals and `max_queued_bytes` bytes (plus
+//!   one group being committed); a producer that would exceed it waits or is refused, it is
+//!   never dropped silently.
+
+mod config;
+mod error;
+mod flusher;
+mod handle;
+mod metrics;
+mod queue;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use parking_lot::Mutex;
+
+pub use config::SinkConfig;
+pub use error::{PersistError, RecordError};
+pub use handle::{BatchHandle, Durable, DurableHandle};
+pub use metrics::{Distribution, SinkMetrics, METRICS_FILE};
+
+use crate::error::{LedgerError, Result};
+use crate::ledger::Ledger;
+use crate::record::{Signal, ValidSignal};
+use metrics::Metrics;
+use queue::{Queue, Refused};
+
+/// The batching, group-committing write interface over one [`Ledger`]; share it between
+/// producer threads by reference or in an `Arc`.
+pub struct SignalSink {
+    queue: Arc<Queue>,
+    metrics: Arc<Metrics>,
+    flusher: Mutex<Option<JoinHandle<()>>>,
+    config: SinkConfig,
+    dir: PathBuf,
+}
+
+impl std::fmt::Debug for SignalSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignalSink")
+            .field("dir", &self.dir)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SignalSink {
+    /// Opens the ledger in `dir` for writing and starts a sink over it, configured from the
+    /// ledger's settings ([`SinkConfig::from_persistence`]).
+    pub fn open(dir: &Path) -> Result<SignalSink> {
+        let ledger = Ledger::open(dir)?;
+        let config = SinkConfig::from_persistence(ledger.config());
+        SignalSink::start(ledger, config)
+    }
+
+    /// Starts a sink that owns `ledger` (its writer thread is the only one to touch it).
+    pub fn start(ledger: Ledger, config: SinkConfig) -> Result<SignalSink> {
+        let dir = ledger.dir().to_path_buf();
+        let queue = Arc::new(Queue::new(&config));
+        let metrics = Arc::new(Metrics::new(ledger.config().durability));
+        let metrics_path = config.metrics_file.then(|| dir.join(METRICS_FILE));
+        let flusher = flusher::Flusher::new(
+            ledger,
+            Arc::clone(&queue),
+            Arc::clone(&metrics),
+            config.clone(),
+            metrics_path,
+        );
+        let thread = std::thread::Builder::new()
+            .name("signal-sink-flusher".into())
+            .spawn(move || flusher.run())
+            .map_err(|e| LedgerError::io("start the sink's flusher thread", &dir, e))?;
+        Ok(SignalSink {
+            queue,
+            metrics,
+            flusher: Mutex::new(Some(thread)),
+            config,
+            dir,
+        })
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &SinkConfig {
+        &self.config
+    }
+
+    /// The ledger directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Validates `signal` on this thread and queues it. Returns at once unless the queue is
+    /// full, in which case it waits up to `backpressure_timeout` for room, then refuses with
+    /// [`RecordError::Backpressure`] (giving the signal back). An invalid signal is refused
+    /// with [`RecordError::Invalid`] and never reaches a batch.
+    pub fn record(&self, signal: Signal) -> std::result::Result<DurableHandle, RecordError> {
+        let valid = self.validate(signal, None)?;
+        self.record_valid(valid)
+    }
+
+    /// [`SignalSink::record`] for a signal validated already.
+    pub fn record_valid(
+        &self,
+        signal: ValidSignal,
+    ) -> std::result::Result<DurableHandle, RecordError> {
+        let (slot, index) = self
+            .queue
+            .push(vec![signal], Some(self.config.backpressure_timeout))
+            .map_err(|refused| self.refused(refused))?;
+        self.metrics.add_recorded(1);
+        Ok(DurableHandle::new(slot, index))
+    }
+
+    /// [`SignalSink::record`] that never blocks: a full queue refuses at once with
+    /// [`RecordError::Full`] (giving the signal back).
+    pub fn try_record(&self, signal: Signal) -> std::result::Result<DurableHandle, RecordError> {
+        let valid = self.validate(signal, None)?;
+        let (slot, index) = self
+            .queue
+            .push(vec![valid], None)
+            .map_err(|refused| self.refused(refused))?;
+        self.metrics.add_recorded(1);
+        Ok(DurableHandle::new(slot, index))
+    }
+
+    /// Validates and queues `signals` together: they are committed in one append, in this
+    /// order, so they all become durable or none does. An invalid signal refuses the whole
+    /// batch (nothing is queued) with its index. Blocks for room like [`SignalSink::record`].
+    pub fn record_batch(
+        &self,
+        signals: Vec<Signal>,
+    ) -> std::result::Result<BatchHandle, RecordError> {
+        let mut valid = Vec::with_capacity(signals.len());
+        for (index, signal) in signals.into_iter().enumerate() {
+            valid.push(self.validate(signal, Some(index))?);
+        }
+        let len = valid.len();
+        if len == 0 {
+            return Ok(BatchHandle::empty());
+        }
+        let (slot, start) = self
+            .queue
+            .push(valid, Some(self.config.backpressure_timeout))
+            .map_err(|refused| self.refused(refused))?;
+        self.metrics.add_recorded(len as u64);
+        Ok(BatchHandle::new(slot, start, len))
+    }
+
+    /// Commits everything queued before this call without waiting for batches to fill, and
+    /// returns once it is durable. Returns the error of the last batch if that one failed
+    /// (each handle still carries its own outcome).
+    pub fn flush(&self) -> std::result::Result<(), PersistError> {
+        match self.queue.request_flush() {
+            Some(slot) => slot.wait().map(|_| ()),
+            None => Ok(()),
+        }
+    }
+
+    /// What the sink has done so far.
+    pub fn metrics(&self) -> SinkMetrics {
+        self.metrics.snapshot(&self.queue.depth())
+    }
+
+    /// Stops taking signals (later calls get [`RecordError::Closed`]), commits everything
+    /// queued, stops the writer thread and returns the final metrics. Idempotent; dropping the
+    /// sink does the same.
+    pub fn shutdown(&self) -> SinkMetrics {
+        self.queue.close();
+        if let Some(thread) = self.flusher.lock().take() {
+            if thread.join().is_err() {
+                // The flusher's guard has failed every queued handle already; this covers
+                // anything queued after it ran.
+                self.queue.fail_all();
+            }
+        }
+        self.metrics()
+    }
+
+    fn validate(
+        &self,
+        signal: Signal,
+        index: Option<usize>,
+    ) -> std::result::Result<ValidSignal, RecordError> {
+        ValidSignal::new(signal).map_err(|error| {
+            self.metrics.add_refused_invalid();
+            RecordError::Invalid { index, error }
+        })
+    }
+
+    fn refused(&self, refused: Refused) -> RecordError {
+        let n = refused.signals.len() as u64;
+        match refused.why {
+            queue::Why::Closed => self.metrics.add_refused_closed(n),
+            _ => self.metrics.add_refused_full(n),
+        }
+        let signals = refused
+            .signals
+            .into_iter()
+            .map(ValidSignal::into_signal)
+            .collect();
+        match refused.why {
+            queue::Why::Closed => RecordError::Closed { signals },
+            queue::Why::Full { queued } => RecordError::Full { queued, signals },
+            queue::Why::TimedOut { waited, queued } => RecordError::Backpressure {
+                waited,
+                queued,
+                signals,
+            },
+        }
+    }
+}
+
+impl Drop for SignalSink {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
