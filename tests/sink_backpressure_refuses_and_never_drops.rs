@@ -6,15 +6,13 @@
 mod support;
 
 use std::collections::HashSet;
-use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use signal_ledger::engine::sink::RecordError;
 use signal_ledger::engine::{
-    verify, Durability, Ledger, PersistenceConfig, Signal, SignalSink, SinkConfig, Snapshot,
-    VerifyOptions,
+    Durability, Ledger, PersistenceConfig, Signal, SignalSink, SinkConfig,
 };
 use support::faults::{Faults, OpenOnDrop};
 use support::*;
@@ -33,15 +31,6 @@ fn empty_faulty_ledger(
     let faults = Faults::none();
     let ledger = Ledger::open_with(&path, faults.open_options()).unwrap();
     (tmp, path, ledger, faults)
-}
-
-fn stored_ids(dir: &Path) -> Vec<String> {
-    let snap = Snapshot::open(dir).unwrap();
-    let report = verify(&snap, VerifyOptions::default());
-    assert!(report.is_intact(), "{:?}", report.first_failure);
-    snap.entries()
-        .map(|e| snap.decode_record(&e.unwrap()).unwrap().signal.signal_id)
-        .collect()
 }
 
 fn ids(signals: &[Signal]) -> Vec<&str> {

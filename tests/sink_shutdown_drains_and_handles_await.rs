@@ -6,14 +6,12 @@
 mod support;
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use signal_ledger::engine::sink::RecordError;
-use signal_ledger::engine::{
-    verify, Ledger, PersistenceConfig, Signal, SignalSink, SinkConfig, Snapshot, VerifyOptions,
-};
+use signal_ledger::engine::{Ledger, PersistenceConfig, Signal, SignalSink, SinkConfig, Snapshot};
 use support::*;
 
 fn new_ledger() -> (tempfile::TempDir, PathBuf, Ledger) {
@@ -30,16 +28,6 @@ fn lingering() -> SinkConfig {
         flush_interval: Duration::from_secs(60),
         ..SinkConfig::default()
     }
-}
-
-/// The signal_ids in the ledger at `dir`, in seq order, after checking it verifies.
-fn stored_ids(dir: &Path) -> Vec<String> {
-    let snap = Snapshot::open(dir).unwrap();
-    let report = verify(&snap, VerifyOptions::default());
-    assert!(report.is_intact(), "{:?}", report.first_failure);
-    snap.entries()
-        .map(|e| snap.decode_record(&e.unwrap()).unwrap().signal.signal_id)
-        .collect()
 }
 
 fn ids(signals: &[Signal]) -> Vec<String> {

@@ -126,3 +126,14 @@ pub fn dir_image(dir: &Path) -> Vec<(String, Vec<u8>)> {
     files.sort();
     files
 }
+
+/// The signal_ids in the ledger at `dir`, in seq order, after checking it verifies.
+pub fn stored_ids(dir: &Path) -> Vec<String> {
+    let snap = signal_ledger::engine::Snapshot::open(dir).unwrap();
+    let report =
+        signal_ledger::engine::verify(&snap, signal_ledger::engine::VerifyOptions::default());
+    assert!(report.is_intact(), "{:?}", report.first_failure);
+    snap.entries()
+        .map(|e| snap.decode_record(&e.unwrap()).unwrap().signal.signal_id)
+        .collect()
+}

@@ -6,8 +6,9 @@
 //! - an append that returns an error leaves nothing behind: every byte it wrote is removed again
 //!   (segments it created are deleted, the segment it sealed is unsealed) before the error is
 //!   returned, and if that cleanup itself fails the writer is poisoned and refuses further
-//!   appends. A crash mid-append is different: it may leave a prefix of the unacknowledged batch
-//!   (whole entries, plus a torn tail that the next open truncates);
+//!   appends until [`Ledger::reopen`] removes what the append left. A crash mid-append is
+//!   different: it may leave a prefix of the unacknowledged batch (whole entries, plus a torn
+//!   tail that the next open truncates);
 //! - an append is acknowledged only after the configured sync;
 //! - recorded_at never decreases, across sessions too, so ledger order is also recorded_at
 //!   order (as long as the clock of the first session was not ahead of later ones' by more
