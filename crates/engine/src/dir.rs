@@ -54,14 +54,29 @@ pub fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
     sync_dir(dir)
 }
 
-/// Whether `name` is a temporary file the ledger itself writes: a segment, `ledger.toml` or
-/// the sink's metrics being written.
+/// Whether `name` is a temporary file the ledger itself writes: a segment, `ledger.toml`, the
+/// sink's metrics or an index sidecar being written.
 pub fn is_own_temporary(name: &str) -> bool {
     name.strip_suffix(TMP_SUFFIX).is_some_and(|base| {
         base == CONFIG_FILE
             || base == crate::sink::METRICS_FILE
             || parse_segment_file_name(base).is_some()
+            || is_sidecar_temporary(base)
     })
+}
+
+/// `<first seq>.idx.<pid>`: an index sidecar being written by process `pid`.
+fn is_sidecar_temporary(base: &str) -> bool {
+    let Some((sidecar, pid)) = base.rsplit_once('.') else {
+        return false;
+    };
+    let segment = sidecar
+        .strip_suffix(crate::index::SIDECAR_EXTENSION)
+        .and_then(|s| s.strip_suffix('.'))
+        .map(|stem| format!("{stem}.{}", crate::segment::name::SEGMENT_EXTENSION));
+    !pid.is_empty()
+        && pid.bytes().all(|b| b.is_ascii_digit())
+        && segment.is_some_and(|s| parse_segment_file_name(&s).is_some())
 }
 
 /// Removes leftovers of the ledger's own interrupted atomic writes (other files are left alone).

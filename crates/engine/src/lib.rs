@@ -15,6 +15,7 @@ pub mod digest;
 pub mod dir;
 pub mod error;
 pub mod hash;
+pub mod index;
 pub mod input;
 pub mod layout;
 pub mod le;

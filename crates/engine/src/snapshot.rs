@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::dir::CONFIG_FILE;
 use crate::error::{Corruption, LedgerError, Result};
 use crate::hash::Hash;
+use crate::index::{self, SegmentIndex};
 use crate::layout::{read_layout, Head, TailAccess};
 use crate::le::u32_at;
 use crate::record::codec::{decode_signal, entry_kind, entry_seq, EntryKind};
@@ -192,6 +193,36 @@ impl Snapshot {
     /// Bytes of all segment files in the snapshot.
     pub fn bytes_total(&self) -> u64 {
         self.segments.iter().map(|s| s.bytes.len() as u64).sum()
+    }
+
+    /// The index of segment `i` (in [`Snapshot::segments`] order): a sealed segment's sidecar
+    /// when it is whole and matches the segment, else built from the segment's bytes (as the
+    /// active segment's always is). Never trusted for integrity; see [`crate::index`].
+    pub fn segment_index(&self, i: usize) -> Result<SegmentIndex> {
+        let Some(segment) = self.segments.get(i) else {
+            return Err(LedgerError::NotFound(format!(
+                "segment {i} of the snapshot"
+            )));
+        };
+        if let Some(trailer) = &segment.trailer {
+            if let Some(index) = index::read_sidecar(
+                &segment.path,
+                segment.first_seq(),
+                segment.records_end as u64,
+                trailer.last_row_hash,
+            ) {
+                if index.len() as u64 == segment.record_count {
+                    return Ok(index);
+                }
+            }
+        }
+        SegmentIndex::build(
+            &segment.path,
+            &segment.bytes,
+            segment.first_seq(),
+            segment.records_end,
+            segment.header.prev_hash,
+        )
     }
 
     /// Smallest and largest signal timestamp, if any signal is held.

@@ -1,0 +1,154 @@
+//! Building a [`SegmentIndex`] from entries, one at a time, in seq order.
+
+use std::collections::HashMap;
+
+use super::columns::{DictColumn, SegmentIndex, DICT_COLUMNS, NO_VALUE, TIME_BLOCK_LEN};
+use super::id_hash;
+use crate::hash::Hash;
+use crate::record::codec::SignalView;
+
+/// One dictionary-coded column being built: values by first appearance, then sorted at the end.
+#[derive(Default)]
+struct DictBuilder {
+    ids: HashMap<String, u32>,
+    values: Vec<String>,
+    rows: Vec<u32>,
+}
+
+impl DictBuilder {
+    fn push(&mut self, value: Option<&str>) {
+        let id = match value {
+            None => NO_VALUE,
+            Some(v) => match self.ids.get(v) {
+                Some(&id) => id,
+                None => {
+                    let id = self.values.len() as u32;
+                    self.ids.insert(v.to_owned(), id);
+                    self.values.push(v.to_owned());
+                    id
+                }
+            },
+        };
+        self.rows.push(id);
+    }
+
+    /// Sorted values, each row's id in that order, and each value's rows (ascending).
+    fn finish(self) -> (Vec<String>, Vec<u32>, Vec<Vec<u32>>) {
+        let n = self.values.len();
+        let mut sorted: Vec<(String, u32)> = self.values.into_iter().zip(0u32..).collect();
+        sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut remap = vec![NO_VALUE; n];
+        for (new, (_, old)) in sorted.iter().enumerate() {
+            if let Some(slot) = remap.get_mut(*old as usize) {
+                *slot = new as u32;
+            }
+        }
+        let values = sorted.into_iter().map(|(v, _)| v).collect();
+        let mut postings = vec![Vec::new(); n];
+        let rows = self
+            .rows
+            .iter()
+            .zip(0u32..)
+            .map(|(&id, row)| {
+                let new = remap.get(id as usize).copied().unwrap_or(NO_VALUE);
+                if let Some(list) = postings.get_mut(new as usize) {
+                    list.push(row);
+                }
+                new
+            })
+            .collect();
+        (values, rows, postings)
+    }
+}
+
+/// Collects one segment's entries into a [`SegmentIndex`].
+#[derive(Default)]
+pub struct IndexBuilder {
+    offsets: Vec<u32>,
+    timestamps: Vec<i64>,
+    convictions: Vec<f64>,
+    directions: Vec<u8>,
+    signal_types: Vec<u8>,
+    acted_upon: Vec<u8>,
+    has_execution: Vec<u8>,
+    dicts: [DictBuilder; DICT_COLUMNS.len()],
+    ids: Vec<(u64, u32)>,
+}
+
+impl IndexBuilder {
+    /// An empty builder.
+    pub fn new() -> IndexBuilder {
+        IndexBuilder::default()
+    }
+
+    /// Entries added so far.
+    pub fn len(&self) -> usize {
+        self.offsets.len()
+    }
+
+    /// Whether nothing was added.
+    pub fn is_empty(&self) -> bool {
+        self.offsets.is_empty()
+    }
+
+    /// Adds the next entry (in seq order): its frame's offset in the segment file and its
+    /// decoded columns.
+    pub fn push(&mut self, offset: u32, signal: &SignalView<'_>) {
+        let row = self.offsets.len() as u32;
+        self.offsets.push(offset);
+        self.timestamps.push(signal.timestamp_ns);
+        self.convictions.push(signal.conviction);
+        self.directions.push(signal.direction.code());
+        self.signal_types.push(signal.signal_type.code());
+        self.acted_upon.push(match signal.acted_upon {
+            None => 0,
+            Some(false) => 1,
+            Some(true) => 2,
+        });
+        self.has_execution
+            .push(u8::from(signal.execution_id.is_some()));
+        for (column, dict) in DICT_COLUMNS.iter().zip(self.dicts.iter_mut()) {
+            dict.push(column.value(signal));
+        }
+        self.ids.push((id_hash(signal.signal_id), row));
+    }
+
+    /// The index of a segment whose first entry has `first_seq`, covering its bytes up to
+    /// `records_end`, whose last entry's row hash is `last_row_hash`.
+    pub fn finish(self, first_seq: u64, records_end: u64, last_row_hash: Hash) -> SegmentIndex {
+        let mut ids = self.ids;
+        ids.sort_unstable();
+        let blocks = self
+            .timestamps
+            .chunks(TIME_BLOCK_LEN)
+            .map(|block| {
+                let min = block.iter().copied().min().unwrap_or(i64::MAX);
+                let max = block.iter().copied().max().unwrap_or(i64::MIN);
+                (min, max)
+            })
+            .collect();
+        let dicts = self.dicts.map(|d| {
+            let (values, rows, postings) = d.finish();
+            DictColumn {
+                values,
+                rows,
+                postings,
+            }
+        });
+        SegmentIndex {
+            first_seq,
+            records_end,
+            last_row_hash,
+            offsets: self.offsets,
+            timestamps: self.timestamps,
+            convictions: self.convictions,
+            directions: self.directions,
+            signal_types: self.signal_types,
+            acted_upon: self.acted_upon,
+            has_execution: self.has_execution,
+            dicts,
+            time_blocks: blocks,
+            ids,
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! Per-segment indexes: derived data that lets queries read only the entries they need.
+//!
+//! A [`SegmentIndex`] holds, for every entry of one segment, its frame offset and the columns
+//! queries filter on (timestamp, conviction, direction, signal_type, acted_upon, whether it has
+//! an execution_id), dictionary ids of the low-cardinality text columns with a posting list per
+//! value, the min/max timestamp of every block of [`TIME_BLOCK_LEN`] entries (producers' clocks
+//! arrive out of order, so a block's range is what bounds it), and a sorted table of signal_id
+//! hashes. A sealed segment's index is kept in a sidecar file (`<segment>.idx`, layout in
+//! FORMAT.md, "Index sidecars"); the active segment's is built in memory.
+//!
+//! Indexes are never trusted for integrity: `verify` ignores them, a sidecar that is missing,
+//! damaged, of another version or for other bytes is rebuilt from the segment, and a query
+//! re-checks every entry it returns against the decoded record, so a lying index can hide rows
+//! from a query but never make it return a wrong one.
+
+mod build;
+mod columns;
+mod sidecar;
+
+pub use build::IndexBuilder;
+pub use columns::{DictColumn, DictKey, SegmentIndex, DICT_COLUMNS, NO_VALUE, TIME_BLOCK_LEN};
+pub use sidecar::{sidecar_path, INDEX_MAGIC, INDEX_VERSION, SIDECAR_EXTENSION};
+
+/// FNV-1a, 64 bits, of a signal_id: the key of the index's id table (FORMAT.md gives the
+/// constants, so an auditor's tools can use the table too).
+pub fn id_hash(id: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+use std::path::Path;
+
+use crate::error::{CorruptKind, LedgerError, Result};
+use crate::hash::Hash;
+use crate::record::codec::{decode_signal, split_hashes};
+use crate::record::frame::{frame_at, FrameAt};
+use crate::segment::header::HEADER_LEN;
+
+impl SegmentIndex {
+    /// The sidecar bytes of this index (FORMAT.md, "Index sidecars").
+    pub fn to_sidecar(&self) -> Vec<u8> {
+        sidecar::encode(self)
+    }
+
+    /// An index read back from sidecar bytes; the error says what is wrong with them.
+    pub fn from_sidecar(bytes: &[u8]) -> std::result::Result<SegmentIndex, String> {
+        sidecar::decode(bytes)
+    }
+
+    /// Builds the index of a segment file's bytes (`path` names it in errors): the entries
+    /// from its header up to `records_end`, the first with seq `first_seq`, chained from
+    /// `prev_hash` (the header's). Stops with the error of the first entry that cannot be read.
+    pub fn build(
+        path: &Path,
+        bytes: &[u8],
+        first_seq: u64,
+        records_end: usize,
+        prev_hash: Hash,
+    ) -> Result<SegmentIndex> {
+        let area = bytes.get(..records_end).unwrap_or(bytes);
+        let mut builder = IndexBuilder::new();
+        let mut last_row_hash = prev_hash;
+        let mut at = HEADER_LEN;
+        while at < area.len() {
+            let seq = first_seq + builder.len() as u64;
+            let corrupt = |kind| LedgerError::corrupt(path, at as u64, Some(seq), kind);
+            let (body, next) = match frame_at(area, at) {
+                FrameAt::Valid { body, next } => (body, next),
+                _ => {
+                    return Err(corrupt(CorruptKind::Malformed(
+                        "no whole, valid frame where an entry should start".into(),
+                    )))
+                }
+            };
+            let view = decode_signal(body).map_err(corrupt)?;
+            if let Some((_, _, row_hash)) = split_hashes(body) {
+                last_row_hash = row_hash;
+            }
+            builder.push(u32::try_from(at).unwrap_or(u32::MAX), &view);
+            at = next;
+        }
+        Ok(builder.finish(first_seq, records_end as u64, last_row_hash))
+    }
+}
+
+/// Writes `index` as the sidecar of the segment at `segment` (a temporary file named for this
+/// process, then a rename, so concurrent writers of the same sidecar never mix bytes).
+pub fn write_sidecar(segment: &Path, index: &SegmentIndex) -> Result<()> {
+    let path = sidecar_path(segment);
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".{}{}", std::process::id(), crate::dir::TMP_SUFFIX));
+    let tmp = std::path::PathBuf::from(tmp);
+    std::fs::write(&tmp, index.to_sidecar()).map_err(|e| LedgerError::io("write", &tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        LedgerError::io("rename", &tmp, e)
+    })
+}
+
+/// The index in the sidecar of `segment`, if there is one that is whole and matches what the
+/// caller knows of the segment (first seq, covered bytes, last row hash); None otherwise (the
+/// caller rebuilds).
+pub fn read_sidecar(
+    segment: &Path,
+    first_seq: u64,
+    records_end: u64,
+    last_row_hash: Hash,
+) -> Option<SegmentIndex> {
+    let bytes = std::fs::read(sidecar_path(segment)).ok()?;
+    let index = SegmentIndex::from_sidecar(&bytes).ok()?;
+    (index.first_seq == first_seq
+        && index.records_end == records_end
+        && index.last_row_hash == last_row_hash)
+        .then_some(index)
+}
