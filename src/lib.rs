@@ -7,3 +7,4 @@
 
 pub use signal_ledger_demo as demo;
 pub use signal_ledger_engine as engine;
+pub use signal_ledger_query as query;

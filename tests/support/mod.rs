@@ -110,17 +110,18 @@ pub fn ledger_ending_in_a_sealed_segment() -> (tempfile::TempDir, PathBuf, PathB
     (tmp, path, sealed)
 }
 
-/// Every file of a ledger directory but the lock, with its bytes, sorted by name.
+/// Every file of a ledger directory but the lock, with its bytes, sorted by name. A file that
+/// vanishes between listing and reading (a running sink's metrics temporary, renamed away) is
+/// not part of the image.
 pub fn dir_image(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap())
         .filter(|e| e.file_name() != "LOCK")
-        .map(|e| {
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
+        .filter_map(|e| match std::fs::read(e.path()) {
+            Ok(bytes) => Some((e.file_name().to_string_lossy().into_owned(), bytes)),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+            Err(err) => panic!("read {}: {err}", e.path().display()),
         })
         .collect();
     files.sort();

@@ -89,6 +89,131 @@ pub enum Command {
     /// Offer demo signals from many producer threads through the sink; print one JSON line of
     /// throughput and creation-to-durable latency.
     BenchSink(BenchSinkArgs),
+    /// Find signals by any combination of filters, a page at a time.
+    Query(QueryArgs),
+    /// Count, conviction min/max/avg and acted-upon rate, grouped, under any filter.
+    Aggregate(AggregateArgs),
+}
+
+/// The filter flags shared by `query` and `aggregate`. Repeat a flag to allow several values.
+#[derive(Debug, Clone, Default, Args)]
+pub struct FilterArgs {
+    /// source_module is this (repeatable).
+    #[arg(long = "source", value_name = "MODULE")]
+    pub sources: Vec<String>,
+    /// ticker is this (repeatable).
+    #[arg(long = "ticker", value_name = "TICKER")]
+    pub tickers: Vec<String>,
+    /// timestamp at or after this (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// timestamp before this (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+    /// conviction at least this.
+    #[arg(long, value_name = "X")]
+    pub min_conviction: Option<f64>,
+    /// conviction at most this.
+    #[arg(long, value_name = "X")]
+    pub max_conviction: Option<f64>,
+    /// direction is this: long, short or neutral (repeatable).
+    #[arg(long = "direction", value_name = "DIR")]
+    pub directions: Vec<String>,
+    /// signal_type is this: entry, exit, scale_in, scale_out or alert (repeatable).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub signal_types: Vec<String>,
+    /// timeframe is this (repeatable).
+    #[arg(long = "timeframe", value_name = "TF")]
+    pub timeframes: Vec<String>,
+    /// strategy_id is this (repeatable).
+    #[arg(long = "strategy", value_name = "ID")]
+    pub strategy_ids: Vec<String>,
+    /// correlation_id is this (repeatable).
+    #[arg(long = "correlation", value_name = "ID")]
+    pub correlation_ids: Vec<String>,
+    /// acted_upon is this: true or false (absent counts as false).
+    #[arg(long, value_name = "BOOL")]
+    pub acted_upon: Option<bool>,
+    /// Whether an execution_id is present: true or false.
+    #[arg(long, value_name = "BOOL")]
+    pub has_execution_id: Option<bool>,
+}
+
+/// `query` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QueryFormat {
+    /// A readable table (the default on a terminal).
+    Table,
+    /// One object {"records": [...], "next_cursor": ...}.
+    Json,
+    /// One record per line (the default otherwise); the next cursor on stderr.
+    Ndjson,
+}
+
+/// `--order` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OrderArg {
+    /// Newest signal timestamp first.
+    TimestampDesc,
+    /// Oldest signal timestamp first.
+    TimestampAsc,
+    /// Ledger order.
+    SeqAsc,
+    /// Ledger order, last first.
+    SeqDesc,
+}
+
+/// `query` options.
+#[derive(Debug, Clone, Args)]
+pub struct QueryArgs {
+    /// Which signals.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Order of the results.
+    #[arg(long, value_enum, default_value = "timestamp-desc")]
+    pub order: OrderArg,
+    /// Most records in the page.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub limit: usize,
+    /// Continue after the page that printed this cursor.
+    #[arg(long, value_name = "CURSOR")]
+    pub cursor: Option<String>,
+    /// Output format (default: table on a terminal, ndjson otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<QueryFormat>,
+}
+
+/// `--group-by` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GroupByArg {
+    /// source_module.
+    Source,
+    /// ticker.
+    Ticker,
+    /// direction.
+    Direction,
+    /// signal_type.
+    Type,
+    /// minute of the signal timestamp.
+    Minute,
+    /// hour of the signal timestamp.
+    Hour,
+    /// day (UTC) of the signal timestamp.
+    Day,
+}
+
+/// `aggregate` options.
+#[derive(Debug, Clone, Args)]
+pub struct AggregateArgs {
+    /// Which signals.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Group by this (default: one group of everything).
+    #[arg(long, value_enum)]
+    pub group_by: Option<GroupByArg>,
+    /// Print a table instead of JSON lines.
+    #[arg(long)]
+    pub table: bool,
 }
 
 /// `ingest` options.

@@ -47,6 +47,15 @@ impl fmt::Display for CliError {
     }
 }
 
+impl From<signal_ledger_query::QueryError> for CliError {
+    fn from(e: signal_ledger_query::QueryError) -> Self {
+        match e {
+            signal_ledger_query::QueryError::Ledger(e) => e.into(),
+            other => CliError::new(other.to_string()),
+        }
+    }
+}
+
 impl From<LedgerError> for CliError {
     fn from(e: LedgerError) -> Self {
         Self::new(e.to_string())

@@ -1,8 +1,9 @@
 //! The `signal-ledger` command-line tool: arguments, wiring, output formatting and exit codes.
 //!
-//! No storage logic lives here: every command opens the engine's [`Ledger`] or [`Snapshot`],
-//! calls it, and formats what it returns. Output goes to standard output (JSON lines or a line of
-//! text); a failure is ONE line `error: <message>` on standard error.
+//! No storage or query logic lives here: every command opens the engine's [`Ledger`],
+//! [`Snapshot`] or `SignalSink`, or the query crate's `Catalog`, calls it, and formats what it
+//! returns. Output goes to standard output (JSON lines, a table or a line of text); a failure is
+//! ONE line `error: <message>` on standard error.
 //!
 //! Exit codes: 0 success, 1 `verify` found the ledger tampered with or broken, 2 anything else
 //! (usage, bad input, I/O, a locked or damaged ledger).
@@ -26,7 +27,7 @@ use clap::error::ErrorKind;
 use clap::Parser;
 
 use crate::args::{Cli, Command};
-use crate::commands::{bench_sink, demo, generate, ingest, init, inspect, verify};
+use crate::commands::{bench_sink, demo, generate, ingest, init, inspect, query, verify};
 use crate::error::{one_line, CliResult, EXIT_ERROR, EXIT_OK};
 
 /// Runs the tool with `args` (the program name first) and returns its exit code.
@@ -107,5 +108,7 @@ fn run(cli: &Cli) -> CliResult<u8> {
         Command::Demo(a) => demo::run(g, a),
         Command::Generate(a) => generate::run(a).map(|()| EXIT_OK),
         Command::BenchSink(a) => bench_sink::run(g, a).map(|()| EXIT_OK),
+        Command::Query(a) => query::run(g, a).map(|()| EXIT_OK),
+        Command::Aggregate(a) => query::aggregate(g, a).map(|()| EXIT_OK),
     }
 }

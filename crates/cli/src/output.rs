@@ -134,6 +134,14 @@ pub fn println(text: &str) -> CliResult<()> {
         .map_err(|e| stdout_error(&e))
 }
 
+/// Writes `text` (already ending in a newline, or empty) to standard output.
+pub fn print(text: &str) -> CliResult<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| stdout_error(&e))
+}
+
 /// Writes a line to standard error (notes and warnings; errors go through [`CliError`]).
 pub fn eprintln(text: &str) {
     let mut err = std::io::stderr().lock();

@@ -199,30 +199,35 @@ impl Snapshot {
     /// when it is whole and matches the segment, else built from the segment's bytes (as the
     /// active segment's always is). Never trusted for integrity; see [`crate::index`].
     pub fn segment_index(&self, i: usize) -> Result<SegmentIndex> {
+        self.segment_index_from(i).map(|(index, _)| index)
+    }
+
+    /// [`Snapshot::segment_index`], and whether it came from a sound sidecar (false: built).
+    pub fn segment_index_from(&self, i: usize) -> Result<(SegmentIndex, bool)> {
         let Some(segment) = self.segments.get(i) else {
             return Err(LedgerError::NotFound(format!(
                 "segment {i} of the snapshot"
             )));
         };
         if let Some(trailer) = &segment.trailer {
-            if let Some(index) = index::read_sidecar(
+            let sidecar = index::read_sidecar(
                 &segment.path,
                 segment.first_seq(),
                 segment.records_end as u64,
                 trailer.last_row_hash,
-            ) {
-                if index.len() as u64 == segment.record_count {
-                    return Ok(index);
-                }
+            );
+            if let Some(index) = sidecar.filter(|ix| ix.len() as u64 == segment.record_count) {
+                return Ok((index, true));
             }
         }
-        SegmentIndex::build(
+        let built = SegmentIndex::build(
             &segment.path,
             &segment.bytes,
             segment.first_seq(),
             segment.records_end,
             segment.header.prev_hash,
-        )
+        )?;
+        Ok((built, false))
     }
 
     /// Smallest and largest signal timestamp, if any signal is held.
@@ -299,6 +304,33 @@ impl Snapshot {
             Some(entry) => self.decode_record(&entry?).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// The signal with `seq` whose frame an index places at `offset` in segment `segment`:
+    /// None if no whole, CRC-valid frame of that seq starts there (the index was wrong).
+    pub fn record_at(
+        &self,
+        segment: usize,
+        offset: usize,
+        seq: u64,
+    ) -> Result<Option<SignalRecord>> {
+        let Some(s) = self.segments.get(segment) else {
+            return Ok(None);
+        };
+        let area = s.bytes.get(..s.records_end).unwrap_or_default();
+        let FrameAt::Valid { body, .. } = frame_at(area, offset) else {
+            return Ok(None);
+        };
+        if crate::record::codec::entry_seq(body) != Some(seq) {
+            return Ok(None);
+        }
+        let entry = EntryRef {
+            seq,
+            segment,
+            offset,
+            body,
+        };
+        self.decode_record(&entry).map(Some)
     }
 
     /// The signal with `signal_id`, if held (a scan; indexes arrive with the query crate).

@@ -87,12 +87,19 @@ impl SegmentIndex {
     }
 }
 
-/// Writes `index` as the sidecar of the segment at `segment` (a temporary file named for this
-/// process, then a rename, so concurrent writers of the same sidecar never mix bytes).
+/// Writes `index` as the sidecar of the segment at `segment`: a temporary file of its own
+/// (named for this process and a per-process counter), then a rename, so concurrent writers
+/// of the same sidecar, in any processes or threads, never mix bytes.
 pub fn write_sidecar(segment: &Path, index: &SegmentIndex) -> Result<()> {
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let path = sidecar_path(segment);
     let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".{}{}", std::process::id(), crate::dir::TMP_SUFFIX));
+    tmp.push(format!(
+        ".{}{n:06}{}",
+        std::process::id(),
+        crate::dir::TMP_SUFFIX
+    ));
     let tmp = std::path::PathBuf::from(tmp);
     std::fs::write(&tmp, index.to_sidecar()).map_err(|e| LedgerError::io("write", &tmp, e))?;
     std::fs::rename(&tmp, &path).map_err(|e| {

@@ -1,0 +1,227 @@
+//! `query` and `aggregate`: the filter flags turned into a query [`Filter`], run on a
+//! [`Catalog`], and the results formatted.
+
+use std::io::IsTerminal;
+
+use signal_ledger_engine::record::json::{push_json_str, write_record_json};
+use signal_ledger_engine::timefmt::{format_rfc3339_ns, parse_rfc3339_ns};
+use signal_ledger_engine::{Direction, SignalRecord, SignalType};
+use signal_ledger_query::{
+    AggregateRow, Catalog, Cursor, Filter, GroupBy, Order, OrderBy, Page, Query,
+};
+
+use crate::args::{
+    AggregateArgs, FilterArgs, GlobalArgs, GroupByArg, OrderArg, QueryArgs, QueryFormat,
+};
+use crate::error::{CliError, CliResult};
+use crate::output::{self, JsonObject};
+use crate::wiring;
+
+fn time_flag(flag: &str, text: &str) -> CliResult<i64> {
+    parse_rfc3339_ns(text).map_err(|e| CliError::new(format!("--{flag} {text:?}: {e}")))
+}
+
+fn names<T>(
+    flag: &str,
+    values: &[String],
+    parse: fn(&str) -> Option<T>,
+    all: &str,
+) -> CliResult<Vec<T>> {
+    values
+        .iter()
+        .map(|v| {
+            parse(v).ok_or_else(|| CliError::new(format!("--{flag} {v:?} is not one of {all}")))
+        })
+        .collect()
+}
+
+/// The filter the flags describe.
+pub fn filter_from(args: &FilterArgs) -> CliResult<Filter> {
+    let conviction = |flag: &str, x: Option<f64>| -> CliResult<Option<f64>> {
+        match x {
+            Some(x) if !(0.0..=1.0).contains(&x) => {
+                Err(CliError::new(format!("--{flag} {x} is outside 0..=1")))
+            }
+            other => Ok(other),
+        }
+    };
+    Ok(Filter {
+        sources: args.sources.clone(),
+        tickers: args.tickers.clone(),
+        from_ns: args
+            .from
+            .as_deref()
+            .map(|t| time_flag("from", t))
+            .transpose()?,
+        to_ns: args.to.as_deref().map(|t| time_flag("to", t)).transpose()?,
+        min_conviction: conviction("min-conviction", args.min_conviction)?,
+        max_conviction: conviction("max-conviction", args.max_conviction)?,
+        directions: names(
+            "direction",
+            &args.directions,
+            Direction::parse,
+            "long, short, neutral",
+        )?,
+        signal_types: names(
+            "type",
+            &args.signal_types,
+            SignalType::parse,
+            "entry, exit, scale_in, scale_out, alert",
+        )?,
+        timeframes: args.timeframes.clone(),
+        strategy_ids: args.strategy_ids.clone(),
+        correlation_ids: args.correlation_ids.clone(),
+        acted_upon: args.acted_upon,
+        has_execution_id: args.has_execution_id,
+    })
+}
+
+fn order_from(arg: OrderArg) -> Order {
+    let (by, descending) = match arg {
+        OrderArg::TimestampDesc => (OrderBy::Timestamp, true),
+        OrderArg::TimestampAsc => (OrderBy::Timestamp, false),
+        OrderArg::SeqAsc => (OrderBy::Seq, false),
+        OrderArg::SeqDesc => (OrderBy::Seq, true),
+    };
+    Order { by, descending }
+}
+
+/// Runs `query`.
+pub fn run(global: &GlobalArgs, args: &QueryArgs) -> CliResult<()> {
+    let query = Query {
+        filter: filter_from(&args.filter)?,
+        order: order_from(args.order),
+        limit: args.limit,
+        cursor: args.cursor.as_deref().map(Cursor::decode).transpose()?,
+    };
+    let catalog = Catalog::open(wiring::ledger_dir(global)?)?;
+    let page = catalog.query(&query)?;
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
+        QueryFormat::Table
+    } else {
+        QueryFormat::Ndjson
+    });
+    let cursor = page.next_cursor.map(|c| c.encode());
+    match format {
+        QueryFormat::Json => output::println(&page_json(&page)),
+        QueryFormat::Ndjson => {
+            let mut text = String::new();
+            for r in &page.records {
+                write_record_json(r, &mut text);
+                text.push('\n');
+            }
+            output::print(&text)?;
+            if let Some(c) = cursor {
+                output::eprintln(&format!("next_cursor: {c}"));
+            }
+            Ok(())
+        }
+        QueryFormat::Table => {
+            output::print(&table(&page.records))?;
+            match cursor {
+                Some(c) => output::println(&format!("next page: --cursor {c}")),
+                None => Ok(()),
+            }
+        }
+    }
+}
+
+/// `{"records":[...],"next_cursor":"…"|null}`.
+fn page_json(page: &Page) -> String {
+    let mut out = String::from("{\"records\":[");
+    for (i, r) in page.records.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_record_json(r, &mut out);
+    }
+    out.push_str("],\"next_cursor\":");
+    match &page.next_cursor {
+        Some(c) => push_json_str(&mut out, &c.encode()),
+        None => out.push_str("null"),
+    }
+    out.push('}');
+    out
+}
+
+/// A readable table of the main columns.
+fn table(records: &[SignalRecord]) -> String {
+    let mut out = format!(
+        "{:>9}  {:<30}  {:<18}  {:<9}  {:<7}  {:>10}  {:<9}  {}\n",
+        "seq", "timestamp", "source_module", "ticker", "dir", "conviction", "type", "acted"
+    );
+    for r in records {
+        let s = &r.signal;
+        out.push_str(&format!(
+            "{:>9}  {:<30}  {:<18}  {:<9}  {:<7}  {:>10.4}  {:<9}  {}\n",
+            r.seq,
+            format_rfc3339_ns(s.timestamp_ns),
+            s.source_module,
+            s.ticker,
+            s.direction.as_str(),
+            s.conviction,
+            s.signal_type.as_str(),
+            match s.acted_upon {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "-",
+            }
+        ));
+    }
+    out.push_str(&format!("({} records)\n", records.len()));
+    out
+}
+
+fn group_from(arg: GroupByArg) -> GroupBy {
+    match arg {
+        GroupByArg::Source => GroupBy::Source,
+        GroupByArg::Ticker => GroupBy::Ticker,
+        GroupByArg::Direction => GroupBy::Direction,
+        GroupByArg::Type => GroupBy::SignalType,
+        GroupByArg::Minute => GroupBy::Minute,
+        GroupByArg::Hour => GroupBy::Hour,
+        GroupByArg::Day => GroupBy::Day,
+    }
+}
+
+fn aggregate_json(row: &AggregateRow) -> String {
+    JsonObject::new()
+        .str("key", &row.key)
+        .u64("count", row.count)
+        .f64("min_conviction", row.min_conviction)
+        .f64("max_conviction", row.max_conviction)
+        .f64("avg_conviction", row.avg_conviction)
+        .f64("acted_upon_rate", row.acted_upon_rate)
+        .finish()
+}
+
+/// Runs `aggregate`.
+pub fn aggregate(global: &GlobalArgs, args: &AggregateArgs) -> CliResult<()> {
+    let filter = filter_from(&args.filter)?;
+    let catalog = Catalog::open(wiring::ledger_dir(global)?)?;
+    let rows = catalog.aggregate(&filter, args.group_by.map(group_from));
+    let mut text = String::new();
+    if args.table {
+        text.push_str(&format!(
+            "{:<30}  {:>9}  {:>8}  {:>8}  {:>8}  {:>6}\n",
+            "key", "count", "min", "max", "avg", "acted"
+        ));
+        for r in &rows {
+            text.push_str(&format!(
+                "{:<30}  {:>9}  {:>8.4}  {:>8.4}  {:>8.4}  {:>5.1}%\n",
+                r.key,
+                r.count,
+                r.min_conviction,
+                r.max_conviction,
+                r.avg_conviction,
+                r.acted_upon_rate * 100.0
+            ));
+        }
+    } else {
+        for r in &rows {
+            text.push_str(&aggregate_json(r));
+            text.push('\n');
+        }
+    }
+    output::print(&text)
+}

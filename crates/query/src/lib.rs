@@ -1,0 +1,28 @@
+//! signal-ledger queries over the engine's per-segment indexes: filtered retrieval with keyset
+//! pagination, counts and aggregations.
+//!
+//! - [`Catalog`]: a snapshot of a ledger and the index of each segment (sidecars when sound,
+//!   rebuilt otherwise).
+//! - [`Filter`]: any combination of source_module(s), ticker(s), time window, conviction range,
+//!   direction, signal_type, timeframe, strategy_id, correlation_id, acted_upon and
+//!   execution_id present.
+//! - [`Catalog::query`]: a [`Page`] of records in an [`Order`], with a [`Cursor`] to the next.
+//! - [`Catalog::aggregate`]: count, conviction min/max/avg and acted-upon rate by [`GroupBy`].
+//!
+//! Every record returned is decoded and re-checked against the filter: the indexes are derived
+//! data and never trusted for what a query returns (counts and aggregates use them as they are).
+#![forbid(unsafe_code)]
+
+mod aggregate;
+mod catalog;
+mod cursor;
+mod error;
+mod filter;
+mod search;
+
+pub use aggregate::{AggregateRow, GroupBy};
+pub use catalog::Catalog;
+pub use cursor::Cursor;
+pub use error::{QueryError, Result};
+pub use filter::Filter;
+pub use search::{Order, OrderBy, Page, Query};

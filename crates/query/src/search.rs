@@ -1,0 +1,245 @@
+//! Filtered retrieval: the planner (the most selective index per segment), ordering, limits and
+//! keyset pagination. Every record returned is decoded and checked against the filter, so an
+//! index can only make a query miss rows, never return a wrong one.
+
+use signal_ledger_engine::index::{DictKey, SegmentIndex, DICT_COLUMNS};
+use signal_ledger_engine::SignalRecord;
+
+use crate::catalog::Catalog;
+use crate::cursor::Cursor;
+use crate::error::{QueryError, Result};
+use crate::filter::{Filter, RowFilter};
+
+/// What records are sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OrderBy {
+    /// The signal's own timestamp (then seq).
+    #[default]
+    Timestamp,
+    /// Ledger order.
+    Seq,
+}
+
+/// A sort order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Order {
+    /// The key.
+    pub by: OrderBy,
+    /// Largest first.
+    pub descending: bool,
+}
+
+impl std::fmt::Display for Order {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let by = match self.by {
+            OrderBy::Timestamp => "timestamp",
+            OrderBy::Seq => "seq",
+        };
+        write!(f, "{by} {}", if self.descending { "desc" } else { "asc" })
+    }
+}
+
+/// A query: a filter, an order, a page size and where the page starts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Query {
+    /// Which records.
+    pub filter: Filter,
+    /// In what order.
+    pub order: Order,
+    /// Most records in the page.
+    pub limit: usize,
+    /// Continue after the page that returned this cursor.
+    pub cursor: Option<Cursor>,
+}
+
+/// One page of results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    /// The records, in the query's order.
+    pub records: Vec<SignalRecord>,
+    /// Where the next page starts; None when this page is the last.
+    pub next_cursor: Option<Cursor>,
+}
+
+/// A matching row: its sort key and where it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Hit {
+    timestamp_ns: i64,
+    seq: u64,
+    segment: usize,
+    offset: u32,
+}
+
+/// The rows of `index` that meet `filter`, ascending, read through the most selective
+/// structure: the smallest union of posting lists among the filtered text columns, or the time
+/// blocks that meet the window, or every row.
+pub(crate) fn matching_rows(filter: &Filter, index: &SegmentIndex) -> Vec<u32> {
+    let rows = RowFilter::new(filter, index);
+    if rows.impossible {
+        return Vec::new();
+    }
+    let mut best: Option<Vec<u32>> = None;
+    for key in DICT_COLUMNS {
+        let wanted = filter.dict_values(key);
+        if wanted.is_empty() {
+            continue;
+        }
+        let size: usize = wanted
+            .iter()
+            .map(|v| index.dict(key).rows_with(v).len())
+            .sum();
+        if best.as_ref().is_none_or(|b| size < b.len()) {
+            best = Some(union_of(index, key, wanted));
+        }
+    }
+    let window = filter.from_ns.is_some() || filter.to_ns.is_some();
+    if window {
+        let from = filter.from_ns.unwrap_or(i64::MIN);
+        let to = filter.to_ns.unwrap_or(i64::MAX);
+        let in_blocks: usize = index.blocks_meeting(from, to).map(|r| r.len()).sum();
+        if best.as_ref().is_none_or(|b| in_blocks < b.len()) {
+            best = Some(
+                index
+                    .blocks_meeting(from, to)
+                    .flatten()
+                    .map(|r| r as u32)
+                    .collect(),
+            );
+        }
+    }
+    let candidates = best.unwrap_or_else(|| (0..index.len() as u32).collect());
+    candidates
+        .into_iter()
+        .filter(|&r| rows.matches(r as usize))
+        .collect()
+}
+
+/// The rows having any of `values` in column `key`, ascending.
+fn union_of(index: &SegmentIndex, key: DictKey, values: &[String]) -> Vec<u32> {
+    let dict = index.dict(key);
+    let mut rows: Vec<u32> = values
+        .iter()
+        .flat_map(|v| dict.rows_with(v).iter().copied())
+        .collect();
+    if values.len() > 1 {
+        rows.sort_unstable();
+        rows.dedup();
+    }
+    rows
+}
+
+impl Catalog {
+    /// Runs `query`: the page of matching records in its order, and a cursor if more follow.
+    pub fn query(&self, query: &Query) -> Result<Page> {
+        if let Some(c) = &query.cursor {
+            if c.order != query.order {
+                return Err(QueryError::CursorOrder {
+                    cursor: c.order.to_string(),
+                    query: query.order.to_string(),
+                });
+            }
+        }
+        let horizon = query
+            .cursor
+            .map_or(self.snapshot().next_seq(), |c| c.horizon);
+        let key = |h: &Hit| match query.order.by {
+            OrderBy::Timestamp => (h.timestamp_ns, h.seq),
+            OrderBy::Seq => (0, h.seq),
+        };
+        let after = query.cursor.map(|c| match query.order.by {
+            OrderBy::Timestamp => (c.last_timestamp_ns, c.last_seq),
+            OrderBy::Seq => (0, c.last_seq),
+        });
+        let mut hits = Vec::new();
+        for (segment, index) in self.indexes().iter().enumerate() {
+            for row in matching_rows(&query.filter, index) {
+                let row = row as usize;
+                let hit = Hit {
+                    timestamp_ns: index.timestamps.get(row).copied().unwrap_or_default(),
+                    seq: index.first_seq + row as u64,
+                    segment,
+                    offset: index.offsets.get(row).copied().unwrap_or_default(),
+                };
+                let beyond = after.is_none_or(|a| {
+                    if query.order.descending {
+                        key(&hit) < a
+                    } else {
+                        key(&hit) > a
+                    }
+                });
+                if hit.seq < horizon && beyond {
+                    hits.push(hit);
+                }
+            }
+        }
+        // Only the first page's worth need sorting (plus a margin for rows the re-check drops):
+        // select them, sort them, and sort the rest only if the page is not full by then.
+        let ordered = |a: &Hit, b: &Hit| {
+            if query.order.descending {
+                key(b).cmp(&key(a))
+            } else {
+                key(a).cmp(&key(b))
+            }
+        };
+        let head = (query.limit + query.limit / 4 + 1).min(hits.len());
+        if head < hits.len() {
+            hits.select_nth_unstable_by(head, ordered);
+        }
+        if let Some(first) = hits.get_mut(..head) {
+            first.sort_unstable_by(ordered);
+        }
+        let mut sorted_up_to = head;
+        let mut records = Vec::with_capacity(query.limit.min(hits.len()));
+        let mut last = None;
+        let mut more = false;
+        let mut at = 0;
+        while at < hits.len() {
+            if records.len() == query.limit {
+                more = true;
+                break;
+            }
+            if at >= sorted_up_to {
+                // The re-check dropped rows: order the rest too (rare: only a lying index).
+                if let Some(rest) = hits.get_mut(sorted_up_to..) {
+                    rest.sort_unstable_by(ordered);
+                }
+                sorted_up_to = hits.len();
+            }
+            let Some(hit) = hits.get(at).copied() else {
+                break;
+            };
+            at += 1;
+            let Some(record) =
+                self.snapshot()
+                    .record_at(hit.segment, hit.offset as usize, hit.seq)?
+            else {
+                continue; // the index placed it wrongly: skipped, never returned wrong
+            };
+            if query.filter.matches(&record.signal) {
+                last = Some(hit);
+                records.push(record);
+            }
+        }
+        let next_cursor = last.filter(|_| more).map(|h| Cursor {
+            order: query.order,
+            horizon,
+            last_timestamp_ns: match query.order.by {
+                OrderBy::Timestamp => h.timestamp_ns,
+                OrderBy::Seq => 0,
+            },
+            last_seq: h.seq,
+        });
+        Ok(Page {
+            records,
+            next_cursor,
+        })
+    }
+
+    /// How many records meet `filter` (from the indexes alone).
+    pub fn count(&self, filter: &Filter) -> u64 {
+        self.indexes()
+            .iter()
+            .map(|index| matching_rows(filter, index).len() as u64)
+            .sum()
+    }
+}
