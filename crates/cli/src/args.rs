@@ -93,6 +93,32 @@ pub enum Command {
     Query(QueryArgs),
     /// Count, conviction min/max/avg and acted-upon rate, grouped, under any filter.
     Aggregate(AggregateArgs),
+    /// Write every matching signal, in ledger order, as CSV or NDJSON with seq and hashes.
+    Export(ExportArgs),
+}
+
+/// `export` formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormatArg {
+    /// CSV with a header row of the 22 column names.
+    Csv,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+/// `export` options.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// Which signals.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Output format.
+    #[arg(long, value_enum)]
+    pub format: ExportFormatArg,
+    /// Output file (written whole under a temporary name, then renamed); `-` for standard
+    /// output.
+    #[arg(long, value_name = "FILE")]
+    pub out: std::path::PathBuf,
 }
 
 /// The filter flags shared by `query` and `aggregate`. Repeat a flag to allow several values.

@@ -110,5 +110,6 @@ fn run(cli: &Cli) -> CliResult<u8> {
         Command::BenchSink(a) => bench_sink::run(g, a).map(|()| EXIT_OK),
         Command::Query(a) => query::run(g, a).map(|()| EXIT_OK),
         Command::Aggregate(a) => query::aggregate(g, a).map(|()| EXIT_OK),
+        Command::Export(a) => query::export(g, a).map(|()| EXIT_OK),
     }
 }

@@ -8,6 +8,7 @@
 //!   execution_id present.
 //! - [`Catalog::query`]: a [`Page`] of records in an [`Order`], with a [`Cursor`] to the next.
 //! - [`Catalog::aggregate`]: count, conviction min/max/avg and acted-upon rate by [`GroupBy`].
+//! - [`Catalog::export`]: every matching record as CSV or NDJSON, streamed in ledger order.
 //!
 //! Every record returned is decoded and re-checked against the filter: the indexes are derived
 //! data and never trusted for what a query returns (counts and aggregates use them as they are).
@@ -17,6 +18,7 @@ mod aggregate;
 mod catalog;
 mod cursor;
 mod error;
+mod export;
 mod filter;
 mod search;
 
@@ -24,5 +26,6 @@ pub use aggregate::{AggregateRow, GroupBy};
 pub use catalog::Catalog;
 pub use cursor::Cursor;
 pub use error::{QueryError, Result};
+pub use export::{ExportFormat, ExportSummary};
 pub use filter::Filter;
 pub use search::{Order, OrderBy, Page, Query};

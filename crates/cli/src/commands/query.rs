@@ -7,11 +7,13 @@ use signal_ledger_engine::record::json::{push_json_str, write_record_json};
 use signal_ledger_engine::timefmt::{format_rfc3339_ns, parse_rfc3339_ns};
 use signal_ledger_engine::{Direction, SignalRecord, SignalType};
 use signal_ledger_query::{
-    AggregateRow, Catalog, Cursor, Filter, GroupBy, Order, OrderBy, Page, Query,
+    AggregateRow, Catalog, Cursor, ExportFormat, ExportSummary, Filter, GroupBy, Order, OrderBy,
+    Page, Query,
 };
 
 use crate::args::{
-    AggregateArgs, FilterArgs, GlobalArgs, GroupByArg, OrderArg, QueryArgs, QueryFormat,
+    AggregateArgs, ExportArgs, ExportFormatArg, FilterArgs, GlobalArgs, GroupByArg, OrderArg,
+    QueryArgs, QueryFormat,
 };
 use crate::error::{CliError, CliResult};
 use crate::output::{self, JsonObject};
@@ -224,4 +226,68 @@ pub fn aggregate(global: &GlobalArgs, args: &AggregateArgs) -> CliResult<()> {
         }
     }
     output::print(&text)
+}
+
+/// `{"records":N,"first_seq":A,"last_seq":B,"out":"<file>"}`.
+fn export_json(summary: &ExportSummary, out: &std::path::Path) -> String {
+    JsonObject::new()
+        .u64("records", summary.records)
+        .opt_u64("first_seq", summary.first_seq)
+        .opt_u64("last_seq", summary.last_seq)
+        .str("out", &output::path_text(out))
+        .finish()
+}
+
+/// Runs `export`: to a temporary file beside `--out`, renamed into place only when complete,
+/// so a failed export leaves no partial file; or to standard output.
+pub fn export(global: &GlobalArgs, args: &ExportArgs) -> CliResult<()> {
+    let filter = filter_from(&args.filter)?;
+    let format = match args.format {
+        ExportFormatArg::Csv => ExportFormat::Csv,
+        ExportFormatArg::Ndjson => ExportFormat::Ndjson,
+    };
+    let catalog = Catalog::open(wiring::ledger_dir(global)?)?;
+    let bar = crate::progress::records(catalog.snapshot().record_count(), "export");
+    let progress = |done: u64| bar.set_position(done);
+    if args.out == std::path::Path::new("-") {
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        catalog
+            .export(&filter, format, &mut out, &progress)
+            .map_err(|e| match e {
+                signal_ledger_query::QueryError::Ledger(
+                    signal_ledger_engine::LedgerError::Io { source, .. },
+                ) => output::stdout_error(&source),
+                other => other.into(),
+            })?;
+        bar.finish_and_clear();
+        return Ok(());
+    }
+    let mut tmp_name = args.out.as_os_str().to_owned();
+    tmp_name.push(".partial");
+    let tmp = std::path::PathBuf::from(tmp_name);
+    let file =
+        std::fs::File::create(&tmp).map_err(|e| CliError::io("create", tmp.display(), &e))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    let written = catalog
+        .export(&filter, format, &mut out, &progress)
+        .map_err(CliError::from)
+        .and_then(|summary| {
+            let file = out
+                .into_inner()
+                .map_err(|e| CliError::io("write", tmp.display(), e.error()))?;
+            file.sync_all()
+                .map_err(|e| CliError::io("sync", tmp.display(), &e))?;
+            std::fs::rename(&tmp, &args.out)
+                .map_err(|e| CliError::io("rename", tmp.display(), &e))?;
+            Ok(summary)
+        });
+    bar.finish_and_clear();
+    match written {
+        Ok(summary) => output::println(&export_json(&summary, &args.out)),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
 }
