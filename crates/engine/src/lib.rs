@@ -7,6 +7,7 @@
 //! - [`Ledger`]: the one writer of a directory: create, open (recovering a torn tail), append.
 //! - [`SignalSink`]: the group-committing write interface for many concurrent producers.
 //! - [`Snapshot`]: a reader's consistent view, in this process or another.
+//! - [`index`]: per-segment indexes and their sidecar files (derived data, never trusted).
 //! - [`verify()`]: parallel integrity verification; [`Digest`]: head digests kept elsewhere.
 //! - [`input`]: NDJSON input of signals; [`record`]: the columns and their byte layout.
 

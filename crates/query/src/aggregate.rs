@@ -9,7 +9,7 @@ use signal_ledger_engine::{Direction, SignalType};
 
 use crate::catalog::Catalog;
 use crate::filter::Filter;
-use crate::search::matching_rows;
+use crate::search::for_each_matching_row;
 
 /// How rows are grouped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,12 +191,11 @@ impl Catalog {
         let width = group.and_then(bucket_ns).unwrap_or(1);
         for index in self.indexes() {
             let mut segment = SegmentGroups::new(index, group);
-            for row in matching_rows(filter, index) {
-                let row = row as usize;
+            for_each_matching_row(filter, index, |row| {
                 let conviction = index.convictions.get(row).copied().unwrap_or_default();
                 let acted = index.acted_upon.get(row) == Some(&2);
                 segment.add(index, row, width, conviction, acted);
-            }
+            });
             segment.merge_into(index, &mut groups);
         }
         groups
