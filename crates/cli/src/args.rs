@@ -174,6 +174,8 @@ pub enum QueryFormat {
     Json,
     /// One record per line (the default otherwise); the next cursor on stderr.
     Ndjson,
+    /// CSV with a header row of the 22 column names; the next cursor on stderr.
+    Csv,
 }
 
 /// `--order` values.

@@ -91,6 +91,38 @@ fn pages_follow_the_cursor_to_exactly_the_matching_records() {
     );
     assert_eq!(json_lines(out.ok()), got[..7].to_vec());
     assert!(out.stderr.starts_with("next_cursor: c1"), "{}", out.stderr);
+
+    // csv: a header and the same seven rows, in order; the cursor on stderr too.
+    let out = on(
+        &dir,
+        &[
+            "query",
+            "--ticker",
+            &ticker,
+            "--min-conviction",
+            "0.3",
+            "--limit",
+            "7",
+            "--format",
+            "csv",
+        ],
+    );
+    let lines: Vec<&str> = out.ok().lines().collect();
+    assert!(
+        lines[0].starts_with("seq,signal_id,source_module,"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines.len(), 8);
+    for (line, record) in lines[1..].iter().zip(&got) {
+        let seq = record["seq"].to_string();
+        assert!(line.starts_with(&format!("{seq},")), "{line}");
+        assert!(
+            line.ends_with(record["row_hash"].as_str().unwrap()),
+            "{line}"
+        );
+    }
+    assert!(out.stderr.starts_with("next_cursor: c1"), "{}", out.stderr);
 }
 
 #[test]

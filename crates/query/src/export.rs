@@ -87,6 +87,18 @@ fn write_csv_row<W: Write>(csv: &mut csv::Writer<W>, r: &SignalRecord) -> csv::R
     csv.write_record(&fields)
 }
 
+/// Writes `records` as CSV (a header row of the column names, then one row each, as
+/// [`ExportFormat::Csv`] does): how a page of results is printed as CSV.
+pub fn write_csv(records: &[SignalRecord], out: &mut dyn Write) -> Result<()> {
+    let mut csv = csv::Writer::from_writer(out);
+    csv.write_record(COLUMNS).map_err(csv_error)?;
+    for record in records {
+        write_csv_row(&mut csv, record).map_err(csv_error)?;
+    }
+    csv.flush().map_err(write_error)?;
+    Ok(())
+}
+
 impl Catalog {
     /// Writes every record meeting `filter`, in seq order, to `out`; `progress` hears the
     /// number of entries examined so far (of [`Catalog::snapshot`]'s record count).

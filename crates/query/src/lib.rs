@@ -26,6 +26,6 @@ pub use aggregate::{AggregateRow, GroupBy};
 pub use catalog::Catalog;
 pub use cursor::Cursor;
 pub use error::{QueryError, Result};
-pub use export::{ExportFormat, ExportSummary};
+pub use export::{write_csv, ExportFormat, ExportSummary};
 pub use filter::Filter;
 pub use search::{Order, OrderBy, Page, Query};

@@ -118,6 +118,15 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> CliResult<()> {
             }
             Ok(())
         }
+        QueryFormat::Csv => {
+            let mut bytes = Vec::new();
+            signal_ledger_query::write_csv(&page.records, &mut bytes)?;
+            output::print(&String::from_utf8_lossy(&bytes))?;
+            if let Some(c) = cursor {
+                output::eprintln(&format!("next_cursor: {c}"));
+            }
+            Ok(())
+        }
         QueryFormat::Table => {
             output::print(&table(&page.records))?;
             match cursor {
