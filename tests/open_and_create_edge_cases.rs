@@ -38,11 +38,28 @@ fn an_interrupted_create_is_finished_by_the_next_create() {
 #[test]
 fn open_removes_only_its_own_temporaries() {
     let (_tmp, path, _) = build_ledger(5, 5, PersistenceConfig::default());
-    std::fs::write(path.join("00000000000000000005.seg.tmp"), b"partial").unwrap();
-    std::fs::write(path.join("backup.tmp"), b"someone else's").unwrap();
+    let ours = [
+        "00000000000000000005.seg.tmp",
+        "sink-metrics.json.tmp",
+        "00000000000000000000.idx.4242000007.tmp",
+    ];
+    let theirs = [
+        "backup.tmp",
+        "00000000000000000000.idx.tmp",
+        "00000000000000000000.idx.42x.tmp",
+        "0000.idx.42.tmp",
+        "notes.idx.42.tmp",
+    ];
+    for name in ours.iter().chain(&theirs) {
+        std::fs::write(path.join(name), b"partial").unwrap();
+    }
     drop(Ledger::open(&path).unwrap());
-    assert!(!path.join("00000000000000000005.seg.tmp").exists());
-    assert!(path.join("backup.tmp").exists());
+    for name in ours {
+        assert!(!path.join(name).exists(), "{name} is the ledger's own");
+    }
+    for name in theirs {
+        assert!(path.join(name).exists(), "{name} is left alone");
+    }
 }
 
 #[test]

@@ -54,6 +54,17 @@ pub fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
     sync_dir(dir)
 }
 
+/// Replaces `path` with `bytes` through the temporary `tmp` and a rename, without syncing:
+/// for derived files (sidecars, sink metrics) that are cheap to lose but must never be seen
+/// half-written. The temporary is removed again if the rename fails.
+pub fn replace_unsynced(tmp: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+    fs::write(tmp, bytes).map_err(|e| LedgerError::io("write", tmp, e))?;
+    fs::rename(tmp, path).map_err(|e| {
+        let _ = fs::remove_file(tmp);
+        LedgerError::io("rename", tmp, e)
+    })
+}
+
 /// Whether `name` is a temporary file the ledger itself writes: a segment, `ledger.toml`, the
 /// sink's metrics or an index sidecar being written.
 pub fn is_own_temporary(name: &str) -> bool {

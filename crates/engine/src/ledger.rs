@@ -437,28 +437,30 @@ impl Ledger {
     /// Every signal is validated first; an invalid one fails the whole batch with its index and
     /// nothing is written. Signals with an empty `signal_id` get a UUIDv7.
     pub fn append(&mut self, signals: &[Signal]) -> Result<AppendReceipt> {
-        if let Some(poison) = &self.poisoned {
-            return Err(LedgerError::Poisoned(poison.why.clone()));
-        }
+        self.refuse_if_poisoned()?;
         validate_all(signals)?;
         self.append_unchecked(signals)
     }
 
     /// [`Ledger::append`] for signals validated already (by the producer or the parser).
     pub fn append_valid(&mut self, signals: &[ValidSignal]) -> Result<AppendReceipt> {
-        if let Some(poison) = &self.poisoned {
-            return Err(LedgerError::Poisoned(poison.why.clone()));
-        }
+        self.refuse_if_poisoned()?;
         self.append_unchecked(signals)
+    }
+
+    /// The error a poisoned writer answers every append with.
+    fn refuse_if_poisoned(&self) -> Result<()> {
+        match &self.poisoned {
+            Some(poison) => Err(LedgerError::Poisoned(poison.why.clone())),
+            None => Ok(()),
+        }
     }
 
     /// [`Ledger::append_valid`] of the concatenation of `parts`, as one atomic batch: how a
     /// caller holding signals in several buffers (the sink's groups) appends them without
     /// copying them into one.
     pub fn append_valid_parts(&mut self, parts: &[&[ValidSignal]]) -> Result<AppendReceipt> {
-        if let Some(poison) = &self.poisoned {
-            return Err(LedgerError::Poisoned(poison.why.clone()));
-        }
+        self.refuse_if_poisoned()?;
         let signals: Vec<&Signal> = parts
             .iter()
             .flat_map(|part| part.iter().map(ValidSignal::signal))

@@ -75,7 +75,7 @@ pub fn run(global: &GlobalArgs, args: &IngestArgs) -> CliResult<()> {
             let mut on_reject = |e: &InputError| {
                 output::eprintln(&format!("warning: skipped {e}"));
                 if let Some(file) = rejects.as_mut() {
-                    let line = rejection_json(e) + "\n";
+                    let line = crate::commands::ingest::rejection_json(e) + "\n";
                     // A rejects file that cannot be written is reported once per line, not fatal.
                     if let Err(err) = file.write_all(line.as_bytes()) {
                         output::eprintln(&format!("warning: cannot write a rejected line: {err}"));
@@ -146,16 +146,6 @@ pub fn run(global: &GlobalArgs, args: &IngestArgs) -> CliResult<()> {
         )));
     }
     Ok(())
-}
-
-/// `{"line","field","problem","input"}` of a rejected line.
-fn rejection_json(e: &InputError) -> String {
-    JsonObject::new()
-        .u64("line", e.line)
-        .opt_str("field", e.field.as_deref())
-        .str("problem", &e.problem)
-        .str("input", &e.input)
-        .finish()
 }
 
 /// Reads lines until the end of `input` (standard input) or until `stop` (a followed file,

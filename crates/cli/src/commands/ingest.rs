@@ -80,18 +80,22 @@ pub fn refusal_message(errors: &[InputError]) -> String {
     message
 }
 
-/// Writes the rejected lines to `path` as NDJSON `{"line","field","problem","input"}`.
+/// A rejected line as one JSON object `{"line","field","problem","input"}` (the `--rejects`
+/// file's lines, for `ingest` and `ingest --follow` alike).
+pub fn rejection_json(e: &InputError) -> String {
+    JsonObject::new()
+        .u64("line", e.line)
+        .opt_str("field", e.field.as_deref())
+        .str("problem", &e.problem)
+        .str("input", &e.input)
+        .finish()
+}
+
+/// Writes the rejected lines to `path` as NDJSON [`rejection_json`] objects.
 fn write_rejects(path: &Path, errors: &[InputError]) -> CliResult<()> {
     let mut text = String::new();
     for e in errors {
-        text.push_str(
-            &JsonObject::new()
-                .u64("line", e.line)
-                .opt_str("field", e.field.as_deref())
-                .str("problem", &e.problem)
-                .str("input", &e.input)
-                .finish(),
-        );
+        text.push_str(&rejection_json(e));
         text.push('\n');
     }
     let mut file =

@@ -101,11 +101,7 @@ pub fn write_sidecar(segment: &Path, index: &SegmentIndex) -> Result<()> {
         crate::dir::TMP_SUFFIX
     ));
     let tmp = std::path::PathBuf::from(tmp);
-    std::fs::write(&tmp, index.to_sidecar()).map_err(|e| LedgerError::io("write", &tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        LedgerError::io("rename", &tmp, e)
-    })
+    crate::dir::replace_unsynced(&tmp, &path, &index.to_sidecar())
 }
 
 /// The index in the sidecar of `segment`, if there is one that is whole and matches what the

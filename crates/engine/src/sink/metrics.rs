@@ -251,8 +251,7 @@ impl SinkMetrics {
         let tmp = dir.join(format!("{METRICS_FILE}{}", crate::dir::TMP_SUFFIX));
         let mut text = serde_json::to_vec_pretty(self).unwrap_or_default();
         text.push(b'\n');
-        std::fs::write(&tmp, text).map_err(|e| LedgerError::io("write", &tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| LedgerError::io("rename", &tmp, e))
+        crate::dir::replace_unsynced(&tmp, &path, &text)
     }
 
     /// Reads the snapshot a sink left in `dir`; None if there is none.
@@ -269,5 +268,24 @@ impl SinkMetrics {
                 path,
                 message: format!("not a sink metrics file: {e}"),
             })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_metrics_file_reads_back_and_garbage_is_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        assert_eq!(SinkMetrics::read_from(tmp.path()).unwrap(), None);
+        let metrics = Metrics::new(Durability::Fdatasync).snapshot(&Depth::default());
+        metrics.write_to(tmp.path()).unwrap();
+        assert_eq!(SinkMetrics::read_from(tmp.path()).unwrap(), Some(metrics));
+        std::fs::write(tmp.path().join(METRICS_FILE), b"{not json").unwrap();
+        let err = SinkMetrics::read_from(tmp.path()).unwrap_err();
+        assert!(matches!(err, LedgerError::Unreadable { .. }), "{err}");
+        assert!(err.to_string().contains(METRICS_FILE), "{err}");
     }
 }

@@ -124,21 +124,25 @@ impl SignalSink {
         &self,
         signal: ValidSignal,
     ) -> std::result::Result<DurableHandle, RecordError> {
-        let (slot, index) = self
-            .queue
-            .push(vec![signal], Some(self.config.backpressure_timeout))
-            .map_err(|refused| self.refused(refused))?;
-        self.metrics.add_recorded(1);
-        Ok(DurableHandle::new(slot, index))
+        self.queue_one(signal, Some(self.config.backpressure_timeout))
     }
 
     /// [`SignalSink::record`] that never blocks: a full queue refuses at once with
     /// [`RecordError::Full`] (giving the signal back).
     pub fn try_record(&self, signal: Signal) -> std::result::Result<DurableHandle, RecordError> {
         let valid = self.validate(signal, None)?;
+        self.queue_one(valid, None)
+    }
+
+    /// Queues one valid signal, waiting up to `wait` for room (None: not at all).
+    fn queue_one(
+        &self,
+        signal: ValidSignal,
+        wait: Option<std::time::Duration>,
+    ) -> std::result::Result<DurableHandle, RecordError> {
         let (slot, index) = self
             .queue
-            .push(vec![valid], None)
+            .push(vec![signal], wait)
             .map_err(|refused| self.refused(refused))?;
         self.metrics.add_recorded(1);
         Ok(DurableHandle::new(slot, index))
