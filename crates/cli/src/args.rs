@@ -95,6 +95,34 @@ pub enum Command {
     Aggregate(AggregateArgs),
     /// Write every matching signal, in ledger order, as CSV or NDJSON with seq and hashes.
     Export(ExportArgs),
+    /// Show a signal's provenance: its parents (transitively) and the signals derived from it.
+    Lineage(LineageArgs),
+}
+
+/// `lineage` formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LineageFormat {
+    /// Two indented trees (the default on a terminal).
+    Tree,
+    /// One JSON object {"signal", "ancestors", "descendants"} (the default otherwise).
+    Json,
+}
+
+/// `lineage` options.
+#[derive(Debug, Clone, Args)]
+pub struct LineageArgs {
+    /// The signal_id.
+    #[arg(value_name = "SIGNAL_ID")]
+    pub signal_id: String,
+    /// Levels to follow each way.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub depth: usize,
+    /// Most signals shown in each tree.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub max_nodes: usize,
+    /// Output format (default: tree on a terminal, json otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<LineageFormat>,
 }
 
 /// `export` formats.

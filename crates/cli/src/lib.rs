@@ -27,7 +27,7 @@ use clap::error::ErrorKind;
 use clap::Parser;
 
 use crate::args::{Cli, Command};
-use crate::commands::{bench_sink, demo, generate, ingest, init, inspect, query, verify};
+use crate::commands::{bench_sink, demo, generate, ingest, init, inspect, lineage, query, verify};
 use crate::error::{one_line, CliResult, EXIT_ERROR, EXIT_OK};
 
 /// Runs the tool with `args` (the program name first) and returns its exit code.
@@ -111,5 +111,6 @@ fn run(cli: &Cli) -> CliResult<u8> {
         Command::Query(a) => query::run(g, a).map(|()| EXIT_OK),
         Command::Aggregate(a) => query::aggregate(g, a).map(|()| EXIT_OK),
         Command::Export(a) => query::export(g, a).map(|()| EXIT_OK),
+        Command::Lineage(a) => lineage::run(g, a).map(|()| EXIT_OK),
     }
 }

@@ -137,7 +137,7 @@ fn empty_input_appends_nothing() {
     let r = on_with_input(&dir, &["ingest"], b"").json();
     assert_eq!(
         r,
-        serde_json::json!({"count":0,"first_seq":null,"last_seq":null,"head_hash":null})
+        serde_json::json!({"count":0,"already_recorded":0,"first_seq":null,"last_seq":null,"head_hash":null})
     );
     assert_eq!(
         on_with_input(&dir, &["ingest"], b"\n  \n").json()["count"],

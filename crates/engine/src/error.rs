@@ -215,6 +215,27 @@ pub enum LedgerError {
         /// The rule broken.
         error: crate::record::FieldError,
     },
+    /// A signal of the batch carries a signal_id the ledger holds for a signal with other
+    /// columns (an identical signal would have been skipped as recorded already).
+    #[error("signal {index}: signal_id {signal_id:?} is already recorded at seq {seq} with different columns")]
+    SignalIdTaken {
+        /// Index of the signal in the batch.
+        index: usize,
+        /// The id.
+        signal_id: String,
+        /// Seq of the entry that holds it.
+        seq: u64,
+    },
+    /// Two different signals of one batch carry the same signal_id.
+    #[error("signal {index}: signal_id {signal_id:?} is also carried by signal {earlier} of the batch, with different columns")]
+    SignalIdRepeated {
+        /// Index of the later signal in the batch.
+        index: usize,
+        /// The id.
+        signal_id: String,
+        /// Index of the earlier signal.
+        earlier: usize,
+    },
     /// A seq or signal id asked for does not exist.
     #[error("{0} not found")]
     NotFound(String),
@@ -254,6 +275,17 @@ impl LedgerError {
             seq,
             kind,
         }))
+    }
+
+    /// The batch index of the signal a refused append names (invalid, or its signal_id taken):
+    /// nothing was written, and the rest of the batch may be appended without it.
+    pub fn refused_signal(&self) -> Option<usize> {
+        match self {
+            LedgerError::InvalidSignal { index, .. }
+            | LedgerError::SignalIdTaken { index, .. }
+            | LedgerError::SignalIdRepeated { index, .. } => Some(*index),
+            _ => None,
+        }
     }
 
     /// The corruption, if this is one.

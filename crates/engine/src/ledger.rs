@@ -25,6 +25,7 @@ use crate::config::{LedgerToml, PersistenceConfig};
 use crate::dir::{self, WriterLock, CONFIG_FILE};
 use crate::error::{LedgerError, Result};
 use crate::hash::{Hash, GENESIS_PREV_HASH};
+use crate::ids::{same_columns, same_signal, IdMap, IdTable};
 use crate::layout::{read_layout, Head, TailAccess};
 use crate::record::codec::{encode_signal_body, entry_kind, signal_recorded_at, EntryKind, Stamp};
 use crate::record::frame::{begin_frame, finish_frame, frame_at, FrameAt, FRAME_HEADER_LEN};
@@ -36,10 +37,36 @@ use crate::segment::scan::TailState;
 use crate::segment::writer::{ActiveSegment, SealedSegment};
 use crate::segment::SegmentBytes;
 
+/// Where one signal of an append is in the ledger, once durable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Durable {
+    /// Its seq.
+    pub seq: u64,
+    /// Its row hash.
+    pub row_hash: Hash,
+    /// Its signal_id (the assigned UUIDv7 if it came without one).
+    pub signal_id: String,
+    /// Its recorded_at, ns since the Unix epoch.
+    pub recorded_at_ns: i64,
+    /// True when the signal was not appended because the ledger holds it already (same
+    /// signal_id, same columns): seq, row hash and recorded_at are the original entry's.
+    pub already_recorded: bool,
+}
+
+/// A signal of an append that was recorded already, by an earlier append or earlier in the
+/// same batch, and so was not appended again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    /// Its index in the batch.
+    pub index: usize,
+    /// The entry that holds it.
+    pub entry: Durable,
+}
+
 /// What an append made durable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppendReceipt {
-    /// Entries appended.
+    /// Entries appended (the batch's signals less its duplicates).
     pub count: u64,
     /// Seq of the first appended entry (the next seq when `count` is 0).
     pub first_seq: u64,
@@ -55,6 +82,47 @@ pub struct AppendReceipt {
     pub recorded_at_ns: i64,
     /// Time spent in the configured sync (fdatasync or fsync) at the end of the append.
     pub sync_time: std::time::Duration,
+    /// Signals of the batch recorded already (same signal_id, same columns), by index: not
+    /// appended again, and not counted in `count`, `row_hashes` or `signal_ids`.
+    pub duplicates: Vec<Duplicate>,
+}
+
+impl AppendReceipt {
+    /// Where each signal of the batch is, in batch order: the appended entries and the
+    /// duplicates merged back into their places.
+    pub fn into_durable(self) -> Vec<Durable> {
+        let total = self.row_hashes.len() + self.duplicates.len();
+        let mut out = Vec::with_capacity(total);
+        let mut duplicates = self.duplicates.into_iter().peekable();
+        let mut appended = self.row_hashes.into_iter().zip(self.signal_ids);
+        let mut seq = self.first_seq;
+        for index in 0..total {
+            if duplicates.peek().is_some_and(|d| d.index == index) {
+                if let Some(d) = duplicates.next() {
+                    out.push(d.entry);
+                }
+            } else if let Some((row_hash, signal_id)) = appended.next() {
+                out.push(Durable {
+                    seq,
+                    row_hash,
+                    signal_id,
+                    recorded_at_ns: self.recorded_at_ns,
+                    already_recorded: false,
+                });
+                seq += 1;
+            }
+        }
+        debug_assert_eq!(out.len(), total);
+        out
+    }
+}
+
+/// What the id check found for one signal of a batch that is recorded already.
+enum Recorded {
+    /// In the ledger, as this entry.
+    Stored(Durable),
+    /// Earlier in the same batch, at this index.
+    Earlier(usize),
 }
 
 /// A torn tail found and removed when the ledger was opened.
@@ -103,6 +171,8 @@ pub struct Ledger {
     frame_buf: Vec<u8>,
     /// recorded_at of the append in progress (a segment rolled mid-append starts after it).
     batch_recorded_at_ns: i64,
+    /// Every signal_id in the ledger, loaded before the first append that carries one.
+    ids: IdTable,
 }
 
 /// Why a writer refuses appends: an append failed and so did undoing it.
@@ -170,6 +240,7 @@ impl Ledger {
             poisoned: None,
             frame_buf: Vec::new(),
             batch_recorded_at_ns: i64::MIN,
+            ids: IdTable::empty(),
         })
     }
 
@@ -286,6 +357,7 @@ impl Ledger {
             poisoned: None,
             frame_buf: Vec::new(),
             batch_recorded_at_ns: i64::MIN,
+            ids: IdTable::unloaded(),
         })
     }
 
@@ -436,6 +508,13 @@ impl Ledger {
     ///
     /// Every signal is validated first; an invalid one fails the whole batch with its index and
     /// nothing is written. Signals with an empty `signal_id` get a UUIDv7.
+    ///
+    /// A signal_id is recorded once. A signal whose id the ledger holds already with the same
+    /// columns is not appended again: the receipt lists it among its `duplicates` with the
+    /// original's seq (so a producer may safely send a batch again after a crash). A signal
+    /// whose id the ledger holds with other columns, or that a different signal earlier in the
+    /// batch carries, fails the whole batch ([`LedgerError::SignalIdTaken`]) and nothing is
+    /// written.
     pub fn append(&mut self, signals: &[Signal]) -> Result<AppendReceipt> {
         self.refuse_if_poisoned()?;
         validate_all(signals)?;
@@ -468,8 +547,125 @@ impl Ledger {
         self.append_unchecked(&signals)
     }
 
-    /// Appends signals that have passed validation (the invariant every caller keeps).
+    /// Appends signals that have passed validation (the invariant every caller keeps), less
+    /// those recorded already.
     fn append_unchecked<S: Borrow<Signal>>(&mut self, signals: &[S]) -> Result<AppendReceipt> {
+        let recorded = self.find_recorded(signals)?;
+        if recorded.is_empty() {
+            return self.append_new(signals);
+        }
+        let mut skip = recorded.iter().map(|(index, _)| *index).peekable();
+        let fresh: Vec<&Signal> = signals
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| skip.next_if_eq(i).is_none())
+            .map(|(_, s)| s.borrow())
+            .collect();
+        let mut receipt = self.append_new(&fresh)?;
+        // An earlier signal of the batch was appended at first_seq + its place among `fresh`.
+        let mut skipped_before = Vec::with_capacity(signals.len());
+        let mut left_out = recorded.iter().map(|(index, _)| *index).peekable();
+        let mut skipped = 0usize;
+        for i in 0..signals.len() {
+            skipped_before.push(skipped);
+            if left_out.next_if_eq(&i).is_some() {
+                skipped += 1;
+            }
+        }
+        for (index, found) in recorded {
+            let entry = match found {
+                Recorded::Stored(entry) => entry,
+                Recorded::Earlier(earlier) => {
+                    // The earlier signal may itself be recorded already (and so not appended):
+                    // this one then names the same stored entry.
+                    let earlier_entry = receipt
+                        .duplicates
+                        .binary_search_by_key(&earlier, |d| d.index)
+                        .ok()
+                        .and_then(|at| receipt.duplicates.get(at));
+                    if let Some(d) = earlier_entry {
+                        let entry = d.entry.clone();
+                        receipt.duplicates.push(Duplicate { index, entry });
+                        continue;
+                    }
+                    let place = earlier - skipped_before.get(earlier).copied().unwrap_or(0);
+                    Durable {
+                        seq: receipt.first_seq + place as u64,
+                        row_hash: receipt.row_hashes.get(place).copied().unwrap_or_default(),
+                        signal_id: receipt.signal_ids.get(place).cloned().unwrap_or_default(),
+                        recorded_at_ns: receipt.recorded_at_ns,
+                        already_recorded: true,
+                    }
+                }
+            };
+            receipt.duplicates.push(Duplicate { index, entry });
+        }
+        Ok(receipt)
+    }
+
+    /// The signals of a batch that are recorded already, by index (ascending); an error if an
+    /// id is taken by a different signal. Loads the id table first if the batch carries ids.
+    fn find_recorded<S: Borrow<Signal>>(
+        &mut self,
+        signals: &[S],
+    ) -> Result<Vec<(usize, Recorded)>> {
+        let carries_ids = signals.iter().any(|s| !s.borrow().signal_id.is_empty());
+        if !carries_ids {
+            return Ok(Vec::new());
+        }
+        if !self.ids.is_loaded() {
+            self.ids
+                .load(&self.sealed, &self.active.path, self.active.len)?;
+        }
+        let mut recorded = Vec::new();
+        let mut in_batch: IdMap<&str, usize> = IdMap::default();
+        in_batch.reserve(signals.len());
+        for (index, signal) in signals.iter().enumerate() {
+            let signal = signal.borrow();
+            let id = signal.signal_id.as_str();
+            if id.is_empty() {
+                continue;
+            }
+            if let Some(&earlier) = in_batch.get(id) {
+                let first = signals.get(earlier).map(Borrow::borrow);
+                if !first.is_some_and(|first| same_columns(first, signal)) {
+                    return Err(LedgerError::SignalIdRepeated {
+                        index,
+                        signal_id: id.to_owned(),
+                        earlier,
+                    });
+                }
+                recorded.push((index, Recorded::Earlier(earlier)));
+                continue;
+            }
+            in_batch.insert(id, index);
+            let found = self.ids.find(id, |stored| {
+                let entry = Durable {
+                    seq: stored.seq,
+                    row_hash: stored.row_hash,
+                    signal_id: id.to_owned(),
+                    recorded_at_ns: stored.recorded_at_ns,
+                    already_recorded: true,
+                };
+                (same_signal(stored, signal), entry)
+            })?;
+            match found {
+                Some((true, entry)) => recorded.push((index, Recorded::Stored(entry))),
+                Some((false, entry)) => {
+                    return Err(LedgerError::SignalIdTaken {
+                        index,
+                        signal_id: id.to_owned(),
+                        seq: entry.seq,
+                    })
+                }
+                None => {}
+            }
+        }
+        Ok(recorded)
+    }
+
+    /// Appends signals none of which is recorded already.
+    fn append_new<S: Borrow<Signal>>(&mut self, signals: &[S]) -> Result<AppendReceipt> {
         let first_seq = self.active.position.next_seq;
         if signals.is_empty() {
             return Ok(AppendReceipt {
@@ -481,6 +677,7 @@ impl Ledger {
                 signal_ids: Vec::new(),
                 recorded_at_ns: self.last_recorded_at_ns,
                 sync_time: std::time::Duration::ZERO,
+                duplicates: Vec::new(),
             });
         }
         let recorded_at_ns = now_ns().max(self.last_recorded_at_ns);
@@ -526,6 +723,7 @@ impl Ledger {
             signal_ids,
             recorded_at_ns,
             sync_time,
+            duplicates: Vec::new(),
         })
     }
 
@@ -566,7 +764,8 @@ impl Ledger {
             signal_ids.push(id);
             if frames.len() >= WRITE_CHUNK_BYTES || i + 1 == signals.len() {
                 let chunk_signals = signals.get(chunk_start..=i).unwrap_or_default();
-                result = self.write_frames_rolling(&frames, &frame_ends, chunk_signals);
+                let chunk_ids = signal_ids.get(chunk_start..=i).unwrap_or_default();
+                result = self.write_frames_rolling(&frames, &frame_ends, chunk_signals, chunk_ids);
                 if result.is_err() {
                     break;
                 }
@@ -581,13 +780,14 @@ impl Ledger {
     }
 
     /// Writes whole encoded frames (`frame_ends` are their end offsets in `frames`, one per
-    /// signal of `signals`), sealing the active segment and starting a new one where the next
-    /// frame would not fit.
+    /// signal of `signals`, whose ids are `ids`), sealing the active segment and starting a new
+    /// one where the next frame would not fit.
     fn write_frames_rolling<S: Borrow<Signal>>(
         &mut self,
         frames: &[u8],
         frame_ends: &[usize],
         signals: &[S],
+        ids: &[String],
     ) -> Result<()> {
         let limit = self.config.segment_size_bytes;
         let mut written = 0usize; // bytes of `frames` already written
@@ -612,7 +812,18 @@ impl Ledger {
             }
             let chunk_end = frame_ends.get(end_frame - 1).copied().unwrap_or(written);
             let chunk = frames.get(written..chunk_end).unwrap_or_default();
+            let base = self.active.len;
             self.active.write_frames(chunk)?;
+            if self.ids.is_loaded() {
+                let slot = self.ids.slot(&self.active.path);
+                let mut start = written;
+                for k in next_frame..end_frame {
+                    if let Some(id) = ids.get(k) {
+                        self.ids.insert(id, slot, base + (start - written) as u64);
+                    }
+                    start = frame_ends.get(k).copied().unwrap_or(start);
+                }
+            }
             for signal in signals.get(next_frame..end_frame).unwrap_or_default() {
                 self.active.stats.add(Some(signal.borrow().timestamp_ns));
             }

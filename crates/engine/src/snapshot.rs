@@ -13,7 +13,7 @@ use crate::hash::Hash;
 use crate::index::{self, SegmentIndex};
 use crate::layout::{read_layout, Head, TailAccess};
 use crate::le::u32_at;
-use crate::record::codec::{decode_signal, entry_kind, entry_seq, EntryKind};
+use crate::record::codec::{decode_signal, entry_kind, entry_seq, EntryKind, SignalView};
 use crate::record::frame::{frame_at, FrameAt, FRAME_HEADER_LEN};
 use crate::record::SignalRecord;
 use crate::segment::header::{SegmentHeader, HEADER_LEN};
@@ -314,6 +314,16 @@ impl Snapshot {
         offset: usize,
         seq: u64,
     ) -> Result<Option<SignalRecord>> {
+        Ok(self.view_at(segment, offset, seq)?.map(|v| v.to_record()))
+    }
+
+    /// [`Snapshot::record_at`] decoded in place, without copying its strings.
+    pub fn view_at(
+        &self,
+        segment: usize,
+        offset: usize,
+        seq: u64,
+    ) -> Result<Option<SignalView<'_>>> {
         let Some(s) = self.segments.get(segment) else {
             return Ok(None);
         };
@@ -321,7 +331,7 @@ impl Snapshot {
         let FrameAt::Valid { body, .. } = frame_at(area, offset) else {
             return Ok(None);
         };
-        if crate::record::codec::entry_seq(body) != Some(seq) {
+        if entry_seq(body) != Some(seq) {
             return Ok(None);
         }
         let entry = EntryRef {
@@ -330,7 +340,9 @@ impl Snapshot {
             offset,
             body,
         };
-        self.decode_record(&entry).map(Some)
+        decode_signal(body)
+            .map(Some)
+            .map_err(|kind| self.corrupt(&entry, kind))
     }
 
     /// The signal with `signal_id`, if held (a scan; indexes arrive with the query crate).

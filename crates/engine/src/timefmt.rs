@@ -208,10 +208,15 @@ fn push_2(out: &mut String, v: u32) {
     out.push(char::from(b'0' + (v % 10) as u8));
 }
 
-fn push_digits(out: &mut String, v: u32, n: u32) {
-    for i in (0..n).rev() {
-        out.push(char::from(b'0' + (v / 10_u32.pow(i) % 10) as u8));
+/// The last `n` (at most 10) decimal digits of `v`, zero-padded.
+fn push_digits(out: &mut String, mut v: u32, n: u32) {
+    let mut digits = [b'0'; 10];
+    let n = (n as usize).min(digits.len());
+    for d in digits.iter_mut().take(n).rev() {
+        *d = b'0' + (v % 10) as u8;
+        v /= 10;
     }
+    out.push_str(std::str::from_utf8(digits.get(..n).unwrap_or_default()).unwrap_or_default());
 }
 
 /// Formats nanoseconds since the Unix epoch as RFC 3339 UTC with `Z`, with the shortest of 0, 3,
@@ -219,37 +224,42 @@ fn push_digits(out: &mut String, v: u32, n: u32) {
 ///
 /// Defined for every `i64`; the output parses back to the same value with [`parse_rfc3339_ns`].
 pub fn format_rfc3339_ns(ns: i64) -> String {
+    let mut out = String::with_capacity(30);
+    push_rfc3339_ns(&mut out, ns);
+    out
+}
+
+/// [`format_rfc3339_ns`] appended to `out` (no allocation when `out` has room).
+pub fn push_rfc3339_ns(out: &mut String, ns: i64) {
     let secs = ns.div_euclid(NS_PER_SEC);
     // rem_euclid is in 0..1e9, so the conversion never fails.
     let nanos = u32::try_from(ns.rem_euclid(NS_PER_SEC)).unwrap_or(0);
     let (year, month, day) = civil_from_days(secs.div_euclid(SECS_PER_DAY));
     let sod = u32::try_from(secs.rem_euclid(SECS_PER_DAY)).unwrap_or(0);
 
-    let mut out = String::with_capacity(30);
     // An i64 of nanoseconds spans years 1677..=2262: always four digits.
-    push_digits(&mut out, u32::try_from(year).unwrap_or(0), 4);
+    push_digits(out, u32::try_from(year).unwrap_or(0), 4);
     out.push('-');
-    push_2(&mut out, month);
+    push_2(out, month);
     out.push('-');
-    push_2(&mut out, day);
+    push_2(out, day);
     out.push('T');
-    push_2(&mut out, sod / 3600);
+    push_2(out, sod / 3600);
     out.push(':');
-    push_2(&mut out, sod / 60 % 60);
+    push_2(out, sod / 60 % 60);
     out.push(':');
-    push_2(&mut out, sod % 60);
+    push_2(out, sod % 60);
     if nanos != 0 {
         out.push('.');
         if nanos % 1_000_000 == 0 {
-            push_digits(&mut out, nanos / 1_000_000, 3);
+            push_digits(out, nanos / 1_000_000, 3);
         } else if nanos % 1_000 == 0 {
-            push_digits(&mut out, nanos / 1_000, 6);
+            push_digits(out, nanos / 1_000, 6);
         } else {
-            push_digits(&mut out, nanos, 9);
+            push_digits(out, nanos, 9);
         }
     }
     out.push('Z');
-    out
 }
 
 #[cfg(test)]

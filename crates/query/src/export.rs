@@ -1,13 +1,18 @@
 //! Export: every record matching a filter, in ledger order, streamed as CSV or NDJSON with all
 //! 22 columns (seq, prev_hash and row_hash included, so an export can be checked against the
-//! ledger). Memory stays bounded by one segment's matching rows, whatever the ledger's size.
+//! ledger). Memory stays bounded by one segment's matching row numbers and a few chunks of output,
+//! whatever the ledger's size.
 
+use std::fmt::Write as _;
 use std::io::Write;
 
-use signal_ledger_engine::record::json::{push_json_str, write_record_json};
+use rayon::prelude::*;
+use signal_ledger_engine::index::SegmentIndex;
+use signal_ledger_engine::record::codec::SignalView;
+use signal_ledger_engine::record::json::{push_json_str, write_view_json};
 use signal_ledger_engine::record::signal::COLUMNS;
-use signal_ledger_engine::timefmt::format_rfc3339_ns;
-use signal_ledger_engine::{LedgerError, SignalRecord};
+use signal_ledger_engine::timefmt::push_rfc3339_ns;
+use signal_ledger_engine::{Hash, LedgerError, SignalRecord};
 
 use crate::catalog::Catalog;
 use crate::error::Result;
@@ -39,52 +44,78 @@ fn write_error(e: std::io::Error) -> LedgerError {
     LedgerError::io("write", "the export output", e)
 }
 
-/// A number as JSON writes it (shortest round-trip form); empty if not finite.
-fn number(v: f64) -> String {
-    if v.is_finite() {
-        format!("{v:?}")
-    } else {
-        String::new()
-    }
-}
+/// Matching rows formatted together by one thread.
+const CHUNK_ROWS: usize = 2048;
 
-/// Writes one record's CSV fields (in [`COLUMNS`] order) and ends the row.
-fn write_csv_row<W: Write>(csv: &mut csv::Writer<W>, r: &SignalRecord) -> csv::Result<()> {
-    let s = &r.signal;
-    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-    let mut parents = String::from("[");
-    for (i, p) in s.parent_signal_ids.iter().enumerate() {
-        if i > 0 {
-            parents.push(',');
+/// Writes one record's CSV fields (in [`COLUMNS`] order) and ends the row; `scratch` is reused
+/// for the fields that are formatted (numbers, times, parents, hashes).
+fn write_csv_row<W: Write>(
+    csv: &mut csv::Writer<W>,
+    r: &SignalView<'_>,
+    scratch: &mut String,
+) -> csv::Result<()> {
+    let mut formatted = |csv: &mut csv::Writer<W>, f: &dyn Fn(&mut String)| {
+        scratch.clear();
+        f(scratch);
+        csv.write_field(scratch.as_bytes())
+    };
+    let number = |out: &mut String, v: f64| {
+        if v.is_finite() {
+            let _ = write!(out, "{v:?}");
         }
-        push_json_str(&mut parents, p);
-    }
-    parents.push(']');
-    let fields: [String; 22] = [
-        r.seq.to_string(),
-        s.signal_id.clone(),
-        s.source_module.clone(),
-        opt(&s.source_version),
-        s.ticker.clone(),
-        s.direction.as_str().to_owned(),
-        number(s.conviction),
-        s.signal_type.as_str().to_owned(),
-        opt(&s.timeframe),
-        s.price.map(number).unwrap_or_default(),
-        format_rfc3339_ns(s.timestamp_ns),
-        format_rfc3339_ns(r.recorded_at_ns),
-        s.expires_at_ns.map(format_rfc3339_ns).unwrap_or_default(),
-        opt(&s.strategy_id),
-        opt(&s.correlation_id),
-        parents,
-        s.acted_upon.map(|a| a.to_string()).unwrap_or_default(),
-        opt(&s.execution_id),
-        number(r.latency_ms),
-        s.payload_json.clone(),
-        r.prev_hash.to_hex(),
-        r.row_hash.to_hex(),
-    ];
-    csv.write_record(&fields)
+    };
+    let hex = |out: &mut String, h: &Hash| {
+        let mut buf = [0u8; 64];
+        if hex::encode_to_slice(h.0, &mut buf).is_ok() {
+            out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
+        }
+    };
+    formatted(csv, &|o| {
+        let _ = write!(o, "{}", r.seq);
+    })?;
+    csv.write_field(r.signal_id)?;
+    csv.write_field(r.source_module)?;
+    csv.write_field(r.source_version.unwrap_or_default())?;
+    csv.write_field(r.ticker)?;
+    csv.write_field(r.direction.as_str())?;
+    formatted(csv, &|o| number(o, r.conviction))?;
+    csv.write_field(r.signal_type.as_str())?;
+    csv.write_field(r.timeframe.unwrap_or_default())?;
+    formatted(csv, &|o| {
+        if let Some(p) = r.price {
+            number(o, p);
+        }
+    })?;
+    formatted(csv, &|o| push_rfc3339_ns(o, r.timestamp_ns))?;
+    formatted(csv, &|o| push_rfc3339_ns(o, r.recorded_at_ns))?;
+    formatted(csv, &|o| {
+        if let Some(ns) = r.expires_at_ns {
+            push_rfc3339_ns(o, ns);
+        }
+    })?;
+    csv.write_field(r.strategy_id.unwrap_or_default())?;
+    csv.write_field(r.correlation_id.unwrap_or_default())?;
+    formatted(csv, &|o| {
+        o.push('[');
+        for (i, p) in r.parent_signal_ids.iter().enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            push_json_str(o, p);
+        }
+        o.push(']');
+    })?;
+    csv.write_field(match r.acted_upon {
+        Some(true) => "true",
+        Some(false) => "false",
+        None => "",
+    })?;
+    csv.write_field(r.execution_id.unwrap_or_default())?;
+    formatted(csv, &|o| number(o, r.latency_ms))?;
+    csv.write_field(r.payload_json)?;
+    formatted(csv, &|o| hex(o, &r.prev_hash))?;
+    formatted(csv, &|o| hex(o, &r.row_hash))?;
+    csv.write_record(None::<&[u8]>)
 }
 
 /// Writes `records` as CSV (a header row of the column names, then one row each, as
@@ -92,16 +123,46 @@ fn write_csv_row<W: Write>(csv: &mut csv::Writer<W>, r: &SignalRecord) -> csv::R
 pub fn write_csv(records: &[SignalRecord], out: &mut dyn Write) -> Result<()> {
     let mut csv = csv::Writer::from_writer(out);
     csv.write_record(COLUMNS).map_err(csv_error)?;
+    let mut scratch = String::new();
     for record in records {
-        write_csv_row(&mut csv, record).map_err(csv_error)?;
+        write_csv_row(&mut csv, &record.as_view(), &mut scratch).map_err(csv_error)?;
     }
     csv.flush().map_err(write_error)?;
     Ok(())
 }
 
+/// A chunk of an export, formatted.
+#[derive(Default)]
+struct Formatted {
+    bytes: Vec<u8>,
+    summary: ExportSummary,
+}
+
+impl ExportSummary {
+    fn add(&mut self, seq: u64) {
+        self.records += 1;
+        self.first_seq.get_or_insert(seq);
+        self.last_seq = Some(seq);
+    }
+
+    fn extend(&mut self, later: &ExportSummary) {
+        self.records += later.records;
+        if self.first_seq.is_none() {
+            self.first_seq = later.first_seq;
+        }
+        if later.last_seq.is_some() {
+            self.last_seq = later.last_seq;
+        }
+    }
+}
+
 impl Catalog {
     /// Writes every record meeting `filter`, in seq order, to `out`; `progress` hears the
     /// number of entries examined so far (of [`Catalog::snapshot`]'s record count).
+    ///
+    /// Chunks of matching rows are decoded, re-checked and formatted in parallel (rayon) and
+    /// written in order; memory is one segment's matching row numbers plus a few chunks of
+    /// output per thread.
     pub fn export(
         &self,
         filter: &Filter,
@@ -109,66 +170,80 @@ impl Catalog {
         out: &mut dyn Write,
         progress: &dyn Fn(u64),
     ) -> Result<ExportSummary> {
-        match format {
-            ExportFormat::Csv => {
-                let mut csv = csv::WriterBuilder::new()
-                    .buffer_capacity(1 << 16)
-                    .from_writer(&mut *out);
-                csv.write_record(COLUMNS).map_err(csv_error)?;
-                let summary = self.for_each_match(filter, progress, &mut |record| {
-                    write_csv_row(&mut csv, record).map_err(csv_error)
-                })?;
-                csv.flush().map_err(write_error)?;
-                Ok(summary)
-            }
-            ExportFormat::Ndjson => {
-                let mut line = String::new();
-                let summary = self.for_each_match(filter, progress, &mut |record| {
-                    write_record_json(record, &mut line);
-                    line.push('\n');
-                    if line.len() >= 1 << 16 {
-                        out.write_all(line.as_bytes()).map_err(write_error)?;
-                        line.clear();
-                    }
-                    Ok(())
-                })?;
-                out.write_all(line.as_bytes()).map_err(write_error)?;
-                out.flush().map_err(write_error)?;
-                Ok(summary)
-            }
+        if format == ExportFormat::Csv {
+            let mut header = csv::Writer::from_writer(&mut *out);
+            header.write_record(COLUMNS).map_err(csv_error)?;
+            header.flush().map_err(write_error)?;
         }
-    }
-
-    /// Calls `each` with every record meeting `filter`, in seq order, each decoded and
-    /// re-checked; memory is one segment's matching rows.
-    fn for_each_match(
-        &self,
-        filter: &Filter,
-        progress: &dyn Fn(u64),
-        each: &mut dyn FnMut(&SignalRecord) -> std::result::Result<(), LedgerError>,
-    ) -> Result<ExportSummary> {
+        let window = CHUNK_ROWS * 2 * rayon::current_num_threads().max(1);
         let mut summary = ExportSummary::default();
         let mut examined = 0u64;
         for (segment, index) in self.indexes().iter().enumerate() {
-            for row in matching_rows(filter, index) {
-                let row = row as usize;
-                let seq = index.first_seq + row as u64;
-                let offset = index.offsets.get(row).copied().unwrap_or_default() as usize;
-                let Some(record) = self.snapshot().record_at(segment, offset, seq)? else {
-                    continue;
-                };
-                if !filter.matches(&record.signal) {
-                    continue;
+            let rows = matching_rows(filter, index);
+            for group in rows.chunks(window) {
+                let parts: Vec<Result<Formatted>> = group
+                    .par_chunks(CHUNK_ROWS)
+                    .map(|chunk| self.format_rows(segment, index, chunk, filter, format))
+                    .collect();
+                for part in parts {
+                    let part = part?;
+                    out.write_all(&part.bytes).map_err(write_error)?;
+                    summary.extend(&part.summary);
                 }
-                each(&record)?;
-                summary.records += 1;
-                summary.first_seq.get_or_insert(seq);
-                summary.last_seq = Some(seq);
             }
             examined += index.len() as u64;
             progress(examined);
         }
+        out.flush().map_err(write_error)?;
         Ok(summary)
+    }
+
+    /// Decodes the entries at `rows` of segment `segment`, keeps those that really meet
+    /// `filter`, and formats them.
+    fn format_rows(
+        &self,
+        segment: usize,
+        index: &SegmentIndex,
+        rows: &[u32],
+        filter: &Filter,
+        format: ExportFormat,
+    ) -> Result<Formatted> {
+        let mut summary = ExportSummary::default();
+        let mut views = rows.iter().filter_map(|&row| {
+            let seq = index.first_seq + u64::from(row);
+            let offset = index.offsets.get(row as usize).copied().unwrap_or_default() as usize;
+            match self.snapshot().view_at(segment, offset, seq) {
+                Ok(Some(view)) if filter.matches_view(&view) => Some(Ok(view)),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            }
+        });
+        let bytes = match format {
+            ExportFormat::Csv => {
+                let mut csv = csv::WriterBuilder::new()
+                    .buffer_capacity(1 << 16)
+                    .from_writer(Vec::with_capacity(rows.len() * 512));
+                let mut scratch = String::new();
+                for view in views.by_ref() {
+                    let view = view?;
+                    write_csv_row(&mut csv, &view, &mut scratch).map_err(csv_error)?;
+                    summary.add(view.seq);
+                }
+                csv.into_inner()
+                    .map_err(|e| write_error(std::io::Error::other(e.to_string())))?
+            }
+            ExportFormat::Ndjson => {
+                let mut text = String::with_capacity(rows.len() * 640);
+                for view in views.by_ref() {
+                    let view = view?;
+                    write_view_json(&view, &mut text);
+                    text.push('\n');
+                    summary.add(view.seq);
+                }
+                text.into_bytes()
+            }
+        };
+        Ok(Formatted { bytes, summary })
     }
 }
 

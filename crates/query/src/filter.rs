@@ -2,6 +2,7 @@
 //! index-driven path is checked against) and, compiled per segment, on index rows.
 
 use signal_ledger_engine::index::{DictKey, SegmentIndex, NO_VALUE};
+use signal_ledger_engine::record::codec::SignalView;
 use signal_ledger_engine::{Direction, Signal, SignalType};
 
 /// A conjunction of conditions; an empty list or None means "any".
@@ -39,26 +40,74 @@ fn one_of(wanted: &[String], value: Option<&str>) -> bool {
     wanted.is_empty() || value.is_some_and(|v| wanted.iter().any(|w| w == v))
 }
 
+/// The columns a [`Filter`] looks at, borrowed from a signal or a decoded view.
+struct Probe<'a> {
+    source_module: &'a str,
+    ticker: &'a str,
+    timestamp_ns: i64,
+    conviction: f64,
+    direction: Direction,
+    signal_type: SignalType,
+    timeframe: Option<&'a str>,
+    strategy_id: Option<&'a str>,
+    correlation_id: Option<&'a str>,
+    acted_upon: Option<bool>,
+    has_execution_id: bool,
+}
+
 impl Filter {
     /// Whether `signal` meets every condition.
     pub fn matches(&self, s: &Signal) -> bool {
-        one_of(&self.sources, Some(&s.source_module))
-            && one_of(&self.tickers, Some(&s.ticker))
+        self.matches_probe(&Probe {
+            source_module: &s.source_module,
+            ticker: &s.ticker,
+            timestamp_ns: s.timestamp_ns,
+            conviction: s.conviction,
+            direction: s.direction,
+            signal_type: s.signal_type,
+            timeframe: s.timeframe.as_deref(),
+            strategy_id: s.strategy_id.as_deref(),
+            correlation_id: s.correlation_id.as_deref(),
+            acted_upon: s.acted_upon,
+            has_execution_id: s.execution_id.is_some(),
+        })
+    }
+
+    /// [`Filter::matches`] of a record decoded in place.
+    pub fn matches_view(&self, v: &SignalView<'_>) -> bool {
+        self.matches_probe(&Probe {
+            source_module: v.source_module,
+            ticker: v.ticker,
+            timestamp_ns: v.timestamp_ns,
+            conviction: v.conviction,
+            direction: v.direction,
+            signal_type: v.signal_type,
+            timeframe: v.timeframe,
+            strategy_id: v.strategy_id,
+            correlation_id: v.correlation_id,
+            acted_upon: v.acted_upon,
+            has_execution_id: v.execution_id.is_some(),
+        })
+    }
+
+    fn matches_probe(&self, s: &Probe<'_>) -> bool {
+        one_of(&self.sources, Some(s.source_module))
+            && one_of(&self.tickers, Some(s.ticker))
             && self.from_ns.is_none_or(|from| s.timestamp_ns >= from)
             && self.to_ns.is_none_or(|to| s.timestamp_ns < to)
             && self.min_conviction.is_none_or(|m| s.conviction >= m)
             && self.max_conviction.is_none_or(|m| s.conviction <= m)
             && (self.directions.is_empty() || self.directions.contains(&s.direction))
             && (self.signal_types.is_empty() || self.signal_types.contains(&s.signal_type))
-            && one_of(&self.timeframes, s.timeframe.as_deref())
-            && one_of(&self.strategy_ids, s.strategy_id.as_deref())
-            && one_of(&self.correlation_ids, s.correlation_id.as_deref())
+            && one_of(&self.timeframes, s.timeframe)
+            && one_of(&self.strategy_ids, s.strategy_id)
+            && one_of(&self.correlation_ids, s.correlation_id)
             && self
                 .acted_upon
                 .is_none_or(|a| s.acted_upon.unwrap_or(false) == a)
             && self
                 .has_execution_id
-                .is_none_or(|h| s.execution_id.is_some() == h)
+                .is_none_or(|h| s.has_execution_id == h)
     }
 
     /// The wanted values of dictionary column `key`.

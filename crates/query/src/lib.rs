@@ -9,6 +9,7 @@
 //! - [`Catalog::query`]: a [`Page`] of records in an [`Order`], with a [`Cursor`] to the next.
 //! - [`Catalog::aggregate`]: count, conviction min/max/avg and acted-upon rate by [`GroupBy`].
 //! - [`Catalog::export`]: every matching record as CSV or NDJSON, streamed in ledger order.
+//! - [`Catalog::lineage`]: a signal's ancestors and descendants through parent_signal_ids.
 //!
 //! Every record returned is decoded and re-checked against the filter: the indexes are derived
 //! data and never trusted for what a query returns (counts and aggregates use them as they are).
@@ -20,7 +21,9 @@ mod cursor;
 mod error;
 mod export;
 mod filter;
+mod lineage;
 mod search;
+mod topk;
 
 pub use aggregate::{AggregateRow, GroupBy};
 pub use catalog::Catalog;
@@ -28,4 +31,5 @@ pub use cursor::Cursor;
 pub use error::{QueryError, Result};
 pub use export::{write_csv, ExportFormat, ExportSummary};
 pub use filter::Filter;
+pub use lineage::{Lineage, LineageLimits, LineageNode, Tree};
 pub use search::{Order, OrderBy, Page, Query};

@@ -9,6 +9,7 @@ use crate::catalog::Catalog;
 use crate::cursor::Cursor;
 use crate::error::{QueryError, Result};
 use crate::filter::{Filter, RowFilter};
+use crate::topk::Bounds;
 
 /// What records are sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -63,11 +64,11 @@ pub struct Page {
 
 /// A matching row: its sort key and where it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Hit {
-    timestamp_ns: i64,
-    seq: u64,
-    segment: usize,
-    offset: u32,
+pub(crate) struct Hit {
+    pub timestamp_ns: i64,
+    pub seq: u64,
+    pub segment: usize,
+    pub offset: u32,
 }
 
 /// The rows of `index` that meet `filter`, ascending, read through the most selective
@@ -176,17 +177,33 @@ impl Catalog {
                 });
             }
         }
-        let horizon = query
-            .cursor
-            .map_or(self.snapshot().next_seq(), |c| c.horizon);
+        let bounds = Bounds {
+            horizon: query
+                .cursor
+                .map_or(self.snapshot().next_seq(), |c| c.horizon),
+            after: query.cursor.map(|c| match query.order.by {
+                OrderBy::Timestamp => (c.last_timestamp_ns, c.last_seq),
+                OrderBy::Seq => (0, c.last_seq),
+            }),
+        };
+        // A margin over the page for rows the re-check drops (only a lying index makes any).
+        let want = query.limit + query.limit / 4 + 1;
+        let top = self.top_hits(&query.filter, query.order, &bounds, want);
+        let page = self.page_of(query, bounds.horizon, &top.hits, top.cut)?;
+        if page.records.len() < query.limit && top.cut {
+            // The re-check dropped more rows than the margin: take every matching row.
+            let all = self.all_hits(query, &bounds);
+            return self.page_of(query, bounds.horizon, &all, false);
+        }
+        Ok(page)
+    }
+
+    /// Every row meeting the query's filter (by the index) within `bounds`, in its order.
+    fn all_hits(&self, query: &Query, bounds: &Bounds) -> Vec<Hit> {
         let key = |h: &Hit| match query.order.by {
             OrderBy::Timestamp => (h.timestamp_ns, h.seq),
             OrderBy::Seq => (0, h.seq),
         };
-        let after = query.cursor.map(|c| match query.order.by {
-            OrderBy::Timestamp => (c.last_timestamp_ns, c.last_seq),
-            OrderBy::Seq => (0, c.last_seq),
-        });
         let mut hits = Vec::new();
         for (segment, index) in self.indexes().iter().enumerate() {
             for row in matching_rows(&query.filter, index) {
@@ -197,52 +214,36 @@ impl Catalog {
                     segment,
                     offset: index.offsets.get(row).copied().unwrap_or_default(),
                 };
-                let beyond = after.is_none_or(|a| {
+                let beyond = bounds.after.is_none_or(|a| {
                     if query.order.descending {
                         key(&hit) < a
                     } else {
                         key(&hit) > a
                     }
                 });
-                if hit.seq < horizon && beyond {
+                if hit.seq < bounds.horizon && beyond {
                     hits.push(hit);
                 }
             }
         }
-        // Only the first page's worth need sorting (plus a margin for rows the re-check drops):
-        // select them, sort them, and sort the rest only if the page is not full by then.
-        let ordered = |a: &Hit, b: &Hit| {
+        hits.sort_unstable_by(|a, b| {
             if query.order.descending {
                 key(b).cmp(&key(a))
             } else {
                 key(a).cmp(&key(b))
             }
-        };
-        let head = (query.limit + query.limit / 4 + 1).min(hits.len());
-        if head < hits.len() {
-            hits.select_nth_unstable_by(head, ordered);
-        }
-        if let Some(first) = hits.get_mut(..head) {
-            first.sort_unstable_by(ordered);
-        }
-        let mut sorted_up_to = head;
+        });
+        hits
+    }
+
+    /// The page made of `hits` (in the query's order): each decoded and re-checked, up to the
+    /// limit; `cut` says rows beyond `hits` may match too.
+    fn page_of(&self, query: &Query, horizon: u64, hits: &[Hit], cut: bool) -> Result<Page> {
         let mut records = Vec::with_capacity(query.limit.min(hits.len()));
         let mut last = None;
-        let mut more = false;
         let mut at = 0;
-        while at < hits.len() {
-            if records.len() == query.limit {
-                more = true;
-                break;
-            }
-            if at >= sorted_up_to {
-                // The re-check dropped rows: order the rest too (rare: only a lying index).
-                if let Some(rest) = hits.get_mut(sorted_up_to..) {
-                    rest.sort_unstable_by(ordered);
-                }
-                sorted_up_to = hits.len();
-            }
-            let Some(hit) = hits.get(at).copied() else {
+        while records.len() < query.limit {
+            let Some(&hit) = hits.get(at) else {
                 break;
             };
             at += 1;
@@ -257,6 +258,7 @@ impl Catalog {
                 records.push(record);
             }
         }
+        let more = records.len() == query.limit && (at < hits.len() || cut);
         let next_cursor = last.filter(|_| more).map(|h| Cursor {
             order: query.order,
             horizon,

@@ -17,7 +17,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use signal_ledger_engine::input::{parse_ndjson_line, InputError};
-use signal_ledger_engine::sink::{DurableHandle, RecordError, SignalSink, SinkConfig};
+use signal_ledger_engine::sink::{
+    DurableHandle, PersistError, RecordError, SignalSink, SinkConfig,
+};
 use signal_ledger_engine::{Snapshot, ValidSignal};
 
 use crate::args::{GlobalArgs, IngestArgs};
@@ -162,7 +164,8 @@ fn feed<R: BufRead>(
     let mut line = Vec::new();
     let mut line_no = 0u64;
     let mut offset = 0u64;
-    let mut pending: VecDeque<DurableHandle> = VecDeque::new();
+    // Recorded lines not yet durable: line number, text (to report a refusal) and handle.
+    let mut pending: VecDeque<(u64, String, DurableHandle)> = VecDeque::new();
     let mut reported_failure = false;
     // Inside a line longer than LINE_LEN_MAX: rejected already, its rest is discarded.
     let mut discarding = false;
@@ -203,7 +206,10 @@ fn feed<R: BufRead>(
         match parse_ndjson_line(line_no, text) {
             None => {}
             Some(Ok(signal)) => match record_waiting(sink, signal, stop, line_no)? {
-                Some(handle) => pending.push_back(handle),
+                Some(handle) => {
+                    let text = String::from_utf8_lossy(text).into_owned();
+                    pending.push_back((line_no, text, handle));
+                }
                 // Stopped while the queue was full: this line was not recorded.
                 None => break,
             },
@@ -214,20 +220,45 @@ fn feed<R: BufRead>(
         }
         counts.lines.fetch_add(1, Ordering::Relaxed);
         line.clear();
-        // Report the first failure of a run of failed groups (the disk filled, say).
-        while let Some(outcome) = pending.front().and_then(DurableHandle::try_result) {
-            match outcome {
-                Ok(_) => reported_failure = false,
-                Err(e) if !reported_failure => {
-                    output::eprintln(&format!("error: {e}"));
-                    reported_failure = true;
-                }
-                Err(_) => {}
+        report_outcomes(&mut pending, &mut reported_failure, counts, on_reject);
+    }
+    // Every recorded line's outcome is known once the sink has flushed: report the last ones.
+    let _ = sink.flush();
+    report_outcomes(&mut pending, &mut reported_failure, counts, on_reject);
+    Ok(())
+}
+
+/// Takes the outcomes known so far off the front of `pending`, in line order: reports the first
+/// failure of a run of failed groups (the disk filled, say), and every line refused for a
+/// signal_id taken by a different signal, as a rejected line.
+fn report_outcomes(
+    pending: &mut VecDeque<(u64, String, DurableHandle)>,
+    reported_failure: &mut bool,
+    counts: &ReadCounts,
+    on_reject: &mut dyn FnMut(&InputError),
+) {
+    while let Some(outcome) = pending.front().and_then(|(_, _, h)| h.try_result()) {
+        let Some((line, input, _)) = pending.pop_front() else {
+            break;
+        };
+        match outcome {
+            Ok(_) => *reported_failure = false,
+            Err(e @ PersistError::SignalIdTaken { .. }) => {
+                counts.rejected.fetch_add(1, Ordering::Relaxed);
+                on_reject(&InputError {
+                    line,
+                    field: Some("signal_id".to_owned()),
+                    problem: e.to_string(),
+                    input,
+                });
             }
-            pending.pop_front();
+            Err(e) if !*reported_failure => {
+                output::eprintln(&format!("error: {e}"));
+                *reported_failure = true;
+            }
+            Err(_) => {}
         }
     }
-    Ok(())
 }
 
 /// Records `signal`, waiting out backpressure for as long as it lasts (a stream has nowhere

@@ -11,6 +11,7 @@ use std::path::Path;
 use signal_ledger_engine::input::{
     parse_ndjson_stream, parse_ndjson_with_progress, InputError, ParsedInput,
 };
+use signal_ledger_engine::record::json::push_json_str;
 use signal_ledger_engine::{AppendReceipt, Ledger, LedgerError};
 
 use crate::args::{GlobalArgs, IngestArgs};
@@ -39,13 +40,15 @@ pub struct IngestOutcome {
 }
 
 impl IngestOutcome {
-    /// `{"count":N,"first_seq":A,"last_seq":B,"head_hash":"<hex>"}`, plus `"rejected":K` with
-    /// `--skip-invalid`; first and last seq are null when nothing was appended, the head hash
-    /// when the ledger is empty.
+    /// `{"count":N,"already_recorded":D,"first_seq":A,"last_seq":B,"head_hash":"<hex>"}`, plus
+    /// `"rejected":K` with `--skip-invalid`; `already_recorded` counts the lines whose signal
+    /// the ledger held already (same signal_id and columns: not appended again); first and
+    /// last seq are null when nothing was appended, the head hash when the ledger is empty.
     pub fn to_json(&self) -> String {
         let r = &self.receipt;
         let mut o = JsonObject::new();
         o.u64("count", r.count)
+            .u64("already_recorded", r.duplicates.len() as u64)
             .opt_u64("first_seq", (r.count > 0).then_some(r.first_seq))
             .opt_u64("last_seq", r.last_seq)
             .opt_str(
@@ -155,19 +158,71 @@ pub fn ingest_parsed(
     if let (true, Some(path)) = (options.skip_invalid, &options.rejects) {
         write_rejects(path, &parsed.errors)?;
     }
-    let rejected = options.skip_invalid.then_some(parsed.errors.len());
-    let ParsedInput { signals, lines, .. } = parsed;
+    let ParsedInput {
+        mut signals,
+        mut lines,
+        mut errors,
+    } = parsed;
     let spinner = progress::spinner(format!("appending {} signals", signals.len()));
-    let result = ledger.append_valid(&signals);
+    let result = loop {
+        let result = ledger.append_valid(&signals);
+        // With --skip-invalid, a line whose signal_id is taken by a different signal is
+        // rejected like an invalid one, and the rest appended (nothing was written meanwhile).
+        let taken = match &result {
+            Err(
+                e @ (LedgerError::SignalIdTaken { index, .. }
+                | LedgerError::SignalIdRepeated { index, .. }),
+            ) if options.skip_invalid && *index < signals.len() => Some((*index, e.to_string())),
+            _ => None,
+        };
+        let Some((index, problem)) = taken else {
+            break result;
+        };
+        let line = lines.remove(index);
+        let signal = signals.remove(index);
+        errors.push(InputError {
+            line,
+            field: Some("signal_id".to_owned()),
+            problem: taken_problem(&problem),
+            input: {
+                let mut input = String::from("{\"signal_id\":");
+                push_json_str(&mut input, &signal.signal_id);
+                input.push('}');
+                input
+            },
+        });
+    };
     spinner.finish_and_clear();
+    if let (true, Some(path)) = (options.skip_invalid, &options.rejects) {
+        errors.sort_by_key(|e| e.line);
+        write_rejects(path, &errors)?;
+    }
+    let rejected = options.skip_invalid.then_some(errors.len());
     // Freeing a million signals takes a noticeable fraction of a second; let it overlap with
     // the output (or, at exit, not happen at all).
     std::thread::spawn(move || drop(signals));
+    let line_of = |index: usize| lines.get(index).copied().unwrap_or_default();
     let receipt = result.map_err(|e| match e {
         // The parser validates every line, so this is a safety net; it still names the line.
-        LedgerError::InvalidSignal { index, error } => CliError::new(format!(
-            "line {}: {error}",
-            lines.get(index).copied().unwrap_or_default()
+        LedgerError::InvalidSignal { index, error } => {
+            CliError::new(format!("line {}: {error}", line_of(index)))
+        }
+        LedgerError::SignalIdTaken {
+            index,
+            signal_id,
+            seq,
+        } => CliError::new(format!(
+            "line {}: field signal_id: {signal_id:?} is already recorded at seq {seq} with different columns; nothing was appended",
+            line_of(index)
+        )),
+        LedgerError::SignalIdRepeated {
+            index,
+            signal_id,
+            earlier,
+        } => CliError::new(format!(
+            "line {}: field signal_id: {signal_id:?} is also on line {} with different columns; nothing was appended",
+            line_of(index),
+            line_of(earlier)
         )),
         other => other.into(),
     })?;
@@ -178,6 +233,14 @@ pub fn ingest_parsed(
         receipt,
         rejected,
     })
+}
+
+/// The engine's refusal of a taken signal_id, without its "signal N:" batch position.
+fn taken_problem(message: &str) -> String {
+    match message.split_once(": ") {
+        Some((position, rest)) if position.starts_with("signal ") => rest.to_owned(),
+        _ => message.to_owned(),
+    }
 }
 
 /// Runs `ingest`.

@@ -8,5 +8,6 @@ pub mod generate;
 pub mod ingest;
 pub mod init;
 pub mod inspect;
+pub mod lineage;
 pub mod query;
 pub mod verify;

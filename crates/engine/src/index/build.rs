@@ -73,6 +73,7 @@ pub struct IndexBuilder {
     has_execution: Vec<u8>,
     dicts: [DictBuilder; DICT_COLUMNS.len()],
     ids: Vec<(u64, u32)>,
+    parents: Vec<(u64, u32)>,
 }
 
 impl IndexBuilder {
@@ -111,6 +112,12 @@ impl IndexBuilder {
             dict.push(column.value(signal));
         }
         self.ids.push((id_hash(signal.signal_id), row));
+        self.parents.extend(
+            signal
+                .parent_signal_ids
+                .iter()
+                .map(|parent| (id_hash(parent), row)),
+        );
     }
 
     /// The index of a segment whose first entry has `first_seq`, covering its bytes up to
@@ -118,6 +125,8 @@ impl IndexBuilder {
     pub fn finish(self, first_seq: u64, records_end: u64, last_row_hash: Hash) -> SegmentIndex {
         let mut ids = self.ids;
         ids.sort_unstable();
+        let mut parents = self.parents;
+        parents.sort_unstable();
         let blocks = self
             .timestamps
             .chunks(TIME_BLOCK_LEN)
@@ -149,6 +158,7 @@ impl IndexBuilder {
             dicts,
             time_blocks: blocks,
             ids,
+            parents,
         }
     }
 }

@@ -121,6 +121,20 @@ pub struct SegmentIndex {
     pub time_blocks: Vec<(i64, i64)>,
     /// (FNV-1a hash of signal_id, row), sorted.
     pub ids: Vec<(u64, u32)>,
+    /// (FNV-1a hash of a parent_signal_id, row) for every parent of every row, sorted: the
+    /// rows naming a signal as their parent (lineage's descendants).
+    pub parents: Vec<(u64, u32)>,
+}
+
+/// The rows paired with hash `h` in a table of (hash, row) sorted by hash then row.
+fn rows_with_hash(table: &[(u64, u32)], h: u64) -> impl Iterator<Item = u32> + '_ {
+    let start = table.partition_point(|&(k, _)| k < h);
+    table
+        .get(start..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(move |&&(k, _)| k == h)
+        .map(|&(_, row)| row)
 }
 
 impl SegmentIndex {
@@ -148,14 +162,15 @@ impl SegmentIndex {
 
     /// Rows whose signal_id hashes like `id` (candidates: compare the decoded id).
     pub fn rows_with_id_hash(&self, id: &str) -> impl Iterator<Item = u32> + '_ {
-        let h = id_hash(id);
-        let start = self.ids.partition_point(|&(k, _)| k < h);
-        self.ids
-            .get(start..)
-            .unwrap_or_default()
-            .iter()
-            .take_while(move |&&(k, _)| k == h)
-            .map(|&(_, row)| row)
+        rows_with_hash(&self.ids, id_hash(id))
+    }
+
+    /// Rows with a parent_signal_id that hashes like `id`, ascending and distinct (candidates:
+    /// compare the decoded parents).
+    pub fn rows_with_parent_hash(&self, id: &str) -> impl Iterator<Item = u32> + '_ {
+        let mut last = None;
+        rows_with_hash(&self.parents, id_hash(id))
+            .filter(move |&row| last.replace(row) != Some(row))
     }
 
     /// Blocks whose timestamp range meets `[from, to)`, as row ranges.

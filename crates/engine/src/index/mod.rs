@@ -19,13 +19,19 @@ mod sidecar;
 
 pub use build::IndexBuilder;
 pub use columns::{DictColumn, DictKey, SegmentIndex, DICT_COLUMNS, NO_VALUE, TIME_BLOCK_LEN};
+pub(crate) use sidecar::SidecarHeader;
 pub use sidecar::{sidecar_path, INDEX_MAGIC, INDEX_VERSION, SIDECAR_EXTENSION};
 
 /// FNV-1a, 64 bits, of a signal_id: the key of the index's id table (FORMAT.md gives the
 /// constants, so an auditor's tools can use the table too).
 pub fn id_hash(id: &str) -> u64 {
+    id_hash_bytes(id.as_bytes())
+}
+
+/// [`id_hash`] of an id's bytes.
+pub fn id_hash_bytes(id: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in id.as_bytes() {
+    for b in id {
         h ^= u64::from(*b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
@@ -119,4 +125,19 @@ pub fn read_sidecar(
         && index.records_end == records_end
         && index.last_row_hash == last_row_hash)
         .then_some(index)
+}
+
+/// (signal_id hash, frame offset) of every entry of a sealed segment, from its sidecar's id and
+/// offset sections only, if the sidecar is whole and is for `expected`; None otherwise (the
+/// caller reads the segment).
+pub(crate) fn read_sidecar_id_offsets(
+    segment: &Path,
+    expected: &SidecarHeader,
+) -> Option<Vec<(u64, u32)>> {
+    let file = std::fs::File::open(sidecar_path(segment)).ok()?;
+    // SAFETY: sidecars are written once under a temporary name and renamed into place, never
+    // changed afterwards; a truncation by a process outside the ledger could raise SIGBUS, the
+    // risk every mapped reader of this directory accepts (segment/bytes.rs).
+    let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
+    sidecar::decode_id_offsets(&map, expected).ok()
 }

@@ -12,7 +12,7 @@ use crate::le::{bytes32_at, i64_at, u16_at, u32_at, u64_at};
 /// First 8 bytes of a sidecar.
 pub const INDEX_MAGIC: [u8; 8] = *b"\x89SLIDX\r\n";
 /// The sidecar layout version this engine writes and reads.
-pub const INDEX_VERSION: u16 = 1;
+pub const INDEX_VERSION: u16 = 2;
 /// File extension of sidecars.
 pub const SIDECAR_EXTENSION: &str = "idx";
 
@@ -30,6 +30,7 @@ mod kind {
     pub const HAS_EXECUTION: u16 = 7;
     pub const TIME_BLOCKS: u16 = 8;
     pub const IDS: u16 = 9;
+    pub const PARENTS: u16 = 10;
     /// Dictionary column `c` (0-based, in `DICT_COLUMNS` order) uses `DICT_BASE + 3c` for its
     /// values, `+ 1` for its rows and `+ 2` for its postings.
     pub const DICT_BASE: u16 = 16;
@@ -78,6 +79,37 @@ fn dict_sections(c: usize, column: &DictColumn, out: &mut Vec<(u16, Vec<u8>)>) {
     out.push((base + 2, postings));
 }
 
+/// A table of (hash, row) pairs: `u64` then `u32` each.
+fn hash_row_pairs(pairs: &[(u64, u32)]) -> Vec<u8> {
+    let mut s = Vec::with_capacity(pairs.len() * 12);
+    for (h, row) in pairs {
+        s.extend_from_slice(&h.to_le_bytes());
+        s.extend_from_slice(&row.to_le_bytes());
+    }
+    s
+}
+
+/// Reads a (hash, row) table of `n` pairs or, when `n` is None, of any number; checks it is
+/// sorted with rows below `rows`.
+fn read_hash_rows(
+    bytes: &[u8],
+    n: Option<usize>,
+    rows: usize,
+    what: &str,
+) -> Result<Vec<(u64, u32)>, String> {
+    if !bytes.len().is_multiple_of(12) {
+        return Err(format!("{what}: {} bytes, not whole pairs", bytes.len()));
+    }
+    let n = n.unwrap_or(bytes.len() / 12);
+    let pairs = fixed(bytes, n, 12, what, |b| Some((u64_at(b, 0)?, u32_at(b, 8)?)))?;
+    if !pairs.windows(2).all(|w| matches!(w, [a, b] if a <= b))
+        || pairs.iter().any(|&(_, r)| r as usize >= rows)
+    {
+        return Err(format!("{what} not sorted or out of range"));
+    }
+    Ok(pairs)
+}
+
 /// The sidecar bytes of `index`.
 pub fn encode(index: &SegmentIndex) -> Vec<u8> {
     let mut sections: Vec<(u16, Vec<u8>)> = Vec::new();
@@ -104,12 +136,8 @@ pub fn encode(index: &SegmentIndex) -> Vec<u8> {
         s.extend_from_slice(&max.to_le_bytes());
     }
     sections.push((kind::TIME_BLOCKS, s));
-    let mut s = Vec::new();
-    for (h, row) in &index.ids {
-        s.extend_from_slice(&h.to_le_bytes());
-        s.extend_from_slice(&row.to_le_bytes());
-    }
-    sections.push((kind::IDS, s));
+    sections.push((kind::IDS, hash_row_pairs(&index.ids)));
+    sections.push((kind::PARENTS, hash_row_pairs(&index.parents)));
     for (c, column) in index.dicts.iter().enumerate() {
         dict_sections(c, column, &mut sections);
     }
@@ -264,8 +292,21 @@ fn read_dict(file: &[u8], table: &[u8], c: usize, n: usize) -> Result<DictColumn
     })
 }
 
-/// Reads sidecar bytes back, checking everything; the error says what is wrong.
-pub fn decode(file: &[u8]) -> Result<SegmentIndex, String> {
+/// A sidecar's header fields a reader checks against the segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SidecarHeader {
+    /// Entries covered.
+    pub entry_count: usize,
+    /// The segment's first seq.
+    pub first_seq: u64,
+    /// The segment's bytes covered.
+    pub records_end: u64,
+    /// Row hash of the last covered entry.
+    pub last_row_hash: Hash,
+}
+
+/// The header and section table of sidecar bytes, after checking magic, version and header CRC.
+fn header_and_table(file: &[u8]) -> Result<(SidecarHeader, &[u8]), String> {
     let header = file.get(..HEADER_LEN).ok_or("shorter than its header")?;
     if header.get(..8) != Some(&INDEX_MAGIC[..]) {
         return Err("not an index sidecar (bad magic)".into());
@@ -280,10 +321,44 @@ pub fn decode(file: &[u8]) -> Result<SegmentIndex, String> {
         return Err("header CRC mismatch".into());
     }
     let sections = u16_at(header, 10).unwrap_or_default() as usize;
-    let n = u32_at(header, 12).unwrap_or_default() as usize;
     let table = file
         .get(HEADER_LEN..HEADER_LEN + sections * TABLE_ENTRY_LEN)
         .ok_or("section table outside the file")?;
+    let fields = SidecarHeader {
+        entry_count: u32_at(header, 12).unwrap_or_default() as usize,
+        first_seq: u64_at(header, 16).unwrap_or_default(),
+        records_end: u64_at(header, 24).unwrap_or_default(),
+        last_row_hash: Hash(bytes32_at(header, 32).unwrap_or_default()),
+    };
+    Ok((fields, table))
+}
+
+/// Only the id table of sidecar bytes, as (signal_id hash, frame offset) pairs sorted by hash:
+/// what the writer needs to find an id, without decoding the rest. Checks the header, the two
+/// sections' CRCs and sizes, and that the header is `expected`.
+pub(crate) fn decode_id_offsets(
+    file: &[u8],
+    expected: &SidecarHeader,
+) -> Result<Vec<(u64, u32)>, String> {
+    let (header, table) = header_and_table(file)?;
+    if header != *expected {
+        return Err("the sidecar is for other bytes than the segment's".into());
+    }
+    let n = header.entry_count;
+    let offsets = fixed(section(file, table, kind::OFFSETS)?, n, 4, "offsets", |b| {
+        u32_at(b, 0)
+    })?;
+    let ids = read_hash_rows(section(file, table, kind::IDS)?, Some(n), n, "ids")?;
+    ids.into_iter()
+        .map(|(h, row)| Some((h, *offsets.get(row as usize)?)))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| "ids: row out of range".into())
+}
+
+/// Reads sidecar bytes back, checking everything; the error says what is wrong.
+pub fn decode(file: &[u8]) -> Result<SegmentIndex, String> {
+    let (header, table) = header_and_table(file)?;
+    let n = header.entry_count;
     let u8s = |k: u16, what: &str| -> Result<Vec<u8>, String> {
         fixed(section(file, table, k)?, n, 1, what, |b| b.first().copied())
     };
@@ -316,14 +391,8 @@ pub fn decode(file: &[u8]) -> Result<SegmentIndex, String> {
         "time blocks",
         |b| Some((i64_at(b, 0)?, i64_at(b, 8)?)),
     )?;
-    let ids = fixed(section(file, table, kind::IDS)?, n, 12, "ids", |b| {
-        Some((u64_at(b, 0)?, u32_at(b, 8)?))
-    })?;
-    if !ids.windows(2).all(|w| matches!(w, [a, b] if a <= b))
-        || ids.iter().any(|&(_, r)| r as usize >= n)
-    {
-        return Err("ids not sorted or out of range".into());
-    }
+    let ids = read_hash_rows(section(file, table, kind::IDS)?, Some(n), n, "ids")?;
+    let parents = read_hash_rows(section(file, table, kind::PARENTS)?, None, n, "parents")?;
     if offsets.windows(2).any(|w| matches!(w, [a, b] if a >= b)) {
         return Err("offsets not ascending".into());
     }
@@ -335,9 +404,9 @@ pub fn decode(file: &[u8]) -> Result<SegmentIndex, String> {
         read_dict(file, table, 4, n)?,
     ];
     Ok(SegmentIndex {
-        first_seq: u64_at(header, 16).unwrap_or_default(),
-        records_end: u64_at(header, 24).unwrap_or_default(),
-        last_row_hash: Hash(bytes32_at(header, 32).unwrap_or_default()),
+        first_seq: header.first_seq,
+        records_end: header.records_end,
+        last_row_hash: header.last_row_hash,
         offsets,
         timestamps,
         convictions,
@@ -348,5 +417,6 @@ pub fn decode(file: &[u8]) -> Result<SegmentIndex, String> {
         dicts,
         time_blocks,
         ids,
+        parents,
     })
 }

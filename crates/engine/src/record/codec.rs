@@ -335,6 +335,16 @@ pub fn signal_timestamp(body: &[u8]) -> Option<i64> {
     i64_at(body, SIGNAL_TIMESTAMP_OFFSET)
 }
 
+/// The signal_id bytes of a signal body (the string right after the fixed part), without
+/// decoding the rest; None if the body is not a signal or too short to hold them.
+pub fn signal_id_bytes(body: &[u8]) -> Option<&[u8]> {
+    if body.first() != Some(&(EntryKind::Signal as u8)) {
+        return None;
+    }
+    let len = usize::from(*body.get(SIGNAL_FIXED_LEN)?);
+    body.get(SIGNAL_FIXED_LEN + 1..SIGNAL_FIXED_LEN + 1 + len)
+}
+
 /// The recorded_at of a signal body, without decoding the rest.
 pub fn signal_recorded_at(body: &[u8]) -> Option<i64> {
     i64_at(body, RECORDED_AT_OFFSET)
@@ -463,6 +473,37 @@ pub fn decode_signal(body: &[u8]) -> Result<SignalView<'_>, CorruptKind> {
         prev_hash,
         row_hash,
     })
+}
+
+impl SignalRecord {
+    /// The record as a view borrowing its strings (what formatters take).
+    pub fn as_view(&self) -> SignalView<'_> {
+        let s = &self.signal;
+        SignalView {
+            seq: self.seq,
+            signal_id: &s.signal_id,
+            source_module: &s.source_module,
+            source_version: s.source_version.as_deref(),
+            ticker: &s.ticker,
+            direction: s.direction,
+            conviction: s.conviction,
+            signal_type: s.signal_type,
+            timeframe: s.timeframe.as_deref(),
+            price: s.price,
+            timestamp_ns: s.timestamp_ns,
+            recorded_at_ns: self.recorded_at_ns,
+            expires_at_ns: s.expires_at_ns,
+            strategy_id: s.strategy_id.as_deref(),
+            correlation_id: s.correlation_id.as_deref(),
+            parent_signal_ids: s.parent_signal_ids.iter().map(String::as_str).collect(),
+            acted_upon: s.acted_upon,
+            execution_id: s.execution_id.as_deref(),
+            latency_ms: self.latency_ms,
+            payload_json: &s.payload_json,
+            prev_hash: self.prev_hash,
+            row_hash: self.row_hash,
+        }
+    }
 }
 
 impl SignalView<'_> {

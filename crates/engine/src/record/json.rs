@@ -8,9 +8,10 @@
 use std::fmt::Write as _;
 
 use crate::hash::Hash;
+use crate::record::codec::SignalView;
 use crate::record::signal::COLUMNS;
 use crate::record::SignalRecord;
-use crate::timefmt::format_rfc3339_ns;
+use crate::timefmt::push_rfc3339_ns;
 
 /// The keys of [`write_record_json`], in the order they are written: the column names.
 pub const RECORD_JSON_KEYS: [&str; 22] = COLUMNS;
@@ -29,18 +30,23 @@ pub const RECORD_JSON_KEYS: [&str; 22] = COLUMNS;
 ///   object stays on one line; an empty payload is written as `null`.
 /// - `prev_hash` and `row_hash` are 64 lower-case hex characters.
 pub fn write_record_json(record: &SignalRecord, out: &mut String) {
-    let s = &record.signal;
+    write_view_json(&record.as_view(), out);
+}
+
+/// [`write_record_json`] of a record decoded in place.
+pub fn write_view_json(record: &SignalView<'_>, out: &mut String) {
+    let s = record;
     out.reserve(512 + s.payload_json.len());
     out.push_str("{\"seq\":");
     let _ = write!(out, "{}", record.seq);
     out.push_str(",\"signal_id\":");
-    push_json_str(out, &s.signal_id);
+    push_json_str(out, s.signal_id);
     out.push_str(",\"source_module\":");
-    push_json_str(out, &s.source_module);
+    push_json_str(out, s.source_module);
     out.push_str(",\"source_version\":");
-    push_opt_str(out, s.source_version.as_deref());
+    push_opt_str(out, s.source_version);
     out.push_str(",\"ticker\":");
-    push_json_str(out, &s.ticker);
+    push_json_str(out, s.ticker);
     out.push_str(",\"direction\":");
     push_json_str(out, s.direction.as_str());
     out.push_str(",\"conviction\":");
@@ -48,7 +54,7 @@ pub fn write_record_json(record: &SignalRecord, out: &mut String) {
     out.push_str(",\"signal_type\":");
     push_json_str(out, s.signal_type.as_str());
     out.push_str(",\"timeframe\":");
-    push_opt_str(out, s.timeframe.as_deref());
+    push_opt_str(out, s.timeframe);
     out.push_str(",\"price\":");
     match s.price {
         Some(p) => push_f64(out, p),
@@ -64,9 +70,9 @@ pub fn write_record_json(record: &SignalRecord, out: &mut String) {
         None => out.push_str("null"),
     }
     out.push_str(",\"strategy_id\":");
-    push_opt_str(out, s.strategy_id.as_deref());
+    push_opt_str(out, s.strategy_id);
     out.push_str(",\"correlation_id\":");
-    push_opt_str(out, s.correlation_id.as_deref());
+    push_opt_str(out, s.correlation_id);
     out.push_str(",\"parent_signal_ids\":[");
     for (i, parent) in s.parent_signal_ids.iter().enumerate() {
         if i > 0 {
@@ -81,11 +87,11 @@ pub fn write_record_json(record: &SignalRecord, out: &mut String) {
         None => "null",
     });
     out.push_str(",\"execution_id\":");
-    push_opt_str(out, s.execution_id.as_deref());
+    push_opt_str(out, s.execution_id);
     out.push_str(",\"latency_ms\":");
     push_f64(out, record.latency_ms);
     out.push_str(",\"payload_json\":");
-    push_raw_json(out, &s.payload_json);
+    push_raw_json(out, s.payload_json);
     out.push_str(",\"prev_hash\":");
     push_hash(out, &record.prev_hash);
     out.push_str(",\"row_hash\":");
@@ -138,7 +144,7 @@ fn push_f64(out: &mut String, v: f64) {
 
 fn push_time(out: &mut String, ns: i64) {
     out.push('"');
-    out.push_str(&format_rfc3339_ns(ns));
+    push_rfc3339_ns(out, ns);
     out.push('"');
 }
 

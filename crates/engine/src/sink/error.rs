@@ -74,6 +74,17 @@ pub enum PersistError {
         /// Why removing its leftovers failed.
         cleanup: Arc<LedgerError>,
     },
+    /// Its signal_id is taken by a different signal: by an entry of the ledger (`seq`), or by a
+    /// signal queued before it (`seq` None). Nothing of its group was persisted; other groups
+    /// are not affected. (An identical signal is not an error: its handle gets the original's
+    /// seq, marked `already_recorded`.)
+    #[error("not persisted: signal_id {signal_id:?} is already {} with different columns", match seq { Some(seq) => format!("recorded at seq {seq}"), None => "carried by a signal queued before it".to_owned() })]
+    SignalIdTaken {
+        /// The id.
+        signal_id: String,
+        /// Seq of the entry holding it, when it is in the ledger already.
+        seq: Option<u64>,
+    },
     /// The sink's writer thread stopped before committing it.
     #[error("not persisted: the sink's writer stopped before committing it")]
     WriterStopped,

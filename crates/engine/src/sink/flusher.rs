@@ -1,13 +1,14 @@
 //! The sink's writer thread: takes groups off the queue in order, appends each as one durable
 //! batch, completes its handles, and keeps the metrics file.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::config::SinkConfig;
 use super::error::PersistError;
-use super::handle::Committed;
+use super::handle::{Committed, Durable};
 use super::metrics::Metrics;
 use super::queue::{Group, Next, Queue};
 use crate::error::LedgerError;
@@ -94,81 +95,129 @@ impl Flusher {
         self.write_metrics();
     }
 
-    /// Appends `groups` as one batch and completes each group's handles.
+    /// Appends `groups` as one batch and completes each group's handles. The signals of a push
+    /// (one `record` or `record_batch` call) the ledger refuses — a signal_id taken by a
+    /// different signal — fail alone, and the rest are appended without them.
     fn commit(&mut self, groups: Vec<Group>) {
-        let mut ledger = match self.writable_ledger() {
-            Ok(ledger) => ledger,
-            Err(error) => return self.fail(groups, error),
-        };
-        let parts: Vec<&[ValidSignal]> = groups.iter().map(|g| g.signals.as_slice()).collect();
-        let started = Instant::now();
-        let appended = ledger.append_valid_parts(&parts);
-        let durable_at = Instant::now();
-        let durable_at_ns = now_ns();
-        self.ledger = Some(ledger);
-        let receipt = match appended {
-            Ok(receipt) => receipt,
-            Err(error) => {
-                // A poisoned writer could not undo the append: remove its leftovers now, so
-                // that "not persisted" is true when the handles hear it.
-                let poisoned = self.ledger.as_ref().is_some_and(|l| l.poisoned().is_some());
-                if poisoned {
-                    match self.writable_ledger() {
-                        Ok(ledger) => self.ledger = Some(ledger),
-                        Err(cleanup) => return self.fail_not_undone(groups, error, cleanup),
+        let units: Vec<(usize, Range<usize>)> = groups
+            .iter()
+            .enumerate()
+            .flat_map(|(g, group)| group.units.iter().map(move |r| (g, r.clone())))
+            .collect();
+        let mut refusals: Vec<Option<PersistError>> = vec![None; units.len()];
+        loop {
+            let live: Vec<(usize, Range<usize>)> = units
+                .iter()
+                .zip(&refusals)
+                .filter(|(_, refused)| refused.is_none())
+                .map(|(unit, _)| unit.clone())
+                .collect();
+            if live.is_empty() {
+                return complete(groups, &units, &refusals, Vec::new().into_iter(), None);
+            }
+            let mut ledger = match self.writable_ledger() {
+                Ok(ledger) => ledger,
+                Err(error) => return self.fail(groups, &units, &refusals, error),
+            };
+            let parts: Vec<&[ValidSignal]> = live
+                .iter()
+                .map(|(g, range)| {
+                    groups
+                        .get(*g)
+                        .and_then(|group| group.signals.get(range.clone()))
+                        .unwrap_or_default()
+                })
+                .collect();
+            let started = Instant::now();
+            let appended = ledger.append_valid_parts(&parts);
+            let durable_at = Instant::now();
+            let durable_at_ns = now_ns();
+            self.ledger = Some(ledger);
+            match appended {
+                Ok(receipt) => {
+                    self.metrics.committed(
+                        &groups,
+                        &live,
+                        receipt.sync_time,
+                        durable_at - started,
+                        durable_at_ns,
+                        durable_at,
+                    );
+                    let durable = receipt.into_durable().into_iter();
+                    return complete(groups, &units, &refusals, durable, None);
+                }
+                Err(error) => {
+                    let refused = error
+                        .refused_signal()
+                        .and_then(|i| unit_of(&live, i))
+                        .and_then(|live_unit| live.get(live_unit))
+                        .and_then(|unit| units.iter().position(|u| u == unit));
+                    match refused {
+                        // Nothing was written: refuse that push and try the rest again.
+                        Some(u) => {
+                            let n = units.get(u).map_or(0, |(_, r)| r.len());
+                            self.metrics.add_refused_id_taken(n as u64);
+                            if let Some(slot) = refusals.get_mut(u) {
+                                *slot = Some(refusal(error));
+                            }
+                        }
+                        None => return self.fail_append(groups, &units, &refusals, error),
                     }
                 }
-                return self.fail(groups, error);
             }
-        };
-        self.metrics.committed(
-            &groups,
-            receipt.sync_time,
-            durable_at - started,
-            durable_at_ns,
-            durable_at,
+        }
+    }
+
+    /// Fails `groups` after their append failed: a poisoned writer could not undo the append,
+    /// so its leftovers are removed first, making "not persisted" true when the handles hear it.
+    fn fail_append(
+        &mut self,
+        groups: Vec<Group>,
+        units: &[(usize, Range<usize>)],
+        refusals: &[Option<PersistError>],
+        error: LedgerError,
+    ) {
+        let poisoned = self.ledger.as_ref().is_some_and(|l| l.poisoned().is_some());
+        if poisoned {
+            match self.writable_ledger() {
+                Ok(ledger) => self.ledger = Some(ledger),
+                Err(cleanup) => {
+                    self.metrics.failed(unrefused(units, refusals), &error);
+                    let failure = PersistError::AppendNotUndone {
+                        error: Arc::new(error),
+                        cleanup: Arc::new(cleanup),
+                    };
+                    return complete(
+                        groups,
+                        units,
+                        refusals,
+                        Vec::new().into_iter(),
+                        Some(failure),
+                    );
+                }
+            }
+        }
+        self.fail(groups, units, refusals, error)
+    }
+
+    /// Fails every handle of `groups` not refused already with `error` (the append left
+    /// nothing behind).
+    fn fail(
+        &self,
+        groups: Vec<Group>,
+        units: &[(usize, Range<usize>)],
+        refusals: &[Option<PersistError>],
+        error: LedgerError,
+    ) {
+        self.metrics.failed(unrefused(units, refusals), &error);
+        let failure = PersistError::Append(Arc::new(error));
+        complete(
+            groups,
+            units,
+            refusals,
+            Vec::new().into_iter(),
+            Some(failure),
         );
-        let mut seq = receipt.first_seq;
-        let mut row_hashes = receipt.row_hashes.iter();
-        let mut signal_ids = receipt.signal_ids.into_iter();
-        for group in groups {
-            let n = group.signals.len();
-            let committed = Committed {
-                first_seq: seq,
-                row_hashes: row_hashes.by_ref().take(n).copied().collect(),
-                signal_ids: signal_ids.by_ref().take(n).collect(),
-                recorded_at_ns: receipt.recorded_at_ns,
-            };
-            debug_assert_eq!(committed.row_hashes.len(), n, "one row hash per signal");
-            seq += n as u64;
-            group.completion.complete(Ok(Arc::new(committed)));
-        }
-    }
-
-    /// Fails every handle of `groups` with `error` (the append left nothing behind).
-    fn fail(&self, groups: Vec<Group>, error: LedgerError) {
-        self.metrics.failed(&groups, &error);
-        let error = Arc::new(error);
-        for group in groups {
-            group
-                .completion
-                .complete(Err(PersistError::Append(Arc::clone(&error))));
-        }
-    }
-
-    /// Fails every handle of `groups`: the append failed with `error`, and removing what it
-    /// wrote failed with `cleanup` (retried before the next append).
-    fn fail_not_undone(&self, groups: Vec<Group>, error: LedgerError, cleanup: LedgerError) {
-        self.metrics.failed(&groups, &error);
-        let (error, cleanup) = (Arc::new(error), Arc::new(cleanup));
-        for group in groups {
-            group
-                .completion
-                .complete(Err(PersistError::AppendNotUndone {
-                    error: Arc::clone(&error),
-                    cleanup: Arc::clone(&cleanup),
-                }));
-        }
     }
 
     /// The ledger, reopened first if an earlier failure poisoned it or a reopen failed. The
@@ -201,6 +250,79 @@ impl Flusher {
         let _ = snapshot.write_to(parent_dir(path));
         self.metrics_written = Some(Instant::now());
         self.metrics_dirty = false;
+    }
+}
+
+/// The position in `units` of the unit holding signal `index` of their concatenation.
+fn unit_of(units: &[(usize, Range<usize>)], index: usize) -> Option<usize> {
+    let mut end = 0;
+    units.iter().position(|(_, r)| {
+        end += r.len();
+        index < end
+    })
+}
+
+/// Signals of `units` not refused.
+fn unrefused(units: &[(usize, Range<usize>)], refusals: &[Option<PersistError>]) -> u64 {
+    units
+        .iter()
+        .zip(refusals)
+        .filter(|(_, r)| r.is_none())
+        .map(|((_, range), _)| range.len() as u64)
+        .sum()
+}
+
+/// What a handle hears when the ledger refused its signal (nothing of its push was written).
+fn refusal(error: LedgerError) -> PersistError {
+    match error {
+        LedgerError::SignalIdTaken { signal_id, seq, .. } => PersistError::SignalIdTaken {
+            signal_id,
+            seq: Some(seq),
+        },
+        LedgerError::SignalIdRepeated { signal_id, .. } => PersistError::SignalIdTaken {
+            signal_id,
+            seq: None,
+        },
+        other => PersistError::Append(Arc::new(other)),
+    }
+}
+
+/// Completes every group: a refused unit's signals with its refusal, the others with the next
+/// entries of `durable` (the append's, in order), or with `failure` when the append failed. A
+/// group with no refusal that failed as a whole gets the failure once, for all its handles.
+fn complete(
+    groups: Vec<Group>,
+    units: &[(usize, Range<usize>)],
+    refusals: &[Option<PersistError>],
+    mut durable: std::vec::IntoIter<Durable>,
+    failure: Option<PersistError>,
+) {
+    let mut unit_outcomes = units.iter().zip(refusals).peekable();
+    for (g, group) in groups.into_iter().enumerate() {
+        let mut outcomes = Vec::with_capacity(group.signals.len());
+        let mut refused_any = false;
+        while let Some(((_, range), refused)) = unit_outcomes.next_if(|((ug, _), _)| *ug == g) {
+            for _ in range.clone() {
+                let outcome = match (refused, &failure) {
+                    (Some(why), _) => Err(why.clone()),
+                    (None, Some(failure)) => Err(failure.clone()),
+                    (None, None) => durable.next().ok_or(PersistError::WriterStopped),
+                };
+                outcomes.push(outcome);
+            }
+            refused_any |= refused.is_some();
+        }
+        debug_assert_eq!(
+            outcomes.len(),
+            group.signals.len(),
+            "one outcome per signal"
+        );
+        match (&failure, refused_any) {
+            (Some(failure), false) => group.completion.complete(Err(failure.clone())),
+            _ => group
+                .completion
+                .complete(Ok(Arc::new(Committed { outcomes }))),
+        }
     }
 }
 

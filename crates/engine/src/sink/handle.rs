@@ -9,15 +9,13 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use super::error::PersistError;
-use crate::hash::Hash;
+pub use crate::ledger::Durable;
 
-/// What a committed group made durable.
+/// What became of each signal of a committed group, in group order: where it is, or why the
+/// ledger refused it (its push's signals only; the rest of the group was appended).
 #[derive(Debug)]
 pub(crate) struct Committed {
-    pub first_seq: u64,
-    pub row_hashes: Vec<Hash>,
-    pub signal_ids: Vec<String>,
-    pub recorded_at_ns: i64,
+    pub outcomes: Vec<Result<Durable, PersistError>>,
 }
 
 type Outcome = Result<Arc<Committed>, PersistError>;
@@ -129,33 +127,13 @@ impl Drop for Completion {
     }
 }
 
-/// Where one signal landed, once durable.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Durable {
-    /// Its seq.
-    pub seq: u64,
-    /// Its row hash.
-    pub row_hash: Hash,
-    /// Its signal_id (the assigned UUIDv7 if it came without one).
-    pub signal_id: String,
-    /// Its recorded_at, ns since the Unix epoch.
-    pub recorded_at_ns: i64,
-}
-
 fn durable_at(committed: &Committed, index: usize) -> Result<Durable, PersistError> {
-    match (
-        committed.row_hashes.get(index),
-        committed.signal_ids.get(index),
-    ) {
-        (Some(row_hash), Some(signal_id)) => Ok(Durable {
-            seq: committed.first_seq + index as u64,
-            row_hash: *row_hash,
-            signal_id: signal_id.clone(),
-            recorded_at_ns: committed.recorded_at_ns,
-        }),
-        // Unreachable: a group's receipt has one entry per queued signal.
-        _ => Err(PersistError::WriterStopped),
-    }
+    // The fallback is unreachable: a group has one outcome per queued signal.
+    committed
+        .outcomes
+        .get(index)
+        .cloned()
+        .unwrap_or(Err(PersistError::WriterStopped))
 }
 
 /// A queued signal's claim on its outcome: wait for it ([`DurableHandle::wait`]) or `.await`
@@ -295,15 +273,23 @@ impl Future for BatchHandle {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+    use crate::hash::Hash;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::task::Wake;
 
     fn committed(n: usize) -> Arc<Committed> {
         Arc::new(Committed {
-            first_seq: 10,
-            row_hashes: (0..n).map(|i| Hash([i as u8; 32])).collect(),
-            signal_ids: (0..n).map(|i| format!("id-{i}")).collect(),
-            recorded_at_ns: 7,
+            outcomes: (0..n)
+                .map(|i| {
+                    Ok(Durable {
+                        seq: 10 + i as u64,
+                        row_hash: Hash([i as u8; 32]),
+                        signal_id: format!("id-{i}"),
+                        recorded_at_ns: 7,
+                        already_recorded: false,
+                    })
+                })
+                .collect(),
         })
     }
 

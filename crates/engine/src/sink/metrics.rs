@@ -1,6 +1,7 @@
 //! What the sink measures: counts, queue depth, group sizes, sync time and persist latency
 //! (HDR histograms), as a [`SinkMetrics`] snapshot and as the `sink-metrics.json` file.
 
+use std::ops::Range;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -62,6 +63,10 @@ pub struct SinkMetrics {
     pub refused_invalid: u64,
     /// Signals refused for a full queue (backpressure timeout, `try_record`).
     pub refused_full: u64,
+    /// Signals refused by the writer because their signal_id is taken by a different signal
+    /// (with the rest of their group).
+    #[serde(default)]
+    pub refused_id_taken: u64,
     /// Signals refused because the sink was shut down.
     pub refused_closed: u64,
     /// Signals queued now (not yet being committed).
@@ -134,6 +139,7 @@ pub(crate) struct Metrics {
     recorded: AtomicU64,
     refused_invalid: AtomicU64,
     refused_full: AtomicU64,
+    refused_id_taken: AtomicU64,
     refused_closed: AtomicU64,
     histograms: Mutex<Histograms>,
 }
@@ -146,6 +152,7 @@ impl Metrics {
             recorded: AtomicU64::new(0),
             refused_invalid: AtomicU64::new(0),
             refused_full: AtomicU64::new(0),
+            refused_id_taken: AtomicU64::new(0),
             refused_closed: AtomicU64::new(0),
             histograms: Mutex::new(Histograms {
                 durable: 0,
@@ -174,43 +181,52 @@ impl Metrics {
         self.refused_full.fetch_add(n, Ordering::Relaxed);
     }
 
+    pub(crate) fn add_refused_id_taken(&self, n: u64) {
+        self.refused_id_taken.fetch_add(n, Ordering::Relaxed);
+    }
+
     pub(crate) fn add_refused_closed(&self, n: u64) {
         self.refused_closed.fetch_add(n, Ordering::Relaxed);
     }
 
     /// Groups appended together, durable at `durable_at_ns` (wall clock) / `durable_at`
     /// (monotonic).
+    /// An append of the signals `units` name (group, range in it) made durable.
     pub(crate) fn committed(
         &self,
         groups: &[Group],
+        units: &[(usize, Range<usize>)],
         sync: Duration,
         commit: Duration,
         durable_at_ns: i64,
         durable_at: Instant,
     ) {
         let mut h = self.histograms.lock();
-        let n: u64 = groups.iter().map(|g| g.signals.len() as u64).sum();
+        let n: u64 = units.iter().map(|(_, r)| r.len() as u64).sum();
         h.durable += n;
         h.batches += 1;
         h.batch_size.saturating_record(n);
         h.sync_us.saturating_record(micros(sync));
         h.commit_us.saturating_record(micros(commit));
-        for group in groups {
-            for signal in &group.signals {
+        for (group, range) in units {
+            let Some(group) = groups.get(*group) else {
+                continue;
+            };
+            for signal in group.signals.get(range.clone()).unwrap_or_default() {
                 let ns = durable_at_ns.saturating_sub(signal.timestamp_ns).max(0);
                 h.persist_us.saturating_record((ns / 1_000) as u64);
             }
-            for queued_at in &group.queued_at {
+            for queued_at in group.queued_at.get(range.clone()).unwrap_or_default() {
                 h.queue_us
                     .saturating_record(micros(durable_at.saturating_duration_since(*queued_at)));
             }
         }
     }
 
-    /// Groups whose append failed with `error`.
-    pub(crate) fn failed(&self, groups: &[Group], error: &LedgerError) {
+    /// An append of `signals` signals failed with `error`.
+    pub(crate) fn failed(&self, signals: u64, error: &LedgerError) {
         let mut h = self.histograms.lock();
-        h.failed += groups.iter().map(|g| g.signals.len() as u64).sum::<u64>();
+        h.failed += signals;
         h.failed_batches += 1;
         h.last_error = Some(error.to_string());
     }
@@ -227,6 +243,7 @@ impl Metrics {
             failed: h.failed,
             refused_invalid: self.refused_invalid.load(Ordering::Relaxed),
             refused_full: self.refused_full.load(Ordering::Relaxed),
+            refused_id_taken: self.refused_id_taken.load(Ordering::Relaxed),
             refused_closed: self.refused_closed.load(Ordering::Relaxed),
             queue_depth: depth.signals as u64,
             queue_bytes: depth.bytes as u64,

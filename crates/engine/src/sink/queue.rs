@@ -26,6 +26,9 @@ pub(crate) struct Group {
     pub bytes: usize,
     /// When the group's first signal was queued.
     pub opened: Instant,
+    /// The signals of each push (one `record` or `record_batch` call), in order: the ledger
+    /// may refuse one push's signals without failing the rest of the group.
+    pub units: Vec<std::ops::Range<usize>>,
     /// Completes the handles of all its signals.
     pub completion: Completion,
 }
@@ -37,6 +40,7 @@ impl Group {
             queued_at: Vec::with_capacity(capacity),
             bytes: 0,
             opened,
+            units: Vec::new(),
             completion: Completion::new(),
         }
     }
@@ -46,6 +50,7 @@ impl Group {
         let start = self.signals.len();
         let n = signals.len();
         self.signals.extend(signals);
+        self.units.push(start..start + n);
         self.queued_at.extend(std::iter::repeat_n(now, n));
         self.bytes += bytes;
         (Arc::clone(self.completion.slot()), start)

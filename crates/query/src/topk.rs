@@ -1,0 +1,231 @@
+//! The best rows of a query in its order, without looking at every matching row.
+//!
+//! Rows are grouped in blocks of [`TIME_BLOCK_LEN`]. Each block has a bound on its sort key: its
+//! timestamp range from the index (producers' clocks arrive out of order, so a block's range,
+//! not its position, bounds it), or its seq range. Blocks are visited best bound first, their
+//! candidate rows (a posting list sliced to the block, or every row) checked against the
+//! filter's index columns, and the walk stops once `want` rows are held and no unvisited block
+//! can hold a better one. A page deep in a long result (a cursor) skips whole blocks that lie
+//! before the cursor. The cost follows the blocks near the page, not the size of the ledger.
+
+use std::borrow::Cow;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use signal_ledger_engine::index::{SegmentIndex, DICT_COLUMNS, TIME_BLOCK_LEN};
+
+use crate::catalog::Catalog;
+use crate::filter::{Filter, RowFilter};
+use crate::search::{Hit, Order, OrderBy};
+
+/// A position in a query's order: smaller is earlier (better).
+type Rank = (i128, i128);
+
+/// Where the walk starts and what it keeps.
+pub(crate) struct Bounds {
+    /// Only rows strictly after this key (timestamp or 0, seq) in the order.
+    pub after: Option<(i64, u64)>,
+    /// Only rows with a seq below this.
+    pub horizon: u64,
+}
+
+/// The best rows found, in the query's order.
+pub(crate) struct TopHits {
+    /// At most `want` hits, best first.
+    pub hits: Vec<Hit>,
+    /// Whether blocks were left unvisited (so rows beyond `hits` may match).
+    pub cut: bool,
+}
+
+/// The rows of one segment a query looks at: a posting list (or a union of them) or all.
+enum Candidates<'a> {
+    All(usize),
+    Rows(Cow<'a, [u32]>),
+}
+
+impl Candidates<'_> {
+    /// The candidate rows in `start..end`.
+    fn within(&self, start: usize, end: usize) -> CandidateRange<'_> {
+        match self {
+            Candidates::All(len) => CandidateRange::Range(start..end.min(*len)),
+            Candidates::Rows(rows) => {
+                let from = rows.partition_point(|&r| (r as usize) < start);
+                let to = rows.partition_point(|&r| (r as usize) < end);
+                CandidateRange::Rows(rows.get(from..to).unwrap_or_default())
+            }
+        }
+    }
+}
+
+enum CandidateRange<'a> {
+    Range(std::ops::Range<usize>),
+    Rows(&'a [u32]),
+}
+
+impl CandidateRange<'_> {
+    fn is_empty(&self) -> bool {
+        match self {
+            CandidateRange::Range(r) => r.is_empty(),
+            CandidateRange::Rows(rows) => rows.is_empty(),
+        }
+    }
+
+    fn for_each(&self, mut each: impl FnMut(usize)) {
+        match self {
+            CandidateRange::Range(r) => r.clone().for_each(each),
+            CandidateRange::Rows(rows) => rows.iter().for_each(|&r| each(r as usize)),
+        }
+    }
+}
+
+/// The smallest posting list (or union) among the filter's text columns, or every row.
+fn candidates<'a>(filter: &Filter, index: &'a SegmentIndex) -> Candidates<'a> {
+    let mut best: Option<Cow<'a, [u32]>> = None;
+    for key in DICT_COLUMNS {
+        let wanted = filter.dict_values(key);
+        let dict = index.dict(key);
+        let rows: Cow<'a, [u32]> = match wanted {
+            [] => continue,
+            [one] => Cow::Borrowed(dict.rows_with(one)),
+            many => {
+                let mut rows: Vec<u32> = many
+                    .iter()
+                    .flat_map(|v| dict.rows_with(v).iter().copied())
+                    .collect();
+                rows.sort_unstable();
+                rows.dedup();
+                Cow::Owned(rows)
+            }
+        };
+        if best.as_ref().is_none_or(|b| rows.len() < b.len()) {
+            best = Some(rows);
+        }
+    }
+    best.map_or(Candidates::All(index.len()), Candidates::Rows)
+}
+
+/// A block to visit: the best rank any of its rows can have, then where it is.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Block {
+    best: Rank,
+    segment: usize,
+    block: usize,
+}
+
+impl Order {
+    /// The rank of a row with this timestamp and seq.
+    fn rank(self, timestamp_ns: i64, seq: u64) -> Rank {
+        let key = match self.by {
+            OrderBy::Timestamp => (i128::from(timestamp_ns), i128::from(seq)),
+            OrderBy::Seq => (0, i128::from(seq)),
+        };
+        if self.descending {
+            (-key.0, -key.1)
+        } else {
+            key
+        }
+    }
+
+    /// The best and the worst rank a row of a block can have, from the block's timestamp range
+    /// and seq range (both inclusive).
+    fn block_ranks(self, (min_ts, max_ts): (i64, i64), (first, last): (u64, u64)) -> (Rank, Rank) {
+        let (lo, hi) = match self.by {
+            OrderBy::Timestamp => (
+                (i128::from(min_ts), i128::from(first)),
+                (i128::from(max_ts), i128::from(last)),
+            ),
+            OrderBy::Seq => ((0, i128::from(first)), (0, i128::from(last))),
+        };
+        if self.descending {
+            ((-hi.0, -hi.1), (-lo.0, -lo.1))
+        } else {
+            (lo, hi)
+        }
+    }
+}
+
+impl Catalog {
+    /// The best `want` rows meeting `filter` (by the index) in `order` within `bounds`.
+    pub(crate) fn top_hits(
+        &self,
+        filter: &Filter,
+        order: Order,
+        bounds: &Bounds,
+        want: usize,
+    ) -> TopHits {
+        let after = bounds.after.map(|(ts, seq)| order.rank(ts, seq));
+        let from = filter.from_ns.unwrap_or(i64::MIN);
+        let to = filter.to_ns.unwrap_or(i64::MAX);
+        let mut segments = Vec::with_capacity(self.indexes().len());
+        let mut blocks = Vec::new();
+        for (segment, index) in self.indexes().iter().enumerate() {
+            let rows = RowFilter::new(filter, index);
+            let candidates = candidates(filter, index);
+            if !rows.impossible && index.first_seq < bounds.horizon {
+                for (b, &(min, max)) in index.time_blocks.iter().enumerate() {
+                    let start = b * TIME_BLOCK_LEN;
+                    let end = (start + TIME_BLOCK_LEN).min(index.len());
+                    let seqs = (
+                        index.first_seq + start as u64,
+                        index.first_seq + end.saturating_sub(1) as u64,
+                    );
+                    let (best, worst) = order.block_ranks((min, max), seqs);
+                    let outside = max < from || min >= to || seqs.0 >= bounds.horizon;
+                    let before_cursor = after.is_some_and(|a| worst <= a);
+                    if !(outside || before_cursor || candidates.within(start, end).is_empty()) {
+                        blocks.push(Reverse(Block {
+                            best,
+                            segment,
+                            block: b,
+                        }));
+                    }
+                }
+            }
+            segments.push((index, rows, candidates));
+        }
+        let mut blocks = BinaryHeap::from(blocks);
+        // The best `want` so far, the worst on top.
+        let mut kept: BinaryHeap<(Rank, Hit)> = BinaryHeap::with_capacity(want + 1);
+        let mut cut = false;
+        while let Some(Reverse(block)) = blocks.pop() {
+            if kept.len() == want && kept.peek().is_some_and(|(worst, _)| block.best > *worst) {
+                cut = true;
+                break;
+            }
+            let Some((index, rows, candidates)) = segments.get(block.segment) else {
+                continue;
+            };
+            let start = block.block * TIME_BLOCK_LEN;
+            candidates
+                .within(start, start + TIME_BLOCK_LEN)
+                .for_each(|row| {
+                    let seq = index.first_seq + row as u64;
+                    let timestamp_ns = index.timestamps.get(row).copied().unwrap_or_default();
+                    let rank = order.rank(timestamp_ns, seq);
+                    if seq >= bounds.horizon
+                        || after.is_some_and(|a| rank <= a)
+                        || kept.len() == want && kept.peek().is_some_and(|(w, _)| rank >= *w)
+                        || !rows.matches(row)
+                    {
+                        return;
+                    }
+                    kept.push((
+                        rank,
+                        Hit {
+                            timestamp_ns,
+                            seq,
+                            segment: block.segment,
+                            offset: index.offsets.get(row).copied().unwrap_or_default(),
+                        },
+                    ));
+                    if kept.len() > want {
+                        kept.pop();
+                    }
+                });
+        }
+        TopHits {
+            hits: kept.into_sorted_vec().into_iter().map(|(_, h)| h).collect(),
+            cut: cut || !blocks.is_empty(),
+        }
+    }
+}
