@@ -7,14 +7,18 @@
 //! - q3: conviction ≥ 0.9 and direction long in a 7-day window, first 1,000 rows;
 //! - q4: count and avg conviction grouped by source_module over 30 days;
 //! - q5: page 50 of one ticker's signals, page size 100;
-//! - open: `Catalog::open` with sidecars present (a query process pays it once).
+//! - open: `Catalog::open` with sidecars present (a query process pays it once);
+//! - lineage: ancestors and descendants of a signal that others name as a parent;
+//! - export: every record as CSV and as NDJSON into `io::sink` (target: CSV of 1M in ≤ 2 s).
 
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::Criterion;
+use criterion::{Criterion, Throughput};
 use signal_ledger::engine::{Direction, PersistenceConfig};
-use signal_ledger::query::{Catalog, Filter, GroupBy, Order, OrderBy, Query};
+use signal_ledger::query::{
+    Catalog, ExportFormat, Filter, GroupBy, LineageLimits, Order, OrderBy, Query,
+};
 
 mod common;
 
@@ -106,7 +110,47 @@ fn bench_queries(c: &mut Criterion) {
     group.bench_function("open_with_sidecars", |b| {
         b.iter(|| black_box(Catalog::open(&built.path).expect("open").indexes().len()));
     });
+    // Lineage of a signal with parents (signal fusion and agent consensus name them).
+    let child = catalog
+        .snapshot()
+        .tail(1_000)
+        .expect("the newest records")
+        .into_iter()
+        .find(|r| !r.signal.parent_signal_ids.is_empty())
+        .expect("a signal with parents");
+    let root = child.signal.parent_signal_ids[0].clone();
+    group.bench_function("lineage_of_a_parent", |b| {
+        b.iter(|| {
+            let lineage = catalog
+                .lineage(&root, LineageLimits::default())
+                .expect("lineage")
+                .expect("the parent is in the ledger");
+            black_box(lineage.descendants.node_count)
+        });
+    });
     group.finish();
+
+    // The CSV export of every record, into a sink (the bytes are formatted, not stored).
+    let mut export = c.benchmark_group("export");
+    export
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(15))
+        .throughput(Throughput::Elements(catalog.snapshot().record_count()));
+    for (name, format) in [
+        ("csv_all", ExportFormat::Csv),
+        ("ndjson_all", ExportFormat::Ndjson),
+    ] {
+        export.bench_function(name, |b| {
+            b.iter(|| {
+                let summary = catalog
+                    .export(&Filter::default(), format, &mut std::io::sink(), &|_| {})
+                    .expect("export");
+                black_box(summary.records)
+            });
+        });
+    }
+    export.finish();
 }
 
 fn main() {

@@ -1,8 +1,8 @@
 //! Through the sink, a signal_id is recorded once too: recording a signal the ledger holds
 //! already gives its handle the original entry, marked `already_recorded`, and appends nothing;
-//! a different signal with a taken id fails its own group only, with
-//! `PersistError::SignalIdTaken`, while the groups committed with it are appended; the metrics
-//! count what was refused.
+//! a different signal with a taken id fails its own push only (the `record` or `record_batch`
+//! call), with `PersistError::SignalIdTaken`, while the signals grouped or committed with it
+//! are appended; the metrics count what was refused.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 mod support;
@@ -319,9 +319,8 @@ fn a_batch_holding_a_taken_id_fails_whole_and_alone() {
 }
 
 /// Signals recorded one by one by several producers share a group when they arrive together.
-/// A taken id among them should fail that signal only: the others' producers did nothing
-/// wrong. Today the whole group fails: every handle of it gets `SignalIdTaken` naming the
-/// conflicting signal's id, and none of its signals is appended.
+/// A taken id among them fails that signal only: the others' producers did nothing wrong, and
+/// their signals are appended.
 #[test]
 fn a_taken_id_fails_only_its_own_signal_in_a_group_shared_with_other_producers() {
     let (_tmp, path, ledger, _faults) = faulty_ledger(1 << 20);

@@ -264,9 +264,8 @@ fn follow_rejects_a_line_whose_signal_id_is_taken_and_records_the_rest() {
 }
 
 /// With the default settings the sink puts lines that arrive together in one group. Refusing
-/// the conflicting line should not take the lines grouped with it down too; today it does:
-/// they are reported rejected, each with the conflicting line's signal_id as its problem, and
-/// are not recorded (the sink's writer fails a whole group for one taken id).
+/// the conflicting line does not take the lines grouped with it down too: the sink refuses
+/// one push (one line here) and appends the rest of the group.
 #[test]
 fn follow_rejects_only_the_conflicting_line_of_a_group() {
     follow_rejects_a_line_whose_signal_id_is_taken(&[]);

@@ -250,13 +250,24 @@ impl IdTable {
     /// `check` of the stored entry whose signal_id is `id`, if the ledger has one. Every
     /// candidate location is read back and checked; one that no longer holds a whole frame is
     /// skipped.
+    #[cfg(test)]
     pub(crate) fn find<T>(
         &self,
         id: &str,
         check: impl FnOnce(&SignalView<'_>) -> T,
     ) -> Result<Option<T>> {
+        self.find_hashed(id_hash(id), id, check)
+    }
+
+    /// [`IdTable::find`] when the caller has the id's hash (`id_hash(id)`) already.
+    pub(crate) fn find_hashed<T>(
+        &self,
+        hash: u64,
+        id: &str,
+        check: impl FnOnce(&SignalView<'_>) -> T,
+    ) -> Result<Option<T>> {
         debug_assert!(self.loaded, "find on a table that was not loaded");
-        let hash = id_hash(id);
+        debug_assert_eq!(hash, id_hash(id));
         let others = self.more.get(&hash).map_or(&[][..], Vec::as_slice);
         let recent = self.first.get(&hash).into_iter().chain(others).copied();
         let mut frame = Vec::new();

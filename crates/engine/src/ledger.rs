@@ -26,6 +26,7 @@ use crate::dir::{self, WriterLock, CONFIG_FILE};
 use crate::error::{LedgerError, Result};
 use crate::hash::{Hash, GENESIS_PREV_HASH};
 use crate::ids::{same_columns, same_signal, IdMap, IdTable};
+use crate::index::id_hash;
 use crate::layout::{read_layout, Head, TailAccess};
 use crate::record::codec::{encode_signal_body, entry_kind, signal_recorded_at, EntryKind, Stamp};
 use crate::record::frame::{begin_frame, finish_frame, frame_at, FrameAt, FRAME_HEADER_LEN};
@@ -618,7 +619,9 @@ impl Ledger {
                 .load(&self.sealed, &self.active.path, self.active.len)?;
         }
         let mut recorded = Vec::new();
-        let mut in_batch: IdMap<&str, usize> = IdMap::default();
+        // The first signal of the batch with each id hash (another id with the same hash is
+        // found by a scan of the batch: a 64-bit collision within one batch is rare).
+        let mut in_batch: IdMap<u64, usize> = IdMap::default();
         in_batch.reserve(signals.len());
         for (index, signal) in signals.iter().enumerate() {
             let signal = signal.borrow();
@@ -626,7 +629,21 @@ impl Ledger {
             if id.is_empty() {
                 continue;
             }
-            if let Some(&earlier) = in_batch.get(id) {
+            let hash = id_hash(id);
+            let earlier = match in_batch.entry(hash) {
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(index);
+                    None
+                }
+                std::collections::hash_map::Entry::Occupied(e) => {
+                    let same_id =
+                        |i: &usize| signals.get(*i).is_some_and(|s| s.borrow().signal_id == id);
+                    Some(*e.get())
+                        .filter(same_id)
+                        .or_else(|| (0..index).find(same_id))
+                }
+            };
+            if let Some(earlier) = earlier {
                 let first = signals.get(earlier).map(Borrow::borrow);
                 if !first.is_some_and(|first| same_columns(first, signal)) {
                     return Err(LedgerError::SignalIdRepeated {
@@ -638,8 +655,7 @@ impl Ledger {
                 recorded.push((index, Recorded::Earlier(earlier)));
                 continue;
             }
-            in_batch.insert(id, index);
-            let found = self.ids.find(id, |stored| {
+            let found = self.ids.find_hashed(hash, id, |stored| {
                 let entry = Durable {
                     seq: stored.seq,
                     row_hash: stored.row_hash,

@@ -2,11 +2,13 @@
 //!
 //! Rows are grouped in blocks of [`TIME_BLOCK_LEN`]. Each block has a bound on its sort key: its
 //! timestamp range from the index (producers' clocks arrive out of order, so a block's range,
-//! not its position, bounds it), or its seq range. Blocks are visited best bound first, their
-//! candidate rows (a posting list sliced to the block, or every row) checked against the
-//! filter's index columns, and the walk stops once `want` rows are held and no unvisited block
-//! can hold a better one. A page deep in a long result (a cursor) skips whole blocks that lie
-//! before the cursor. The cost follows the blocks near the page, not the size of the ledger.
+//! not its position, bounds it), or its seq range; each segment has one too (its timestamp
+//! range from the snapshot). Segments and blocks are visited best bound first — a segment's
+//! turn queues its blocks — their candidate rows (a posting list sliced to the block, or every
+//! row) checked against the filter's index columns, and the walk stops once `want` rows are
+//! held and nothing unvisited can hold a better one. A page deep in a long result (a cursor)
+//! skips whole blocks and segments that lie before the cursor. The cost follows the segments
+//! and blocks near the page, not the size of the ledger.
 
 use std::borrow::Cow;
 use std::cmp::Reverse;
@@ -104,12 +106,16 @@ fn candidates<'a>(filter: &Filter, index: &'a SegmentIndex) -> Candidates<'a> {
     best.map_or(Candidates::All(index.len()), Candidates::Rows)
 }
 
-/// A block to visit: the best rank any of its rows can have, then where it is.
+/// Something to visit, best bound first: a whole segment (expanded into its blocks when its
+/// turn comes, so segments that cannot hold a row of the page are never looked into) or one
+/// block of a segment.
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
-struct Block {
+struct Visit {
+    /// The best rank any row inside can have.
     best: Rank,
     segment: usize,
-    block: usize,
+    /// None: the whole segment.
+    block: Option<usize>,
 }
 
 impl Order {
@@ -156,12 +162,52 @@ impl Catalog {
         let after = bounds.after.map(|(ts, seq)| order.rank(ts, seq));
         let from = filter.from_ns.unwrap_or(i64::MIN);
         let to = filter.to_ns.unwrap_or(i64::MAX);
+        // Whether rows with this timestamp range and seq range can be in the page at all.
+        let may_hold = |(min, max): (i64, i64), seqs: (u64, u64), worst: Rank| {
+            !(max < from
+                || min >= to
+                || seqs.0 >= bounds.horizon
+                || after.is_some_and(|a| worst <= a))
+        };
         let mut segments = Vec::with_capacity(self.indexes().len());
-        let mut blocks = Vec::new();
+        let mut visits = BinaryHeap::new();
         for (segment, index) in self.indexes().iter().enumerate() {
             let rows = RowFilter::new(filter, index);
             let candidates = candidates(filter, index);
-            if !rows.impossible && index.first_seq < bounds.horizon {
+            let range = self
+                .snapshot()
+                .segments()
+                .get(segment)
+                .map_or((i64::MIN, i64::MAX), |s| {
+                    (s.min_timestamp_ns, s.max_timestamp_ns)
+                });
+            let seqs = (
+                index.first_seq,
+                index.first_seq + index.len().saturating_sub(1) as u64,
+            );
+            let (best, worst) = order.block_ranks(range, seqs);
+            if !index.is_empty() && !rows.impossible && may_hold(range, seqs, worst) {
+                visits.push(Reverse(Visit {
+                    best,
+                    segment,
+                    block: None,
+                }));
+            }
+            segments.push((index, rows, candidates));
+        }
+        // The best `want` so far, the worst on top.
+        let mut kept: BinaryHeap<(Rank, Hit)> = BinaryHeap::with_capacity(want + 1);
+        let mut cut = false;
+        while let Some(Reverse(visit)) = visits.pop() {
+            if kept.len() == want && kept.peek().is_some_and(|(worst, _)| visit.best > *worst) {
+                cut = true;
+                break;
+            }
+            let Some((index, rows, candidates)) = segments.get(visit.segment) else {
+                continue;
+            };
+            let Some(block) = visit.block else {
+                // A segment's turn: queue those of its blocks that may hold a row of the page.
                 for (b, &(min, max)) in index.time_blocks.iter().enumerate() {
                     let start = b * TIME_BLOCK_LEN;
                     let end = (start + TIME_BLOCK_LEN).min(index.len());
@@ -170,32 +216,19 @@ impl Catalog {
                         index.first_seq + end.saturating_sub(1) as u64,
                     );
                     let (best, worst) = order.block_ranks((min, max), seqs);
-                    let outside = max < from || min >= to || seqs.0 >= bounds.horizon;
-                    let before_cursor = after.is_some_and(|a| worst <= a);
-                    if !(outside || before_cursor || candidates.within(start, end).is_empty()) {
-                        blocks.push(Reverse(Block {
+                    if may_hold((min, max), seqs, worst)
+                        && !candidates.within(start, end).is_empty()
+                    {
+                        visits.push(Reverse(Visit {
                             best,
-                            segment,
-                            block: b,
+                            segment: visit.segment,
+                            block: Some(b),
                         }));
                     }
                 }
-            }
-            segments.push((index, rows, candidates));
-        }
-        let mut blocks = BinaryHeap::from(blocks);
-        // The best `want` so far, the worst on top.
-        let mut kept: BinaryHeap<(Rank, Hit)> = BinaryHeap::with_capacity(want + 1);
-        let mut cut = false;
-        while let Some(Reverse(block)) = blocks.pop() {
-            if kept.len() == want && kept.peek().is_some_and(|(worst, _)| block.best > *worst) {
-                cut = true;
-                break;
-            }
-            let Some((index, rows, candidates)) = segments.get(block.segment) else {
                 continue;
             };
-            let start = block.block * TIME_BLOCK_LEN;
+            let start = block * TIME_BLOCK_LEN;
             candidates
                 .within(start, start + TIME_BLOCK_LEN)
                 .for_each(|row| {
@@ -214,7 +247,7 @@ impl Catalog {
                         Hit {
                             timestamp_ns,
                             seq,
-                            segment: block.segment,
+                            segment: visit.segment,
                             offset: index.offsets.get(row).copied().unwrap_or_default(),
                         },
                     ));
@@ -225,7 +258,7 @@ impl Catalog {
         }
         TopHits {
             hits: kept.into_sorted_vec().into_iter().map(|(_, h)| h).collect(),
-            cut: cut || !blocks.is_empty(),
+            cut: cut || !visits.is_empty(),
         }
     }
 }
