@@ -118,7 +118,12 @@ fn bench_queries(c: &mut Criterion) {
         .into_iter()
         .find(|r| !r.signal.parent_signal_ids.is_empty())
         .expect("a signal with parents");
-    let root = child.signal.parent_signal_ids[0].clone();
+    let root = child
+        .signal
+        .parent_signal_ids
+        .first()
+        .cloned()
+        .expect("a parent");
     group.bench_function("lineage_of_a_parent", |b| {
         b.iter(|| {
             let lineage = catalog
