@@ -27,19 +27,6 @@ fn new_ledger(config: PersistenceConfig) -> (tempfile::TempDir, PathBuf, Ledger)
     (tmp, path, ledger)
 }
 
-/// `signal` with the same signal_id and a different conviction.
-fn changed(signal: &Signal) -> Signal {
-    let conviction = if signal.conviction < 0.5 {
-        signal.conviction + 0.25
-    } else {
-        signal.conviction - 0.25
-    };
-    Signal {
-        conviction,
-        ..signal.clone()
-    }
-}
-
 /// Every record of the ledger at `dir`, in seq order, after checking that it verifies.
 fn records(dir: &Path) -> Vec<SignalRecord> {
     let snap = Snapshot::open(dir).unwrap();

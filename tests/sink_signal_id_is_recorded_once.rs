@@ -43,19 +43,6 @@ fn group_per_call() -> SinkConfig {
     }
 }
 
-/// `signal` with the same signal_id and a different conviction.
-fn changed(signal: &Signal) -> Signal {
-    let conviction = if signal.conviction < 0.5 {
-        signal.conviction + 0.25
-    } else {
-        signal.conviction - 0.25
-    };
-    Signal {
-        conviction,
-        ..signal.clone()
-    }
-}
-
 /// `count` demo signals with ids `<tag>-<index>`.
 fn tagged(count: usize, seed: u64, tag: &str) -> Vec<Signal> {
     demo_signals(count, seed)

@@ -138,3 +138,17 @@ pub fn stored_ids(dir: &Path) -> Vec<String> {
         .map(|e| snap.decode_record(&e.unwrap()).unwrap().signal.signal_id)
         .collect()
 }
+
+/// `signal` with the same signal_id and a different conviction: a different signal that takes
+/// its id.
+pub fn changed(signal: &Signal) -> Signal {
+    let conviction = if signal.conviction < 0.5 {
+        signal.conviction + 0.25
+    } else {
+        signal.conviction - 0.25
+    };
+    Signal {
+        conviction,
+        ..signal.clone()
+    }
+}
