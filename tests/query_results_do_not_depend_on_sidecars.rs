@@ -618,6 +618,15 @@ fn a_forged_sidecar_can_hide_records_but_never_return_a_wrong_one() {
                 );
                 assert!(seen.insert(r.seq), "{name}: seq {} returned twice", r.seq);
             }
+            let key = |r: &SignalRecord| match order.by {
+                OrderBy::Timestamp => (r.signal.timestamp_ns, r.seq),
+                OrderBy::Seq => (0, r.seq),
+            };
+            assert!(
+                got.windows(2)
+                    .all(|w| (key(w[0]) < key(w[1])) != order.descending),
+                "{name}: {order} pages out of order for {filter:?}"
+            );
             let want = records.iter().filter(|r| filter.matches(&r.signal)).count();
             // Counts come from the index as it is: they show what it claims.
             claimed_more += usize::from(catalog.count(filter) > want as u64);

@@ -1,6 +1,7 @@
 //! Filtered retrieval: the planner (the most selective index per segment), ordering, limits and
-//! keyset pagination. Every record returned is decoded and checked against the filter, so an
-//! index can only make a query miss rows, never return a wrong one.
+//! keyset pagination. Every record returned is decoded and checked against the filter and its
+//! place in the order, so an index can only make a query miss rows, never return a wrong one
+//! or one out of order.
 
 use signal_ledger_engine::index::{DictKey, SegmentIndex, DICT_COLUMNS};
 use signal_ledger_engine::SignalRecord;
@@ -253,7 +254,11 @@ impl Catalog {
             else {
                 continue; // the index placed it wrongly: skipped, never returned wrong
             };
-            if query.filter.matches(&record.signal) {
+            // The page is in the order of the index's timestamps: a record whose stored
+            // timestamp differs (a lying index) would break the order, so it is skipped too.
+            let in_place =
+                query.order.by == OrderBy::Seq || record.signal.timestamp_ns == hit.timestamp_ns;
+            if in_place && query.filter.matches(&record.signal) {
                 last = Some(hit);
                 records.push(record);
             }
