@@ -96,19 +96,29 @@ fn bench_queries(c: &mut Criterion) {
         b.iter(|| black_box(catalog.query(&q1).expect("q1").records.len()));
     });
     group.bench_function("q2_count_source", |b| {
-        b.iter(|| black_box(catalog.count(&q2)));
+        b.iter(|| black_box(catalog.count(&q2).expect("q2")));
     });
     group.bench_function("q3_conviction_long_7d_1000", |b| {
         b.iter(|| black_box(catalog.query(&q3).expect("q3").records.len()));
     });
     group.bench_function("q4_by_source_30d", |b| {
-        b.iter(|| black_box(catalog.aggregate(&q4, Some(GroupBy::Source)).len()));
+        b.iter(|| {
+            black_box(
+                catalog
+                    .aggregate(&q4, Some(GroupBy::Source))
+                    .expect("q4")
+                    .len(),
+            )
+        });
     });
     group.bench_function("q5_ticker_page_50", |b| {
         b.iter(|| black_box(catalog.query(&q5).expect("q5").records.len()));
     });
     group.bench_function("open_with_sidecars", |b| {
-        b.iter(|| black_box(Catalog::open(&built.path).expect("open").indexes().len()));
+        b.iter(|| {
+            let catalog = Catalog::open(&built.path).expect("open");
+            black_box(catalog.indexes().expect("every index").len())
+        });
     });
     // Lineage of a signal with parents (signal fusion and agent consensus name them).
     let child = catalog

@@ -421,8 +421,8 @@ fn ledger_of_sealed_segments(
     match sidecars {
         Sidecars::None => {}
         Sidecars::Written | Sidecars::Damaged => {
-            // A reader's catalog writes the sidecars of the sealed segments.
-            Catalog::open(&path).unwrap();
+            // A reader's catalog writes the sidecars of the sealed segments it loads.
+            Catalog::open(&path).unwrap().indexes().unwrap();
         }
     }
     for (i, segment) in sealed.iter().enumerate() {

@@ -8,6 +8,7 @@ use signal_ledger_engine::timefmt::format_rfc3339_ns;
 use signal_ledger_engine::{Direction, SignalType};
 
 use crate::catalog::Catalog;
+use crate::error::Result;
 use crate::filter::Filter;
 use crate::search::for_each_matching_row;
 
@@ -186,10 +187,10 @@ impl SegmentGroups {
 impl Catalog {
     /// The figures of the records meeting `filter`, one row per group (sorted by key), or one
     /// row keyed `all` without grouping. Computed from the indexes.
-    pub fn aggregate(&self, filter: &Filter, group: Option<GroupBy>) -> Vec<AggregateRow> {
+    pub fn aggregate(&self, filter: &Filter, group: Option<GroupBy>) -> Result<Vec<AggregateRow>> {
         let mut groups: BTreeMap<String, Acc> = BTreeMap::new();
         let width = group.and_then(bucket_ns).unwrap_or(1);
-        for index in self.indexes() {
+        for index in self.indexes()? {
             let mut segment = SegmentGroups::new(index, group);
             for_each_matching_row(filter, index, |row| {
                 let conviction = index.convictions.get(row).copied().unwrap_or_default();
@@ -198,7 +199,7 @@ impl Catalog {
             });
             segment.merge_into(index, &mut groups);
         }
-        groups
+        Ok(groups
             .into_iter()
             .map(|(key, a)| AggregateRow {
                 key,
@@ -208,6 +209,6 @@ impl Catalog {
                 avg_conviction: a.sum / a.count.max(1) as f64,
                 acted_upon_rate: a.acted as f64 / a.count.max(1) as f64,
             })
-            .collect()
+            .collect())
     }
 }

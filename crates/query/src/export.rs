@@ -178,7 +178,7 @@ impl Catalog {
         let window = CHUNK_ROWS * 2 * rayon::current_num_threads().max(1);
         let mut summary = ExportSummary::default();
         let mut examined = 0u64;
-        for (segment, index) in self.indexes().iter().enumerate() {
+        for (segment, index) in self.indexes()?.into_iter().enumerate() {
             let rows = matching_rows(filter, index);
             for group in rows.chunks(window) {
                 let parts: Vec<Result<Formatted>> = group

@@ -189,24 +189,24 @@ impl Catalog {
         };
         // A margin over the page for rows the re-check drops (only a lying index makes any).
         let want = query.limit + query.limit / 4 + 1;
-        let top = self.top_hits(&query.filter, query.order, &bounds, want);
+        let top = self.top_hits(&query.filter, query.order, &bounds, want)?;
         let page = self.page_of(query, bounds.horizon, &top.hits, top.cut)?;
         if page.records.len() < query.limit && top.cut {
             // The re-check dropped more rows than the margin: take every matching row.
-            let all = self.all_hits(query, &bounds);
+            let all = self.all_hits(query, &bounds)?;
             return self.page_of(query, bounds.horizon, &all, false);
         }
         Ok(page)
     }
 
     /// Every row meeting the query's filter (by the index) within `bounds`, in its order.
-    fn all_hits(&self, query: &Query, bounds: &Bounds) -> Vec<Hit> {
+    fn all_hits(&self, query: &Query, bounds: &Bounds) -> Result<Vec<Hit>> {
         let key = |h: &Hit| match query.order.by {
             OrderBy::Timestamp => (h.timestamp_ns, h.seq),
             OrderBy::Seq => (0, h.seq),
         };
         let mut hits = Vec::new();
-        for (segment, index) in self.indexes().iter().enumerate() {
+        for (segment, index) in self.indexes()?.into_iter().enumerate() {
             for row in matching_rows(&query.filter, index) {
                 let row = row as usize;
                 let hit = Hit {
@@ -234,7 +234,7 @@ impl Catalog {
                 key(a).cmp(&key(b))
             }
         });
-        hits
+        Ok(hits)
     }
 
     /// The page made of `hits` (in the query's order): each decoded and re-checked, up to the
@@ -280,11 +280,11 @@ impl Catalog {
     }
 
     /// How many records meet `filter` (from the indexes alone).
-    pub fn count(&self, filter: &Filter) -> u64 {
+    pub fn count(&self, filter: &Filter) -> Result<u64> {
         let mut n = 0u64;
-        for index in self.indexes() {
+        for index in self.indexes()? {
             for_each_matching_row(filter, index, |_| n += 1);
         }
-        n
+        Ok(n)
     }
 }

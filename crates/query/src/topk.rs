@@ -17,6 +17,7 @@ use std::collections::BinaryHeap;
 use signal_ledger_engine::index::{SegmentIndex, DICT_COLUMNS, TIME_BLOCK_LEN};
 
 use crate::catalog::Catalog;
+use crate::error::Result;
 use crate::filter::{Filter, RowFilter};
 use crate::search::{Hit, Order, OrderBy};
 
@@ -150,15 +151,23 @@ impl Order {
     }
 }
 
+/// A segment being walked: its index, the filter compiled against it, its candidate rows.
+struct Walked<'a> {
+    index: &'a SegmentIndex,
+    rows: RowFilter<'a>,
+    candidates: Candidates<'a>,
+}
+
 impl Catalog {
-    /// The best `want` rows meeting `filter` (by the index) in `order` within `bounds`.
+    /// The best `want` rows meeting `filter` (by the index) in `order` within `bounds`. A
+    /// segment's index is loaded only when the segment's turn comes.
     pub(crate) fn top_hits(
         &self,
         filter: &Filter,
         order: Order,
         bounds: &Bounds,
         want: usize,
-    ) -> TopHits {
+    ) -> Result<TopHits> {
         let after = bounds.after.map(|(ts, seq)| order.rank(ts, seq));
         let from = filter.from_ns.unwrap_or(i64::MIN);
         let to = filter.to_ns.unwrap_or(i64::MAX);
@@ -169,32 +178,24 @@ impl Catalog {
                 || seqs.0 >= bounds.horizon
                 || after.is_some_and(|a| worst <= a))
         };
-        let mut segments = Vec::with_capacity(self.indexes().len());
         let mut visits = BinaryHeap::new();
-        for (segment, index) in self.indexes().iter().enumerate() {
-            let rows = RowFilter::new(filter, index);
-            let candidates = candidates(filter, index);
-            let range = self
-                .snapshot()
-                .segments()
-                .get(segment)
-                .map_or((i64::MIN, i64::MAX), |s| {
-                    (s.min_timestamp_ns, s.max_timestamp_ns)
-                });
+        for (segment, s) in self.snapshot().segments().iter().enumerate() {
+            let range = (s.min_timestamp_ns, s.max_timestamp_ns);
             let seqs = (
-                index.first_seq,
-                index.first_seq + index.len().saturating_sub(1) as u64,
+                s.first_seq(),
+                s.first_seq() + s.record_count.saturating_sub(1),
             );
             let (best, worst) = order.block_ranks(range, seqs);
-            if !index.is_empty() && !rows.impossible && may_hold(range, seqs, worst) {
+            if s.record_count > 0 && may_hold(range, seqs, worst) {
                 visits.push(Reverse(Visit {
                     best,
                     segment,
                     block: None,
                 }));
             }
-            segments.push((index, rows, candidates));
         }
+        let mut walked: Vec<Option<Walked<'_>>> = Vec::new();
+        walked.resize_with(self.snapshot().segments().len(), || None);
         // The best `want` so far, the worst on top.
         let mut kept: BinaryHeap<(Rank, Hit)> = BinaryHeap::with_capacity(want + 1);
         let mut cut = false;
@@ -203,11 +204,18 @@ impl Catalog {
                 cut = true;
                 break;
             }
-            let Some((index, rows, candidates)) = segments.get(visit.segment) else {
-                continue;
-            };
             let Some(block) = visit.block else {
-                // A segment's turn: queue those of its blocks that may hold a row of the page.
+                // A segment's turn: load its index, queue those of its blocks that may hold a
+                // row of the page.
+                let index = self.index(visit.segment)?;
+                let segment = Walked {
+                    index,
+                    rows: RowFilter::new(filter, index),
+                    candidates: candidates(filter, index),
+                };
+                if segment.rows.impossible {
+                    continue;
+                }
                 for (b, &(min, max)) in index.time_blocks.iter().enumerate() {
                     let start = b * TIME_BLOCK_LEN;
                     let end = (start + TIME_BLOCK_LEN).min(index.len());
@@ -217,7 +225,7 @@ impl Catalog {
                     );
                     let (best, worst) = order.block_ranks((min, max), seqs);
                     if may_hold((min, max), seqs, worst)
-                        && !candidates.within(start, end).is_empty()
+                        && !segment.candidates.within(start, end).is_empty()
                     {
                         visits.push(Reverse(Visit {
                             best,
@@ -226,19 +234,32 @@ impl Catalog {
                         }));
                     }
                 }
+                if let Some(slot) = walked.get_mut(visit.segment) {
+                    *slot = Some(segment);
+                }
                 continue;
             };
+            let Some(Some(segment)) = walked.get(visit.segment) else {
+                continue;
+            };
+            let index = segment.index;
             let start = block * TIME_BLOCK_LEN;
-            candidates
+            let mut previous = None;
+            segment
+                .candidates
                 .within(start, start + TIME_BLOCK_LEN)
                 .for_each(|row| {
+                    // Rows ascend in a sound index; a repeat is skipped, never kept twice.
+                    if previous.replace(row).is_some_and(|p| p >= row) {
+                        return;
+                    }
                     let seq = index.first_seq + row as u64;
                     let timestamp_ns = index.timestamps.get(row).copied().unwrap_or_default();
                     let rank = order.rank(timestamp_ns, seq);
                     if seq >= bounds.horizon
                         || after.is_some_and(|a| rank <= a)
                         || kept.len() == want && kept.peek().is_some_and(|(w, _)| rank >= *w)
-                        || !rows.matches(row)
+                        || !segment.rows.matches(row)
                     {
                         return;
                     }
@@ -256,9 +277,9 @@ impl Catalog {
                     }
                 });
         }
-        TopHits {
+        Ok(TopHits {
             hits: kept.into_sorted_vec().into_iter().map(|(_, h)| h).collect(),
             cut: cut || !visits.is_empty(),
-        }
+        })
     }
 }

@@ -210,7 +210,7 @@ fn aggregate_json(row: &AggregateRow) -> String {
 pub fn aggregate(global: &GlobalArgs, args: &AggregateArgs) -> CliResult<()> {
     let filter = filter_from(&args.filter)?;
     let catalog = Catalog::open(wiring::ledger_dir(global)?)?;
-    let rows = catalog.aggregate(&filter, args.group_by.map(group_from));
+    let rows = catalog.aggregate(&filter, args.group_by.map(group_from))?;
     let mut text = String::new();
     if args.table {
         text.push_str(&format!(

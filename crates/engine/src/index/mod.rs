@@ -119,7 +119,10 @@ pub fn read_sidecar(
     records_end: u64,
     last_row_hash: Hash,
 ) -> Option<SegmentIndex> {
-    let bytes = std::fs::read(sidecar_path(segment)).ok()?;
+    let file = std::fs::File::open(sidecar_path(segment)).ok()?;
+    // SAFETY: as in `read_sidecar_id_offsets`: sidecars are replaced by rename, never changed
+    // in place. Mapped rather than read: decoding copies every section out anyway.
+    let bytes = unsafe { memmap2::Mmap::map(&file) }.ok()?;
     let index = SegmentIndex::from_sidecar(&bytes).ok()?;
     (index.first_seq == first_seq
         && index.records_end == records_end
