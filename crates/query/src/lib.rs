@@ -1,8 +1,8 @@
 //! signal-ledger queries over the engine's per-segment indexes: filtered retrieval with keyset
 //! pagination, counts and aggregations.
 //!
-//! - [`Catalog`]: a snapshot of a ledger and the index of each segment (sidecars when sound,
-//!   rebuilt otherwise).
+//! - [`Catalog`]: a snapshot of a ledger and the index of each segment, loaded when a query
+//!   first needs it (sidecars when sound, rebuilt otherwise).
 //! - [`Filter`]: any combination of source_module(s), ticker(s), time window, conviction range,
 //!   direction, signal_type, timeframe, strategy_id, correlation_id, acted_upon and
 //!   execution_id present.
