@@ -20,6 +20,8 @@ fn demo_builds_a_verifiable_ledger() {
         "5. stats",
         "6. digest",
         "7. the last 3 records",
+        "8. query     --ticker ",
+        "9. lineage   ",
     ] {
         assert!(text.contains(step), "{step} in\n{text}");
     }
@@ -37,6 +39,21 @@ fn demo_builds_a_verifiable_ledger() {
     on(&dir, &["verify", "--against", digest]).ok();
     // The last 3 records printed are the tail.
     assert!(text.contains(on(&dir, &["tail", "-n", "3"]).ok()));
+    // The lineage shown is the one `lineage` prints, and its parents are in the ledger.
+    let shown = text
+        .lines()
+        .find_map(|l| l.strip_prefix("9. lineage   "))
+        .unwrap();
+    let (id, counts) = shown.split_once(": ").unwrap();
+    let lineage = on(&dir, &["lineage", id, "--format", "json"]).json();
+    assert!(counts.starts_with(&format!(
+        "{} ancestors, {} derived signals",
+        lineage["ancestors"]["node_count"], lineage["descendants"]["node_count"]
+    )));
+    assert!(!lineage["signal"]["parent_signal_ids"]
+        .as_array()
+        .unwrap()
+        .is_empty());
     // Same signals as generate --count 2000 --seed 42.
     let generated = generate(2000, 42);
     let first: serde_json::Value = serde_json::from_str(generated.lines().next().unwrap()).unwrap();

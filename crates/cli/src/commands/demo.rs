@@ -1,11 +1,14 @@
 //! `demo`: the first command a new user runs. Builds a ledger of realistic signals through the
-//! same code paths as `init`, `generate`, `ingest`, `verify`, `stats`, `digest` and `tail`, and
-//! prints each step, ending with commands to try next.
+//! same code paths as `init`, `generate`, `ingest`, `verify`, `stats`, `digest`, `tail`, `query`
+//! and `lineage`, and prints each step, ending with commands to try next.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use signal_ledger_demo::DemoConfig;
+use signal_ledger_engine::timefmt::format_rfc3339_ns;
+use signal_ledger_engine::SignalRecord;
+use signal_ledger_query::{Catalog, Filter, LineageLimits, Order, OrderBy, Query};
 
 use crate::args::{DemoArgs, GlobalArgs};
 use crate::commands::{generate, ingest, init, inspect, verify};
@@ -84,14 +87,105 @@ pub fn run(global: &GlobalArgs, args: &DemoArgs) -> CliResult<u8> {
         output::println("7. the last 3 records:")?;
         let tail = inspect::tail_lines(&snapshot, 3)?;
         output::println(tail.trim_end_matches('\n'))?;
+        let catalog = Catalog::from_snapshot(snapshot);
+        let (newest, derived) = show_query_and_lineage(&catalog)?;
         output::println(&format!(
             "try: signal-ledger --ledger {shown} verify --against {}",
             shell_quote(&digest)
         ))?;
+        if let Some(record) = newest {
+            output::println(&format!(
+                "try: signal-ledger --ledger {shown} query --ticker {} --limit 10",
+                shell_quote(&record.signal.ticker)
+            ))?;
+        }
+        if let Some(id) = derived {
+            output::println(&format!(
+                "try: signal-ledger --ledger {shown} lineage {}",
+                shell_quote(&id)
+            ))?;
+        }
         output::println(&format!(
-            "try: signal-ledger --ledger {shown} get --signal-id <id>   (or get <seq>)"
+            "try: signal-ledger --ledger {shown} aggregate --group-by source --table"
+        ))?;
+        output::println(&format!(
+            "try: signal-ledger --ledger {shown} export --format csv --out signals.csv"
         ))?;
     }
     output::println(&format!("try: signal-ledger --ledger {shown} tail -n 5"))?;
     Ok(verdict.exit_code())
+}
+
+/// One line about a record: seq, time, source, ticker, direction, conviction.
+fn brief(record: &SignalRecord) -> String {
+    let s = &record.signal;
+    format!(
+        "seq {}  {}  {} {} {} {:.2}",
+        record.seq,
+        format_rfc3339_ns(s.timestamp_ns),
+        s.source_module,
+        s.ticker,
+        s.direction,
+        s.conviction
+    )
+}
+
+/// Steps 8 and 9: the newest signals of the newest signal's ticker, through the indexes, and
+/// the lineage of the newest signal that names parents. Returns the newest signal and the id
+/// of the one whose lineage was shown.
+fn show_query_and_lineage(catalog: &Catalog) -> CliResult<(Option<SignalRecord>, Option<String>)> {
+    let newest_first = Order {
+        by: OrderBy::Timestamp,
+        descending: true,
+    };
+    let newest = catalog
+        .query(&Query {
+            order: newest_first,
+            limit: 1,
+            ..Query::default()
+        })?
+        .records
+        .pop();
+    let Some(newest) = newest else {
+        return Ok((None, None));
+    };
+    let ticker = newest.signal.ticker.clone();
+    let page = catalog.query(&Query {
+        filter: Filter {
+            tickers: vec![ticker.clone()],
+            ..Filter::default()
+        },
+        order: newest_first,
+        limit: 3,
+        cursor: None,
+    })?;
+    output::println(&format!(
+        "8. query     --ticker {ticker} --limit 3 (newest first):"
+    ))?;
+    for record in &page.records {
+        output::println(&format!("            {}", brief(record)))?;
+    }
+    let derived = catalog
+        .snapshot()
+        .tail(1_000)?
+        .into_iter()
+        .rev()
+        .find(|r| !r.signal.parent_signal_ids.is_empty());
+    let derived_id = derived.map(|r| r.signal.signal_id);
+    if let Some(id) = &derived_id {
+        if let Some(lineage) = catalog.lineage(id, LineageLimits::default())? {
+            output::println(&format!(
+                "9. lineage   {id}: {} ancestors, {} derived signals; its parents:",
+                lineage.ancestors.node_count, lineage.descendants.node_count
+            ))?;
+            for node in &lineage.ancestors.nodes {
+                let line = node
+                    .record
+                    .as_ref()
+                    .map_or_else(|| "(not in the ledger)".to_owned(), brief);
+                output::println(&format!("            {}  {line}", node.signal_id))?;
+            }
+        }
+    }
+    Ok((Some(newest), derived_id))
 }

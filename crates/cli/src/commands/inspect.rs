@@ -5,6 +5,7 @@ use signal_ledger_engine::config::LedgerToml;
 use signal_ledger_engine::record::json::write_record_json;
 use signal_ledger_engine::timefmt::format_rfc3339_ns;
 use signal_ledger_engine::{Digest, Durability, SignalRecord, SinkMetrics, Snapshot};
+use signal_ledger_query::Catalog;
 
 use crate::args::{GetArgs, GlobalArgs, TailArgs};
 use crate::error::{CliError, CliResult};
@@ -118,8 +119,9 @@ pub fn record_json(record: &SignalRecord) -> String {
 pub fn get(global: &GlobalArgs, args: &GetArgs) -> CliResult<()> {
     let snapshot = wiring::open_snapshot(wiring::ledger_dir(global)?)?;
     let record = match (&args.signal_id, args.seq) {
-        (Some(id), _) => snapshot
-            .find_signal_id(id)?
+        // Through the segments' id tables (the query crate), not a scan.
+        (Some(id), _) => Catalog::from_snapshot(snapshot)
+            .find_signal(id)?
             .ok_or_else(|| CliError::new(format!("signal_id {id} not found")))?,
         (None, Some(seq)) => snapshot
             .get(seq)?
