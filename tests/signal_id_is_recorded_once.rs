@@ -646,3 +646,35 @@ fn an_id_of_a_rolled_back_append_that_rolled_segments_is_free_again() {
     assert_eq!(stored[121].signal, y);
     assert_eq!(stored[122].signal, other);
 }
+
+/// Damage in an old sealed segment (with no sidecar to read its ids from) does not stop
+/// appends that carry ids: the writer checks the ids before the damage, says where it could
+/// not look, and `verify` still reports the damage.
+#[test]
+fn damage_in_a_sealed_segment_leaves_appends_with_ids_working() {
+    let (_tmp, path, mut ledger) = new_ledger(small_segments(64 * 1024));
+    let signals = demo_signals(1_000, 29);
+    ledger.append(&signals).unwrap();
+    drop(ledger);
+    let first = segments(&path)[0].clone();
+    let offsets = frame_offsets(&first);
+    // A bit of the middle frame's body.
+    let middle = offsets[offsets.len() / 2];
+    flip_byte(&first, middle + 40, 0x10);
+
+    let mut ledger = Ledger::open(&path).unwrap();
+    // A resend of a signal stored before the damage is still recognised...
+    let early = ledger.append(&signals[..1]).unwrap();
+    assert_eq!((early.count, early.duplicates.len()), (0, 1));
+    assert_eq!(early.duplicates[0].entry.seq, 0);
+    let gaps = ledger.unchecked_ids();
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert!(gaps[0].contains("00000000000000000000.seg"), "{gaps:?}");
+    // ...and new signals are appended.
+    let new = demo_signals(3, 31);
+    assert_eq!(ledger.append(&new).unwrap().count, 3);
+    drop(ledger);
+    let snapshot = signal_ledger::engine::Snapshot::open(&path).unwrap();
+    let report = signal_ledger::engine::verify(&snapshot, Default::default());
+    assert!(!report.is_intact(), "verify reports the damage");
+}

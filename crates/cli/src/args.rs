@@ -114,9 +114,9 @@ pub struct LineageArgs {
     /// The signal_id.
     #[arg(value_name = "SIGNAL_ID")]
     pub signal_id: String,
-    /// Levels to follow each way.
-    #[arg(long, value_name = "N", default_value_t = 64)]
-    pub depth: usize,
+    /// Levels to follow each way (at most 1,000).
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub depth: u16,
     /// Most signals shown in each tree.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub max_nodes: usize,

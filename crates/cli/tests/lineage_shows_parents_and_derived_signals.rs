@@ -110,3 +110,13 @@ fn an_unknown_id_is_one_error_line() {
     );
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn a_depth_beyond_the_cap_is_refused_as_usage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = ledger(tmp.path());
+    let out = on(&dir, &["lineage", "both", "--depth", "1000000"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--depth"), "{}", out.stderr);
+    on(&dir, &["lineage", "both", "--depth", "1000"]).ok();
+}

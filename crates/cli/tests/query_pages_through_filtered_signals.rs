@@ -171,3 +171,20 @@ fn bad_filter_values_are_one_error_line() {
         .fails_with(2, "error: --min-conviction 1.5 is outside 0..=1");
     on(&dir, &["query", "--cursor", "nope"]).fails_with(2, "error: not a valid cursor: nope");
 }
+
+#[test]
+fn a_huge_limit_is_all_the_records_not_a_crash() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("l");
+    init_small(&dir);
+    on_with_input(&dir, &["ingest"], generate(300, 9).as_bytes()).ok();
+    for limit in ["18446744073709551615", "1000000000000"] {
+        let out = on(&dir, &["query", "--limit", limit, "--format", "json"]).json();
+        assert_eq!(
+            out["records"].as_array().unwrap().len(),
+            300,
+            "--limit {limit}"
+        );
+        assert!(out["next_cursor"].is_null());
+    }
+}

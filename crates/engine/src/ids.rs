@@ -9,7 +9,10 @@
 //! signal wrongly. What the table must never do is miss an id. It is therefore loaded from every
 //! segment (a sealed one through its sidecar's id and offset sections when the sidecar matches
 //! the segment, else by reading its frames) before the first append that carries an id, and
-//! every entry appended after that is added to it.
+//! every entry appended after that is added to it. The one exception is damage in a sealed
+//! segment without a sound sidecar: the ids of its entries past the damage cannot be read, and
+//! rather than refuse every append the table goes without them ([`IdTable::unreadable`] says
+//! where; `verify` reports the damage).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -145,6 +148,13 @@ pub(crate) struct IdTable {
     /// The mapped bytes of the segments sealed at load, by slot (None for other slots, which
     /// are read with `pread`): sealed files never change, and a mapping survives their removal.
     sealed_maps: Vec<Option<SegmentBytes>>,
+    /// Files opened to read other slots, kept open between lookups (dropped by
+    /// [`IdTable::forget_open_files`] whenever the writer removes a segment, since a file of
+    /// the same name may then be created again).
+    open_files: parking_lot::Mutex<Vec<Option<std::fs::File>>>,
+    /// Damage met in sealed segments while loading: the ids of their entries past it are not
+    /// in the table, so their uniqueness is not checked (`verify` reports the damage).
+    unreadable: Vec<String>,
 }
 
 impl IdTable {
@@ -164,6 +174,11 @@ impl IdTable {
     /// Whether every id on disk is in the table.
     pub(crate) fn is_loaded(&self) -> bool {
         self.loaded
+    }
+
+    /// The damage in sealed segments that kept ids out of the table when it was loaded.
+    pub(crate) fn unreadable(&self) -> &[String] {
+        &self.unreadable
     }
 
     /// Adds the ids of every entry of `sealed` and of the active segment at `active_path`
@@ -189,7 +204,12 @@ impl IdTable {
                 Some(ids) => ids,
                 None => {
                     let area = map.get(..segment.records_end as usize).unwrap_or(&map);
-                    let mut ids = frame_ids(&segment.path, area)?;
+                    // Damage in a sealed segment (which `verify` reports) must not stop every
+                    // append: the ids before it are checked, those after it cannot be.
+                    let (mut ids, damage) = frame_ids(&segment.path, area);
+                    if let Some(damage) = damage {
+                        self.unreadable.push(damage.to_string());
+                    }
                     ids.sort_unstable();
                     ids
                 }
@@ -208,7 +228,12 @@ impl IdTable {
         // active segment, and it drops the map before writing again.
         let bytes = SegmentBytes::map_sealed(active_path)?;
         let area = bytes.get(..active_len as usize).unwrap_or(&bytes);
-        for (hash, offset) in frame_ids(active_path, area)? {
+        // The writer's open checked every frame of the active segment: damage here is new.
+        let (ids, damage) = frame_ids(active_path, area);
+        if let Some(damage) = damage {
+            return Err(damage);
+        }
+        for (hash, offset) in ids {
             self.insert_hash(hash, slot, offset);
         }
         self.loaded = true;
@@ -279,7 +304,7 @@ impl IdTable {
                     let Some(path) = self.files.get(loc.slot()) else {
                         continue;
                     };
-                    if !read_frame(path, loc.offset(), &mut frame)? {
+                    if !self.read_frame(loc.slot(), path, loc.offset(), &mut frame)? {
                         continue;
                     }
                     frame_body(&frame, 0)
@@ -297,8 +322,9 @@ impl IdTable {
 }
 
 /// (id hash, frame offset) of every frame of a segment's record area (`bytes` up to its last
-/// frame), in offset order.
-fn frame_ids(path: &Path, bytes: &[u8]) -> Result<Vec<(u64, u32)>> {
+/// frame), in offset order, up to the first frame that cannot be read, and the damage found
+/// there, if any.
+fn frame_ids(path: &Path, bytes: &[u8]) -> (Vec<(u64, u32)>, Option<LedgerError>) {
     let mut ids = Vec::new();
     let mut at = HEADER_LEN;
     while at < bytes.len() {
@@ -311,42 +337,72 @@ fn frame_ids(path: &Path, bytes: &[u8]) -> Result<Vec<(u64, u32)>> {
             )
         };
         let FrameAt::Valid { body, next } = frame_at(bytes, at) else {
-            return Err(bad("no whole, valid frame where an entry should start"));
+            return (
+                ids,
+                Some(bad("no whole, valid frame where an entry should start")),
+            );
         };
         // Only the id is read: a frame whose CRC matches holds what the writer wrote, and a
         // location is checked with a full decode before it decides anything.
-        let id = signal_id_bytes(body).ok_or_else(|| bad("not a signal entry"))?;
+        let Some(id) = signal_id_bytes(body) else {
+            return (ids, Some(bad("not a signal entry")));
+        };
         ids.push((id_hash_bytes(id), at as u32));
         at = next;
     }
-    Ok(ids)
+    (ids, None)
 }
 
-/// Reads the frame (header and body) at `offset` of the file at `path` into `frame`; false
-/// when the file or the frame is not (or no longer) there.
-fn read_frame(path: &Path, offset: u64, frame: &mut Vec<u8>) -> Result<bool> {
-    let file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(LedgerError::io("open", path, e)),
-    };
-    let mut header = [0u8; FRAME_HEADER_LEN];
-    let gone = |e: &io::Error| e.kind() == io::ErrorKind::UnexpectedEof;
-    match file.read_exact_at(&mut header, offset) {
-        Ok(()) => {}
-        Err(e) if gone(&e) => return Ok(false),
-        Err(e) => return Err(LedgerError::io("read", path, e)),
+impl IdTable {
+    /// Reads the frame (header and body) at `offset` of the segment in `slot` (at `path`) into
+    /// `frame`; false when the file or the frame is not (or no longer) there.
+    fn read_frame(
+        &self,
+        slot: usize,
+        path: &Path,
+        offset: u64,
+        frame: &mut Vec<u8>,
+    ) -> Result<bool> {
+        let mut open_files = self.open_files.lock();
+        if open_files.len() <= slot {
+            open_files.resize_with(slot + 1, || None);
+        }
+        let Some(cached) = open_files.get_mut(slot) else {
+            return Ok(false);
+        };
+        if cached.is_none() {
+            match std::fs::File::open(path) {
+                Ok(file) => *cached = Some(file),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+                Err(e) => return Err(LedgerError::io("open", path, e)),
+            }
+        }
+        let Some(file) = cached.as_ref() else {
+            return Ok(false);
+        };
+        let mut header = [0u8; FRAME_HEADER_LEN];
+        let gone = |e: &io::Error| e.kind() == io::ErrorKind::UnexpectedEof;
+        match file.read_exact_at(&mut header, offset) {
+            Ok(()) => {}
+            Err(e) if gone(&e) => return Ok(false),
+            Err(e) => return Err(LedgerError::io("read", path, e)),
+        }
+        let body_len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        if body_len > FRAME_BODY_LEN_MAX {
+            return Ok(false);
+        }
+        frame.clear();
+        frame.resize(FRAME_HEADER_LEN + body_len, 0);
+        match file.read_exact_at(frame, offset) {
+            Ok(()) => Ok(true),
+            Err(e) if gone(&e) => Ok(false),
+            Err(e) => Err(LedgerError::io("read", path, e)),
+        }
     }
-    let body_len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
-    if body_len > FRAME_BODY_LEN_MAX {
-        return Ok(false);
-    }
-    frame.clear();
-    frame.resize(FRAME_HEADER_LEN + body_len, 0);
-    match file.read_exact_at(frame, offset) {
-        Ok(()) => Ok(true),
-        Err(e) if gone(&e) => Ok(false),
-        Err(e) => Err(LedgerError::io("read", path, e)),
+
+    /// Closes the files kept open for lookups: the writer calls it when it removes segments.
+    pub(crate) fn forget_open_files(&self) {
+        self.open_files.lock().clear();
     }
 }
 

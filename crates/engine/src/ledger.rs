@@ -118,6 +118,24 @@ impl AppendReceipt {
     }
 }
 
+/// What [`Ledger::append_valid_units`] did: the append of the units it kept, and the units it
+/// refused.
+#[derive(Debug)]
+pub struct UnitsAppended {
+    /// The append of the kept units' signals, concatenated in order.
+    pub receipt: AppendReceipt,
+    /// Each refused unit's position in the input, and why (nothing of it was written).
+    pub refused: Vec<(usize, LedgerError)>,
+}
+
+/// The id check of a batch: the signals kept (refused units left out), which of them are
+/// recorded already (ascending positions in `accepted`), and the refused units.
+struct IdCheck<'s> {
+    accepted: Vec<&'s Signal>,
+    recorded: Vec<(usize, Recorded)>,
+    refused: Vec<(usize, LedgerError)>,
+}
+
 /// What the id check found for one signal of a batch that is recorded already.
 enum Recorded {
     /// In the ledger, as this entry.
@@ -500,6 +518,13 @@ impl Ledger {
         }
     }
 
+    /// Damage in sealed segments met when the signal_id table was loaded (at the first append
+    /// carrying ids): the ids of the entries past it are not checked for uniqueness. Empty
+    /// normally; `verify` reports such damage in full.
+    pub fn unchecked_ids(&self) -> &[String] {
+        self.ids.unreadable()
+    }
+
     /// Sealed segments, oldest first.
     pub fn sealed_segments(&self) -> &[SealedSegment] {
         &self.sealed
@@ -537,8 +562,7 @@ impl Ledger {
     }
 
     /// [`Ledger::append_valid`] of the concatenation of `parts`, as one atomic batch: how a
-    /// caller holding signals in several buffers (the sink's groups) appends them without
-    /// copying them into one.
+    /// caller holding signals in several buffers appends them without copying them into one.
     pub fn append_valid_parts(&mut self, parts: &[&[ValidSignal]]) -> Result<AppendReceipt> {
         self.refuse_if_poisoned()?;
         let signals: Vec<&Signal> = parts
@@ -548,19 +572,47 @@ impl Ledger {
         self.append_unchecked(&signals)
     }
 
+    /// Appends `units` (each one producer's push, say) in one atomic, durable append, leaving
+    /// out every unit that holds a signal whose signal_id is taken by a different signal (in
+    /// the ledger, or in an earlier unit that is appended). The receipt covers the other units'
+    /// signals, concatenated in order (its `duplicates` index into that concatenation); each
+    /// refused unit comes back with its position and why (the error's indexes are positions in
+    /// the concatenation of all `units`). The id check is one pass, however many are refused.
+    pub fn append_valid_units(&mut self, units: &[&[ValidSignal]]) -> Result<UnitsAppended> {
+        self.refuse_if_poisoned()?;
+        let checked = self.check_ids(units)?;
+        let refused = checked.refused;
+        let receipt = self.append_checked(&checked.accepted, checked.recorded)?;
+        Ok(UnitsAppended { receipt, refused })
+    }
+
     /// Appends signals that have passed validation (the invariant every caller keeps), less
-    /// those recorded already.
+    /// those recorded already; a taken signal_id fails the whole batch.
     fn append_unchecked<S: Borrow<Signal>>(&mut self, signals: &[S]) -> Result<AppendReceipt> {
-        let recorded = self.find_recorded(signals)?;
-        if recorded.is_empty() {
-            return self.append_new(signals);
+        let mut checked = self.check_ids(&[signals])?;
+        if let Some((_, error)) = checked.refused.pop() {
+            return Err(error);
         }
+        self.append_checked(&checked.accepted, checked.recorded)
+    }
+
+    /// Appends `accepted` less the signals `recorded` names (ascending positions in
+    /// `accepted`), and lists those in the receipt with the entry that holds each.
+    fn append_checked(
+        &mut self,
+        accepted: &[&Signal],
+        recorded: Vec<(usize, Recorded)>,
+    ) -> Result<AppendReceipt> {
+        if recorded.is_empty() {
+            return self.append_new(accepted);
+        }
+        let signals = accepted;
         let mut skip = recorded.iter().map(|(index, _)| *index).peekable();
         let fresh: Vec<&Signal> = signals
             .iter()
             .enumerate()
             .filter(|(i, _)| skip.next_if_eq(i).is_none())
-            .map(|(_, s)| s.borrow())
+            .map(|(_, s)| *s)
             .collect();
         let mut receipt = self.append_new(&fresh)?;
         // An earlier signal of the batch was appended at first_seq + its place among `fresh`.
@@ -604,80 +656,114 @@ impl Ledger {
         Ok(receipt)
     }
 
-    /// The signals of a batch that are recorded already, by index (ascending); an error if an
-    /// id is taken by a different signal. Loads the id table first if the batch carries ids.
-    fn find_recorded<S: Borrow<Signal>>(
-        &mut self,
-        signals: &[S],
-    ) -> Result<Vec<(usize, Recorded)>> {
-        let carries_ids = signals.iter().any(|s| !s.borrow().signal_id.is_empty());
+    /// Checks the signal_ids of `units`, in one pass: a unit holding a signal whose id is taken
+    /// by a different signal (in the ledger, or earlier in a unit kept) is refused whole; of
+    /// the others, the signals recorded already (in the ledger, or earlier in the kept units)
+    /// are listed. Loads the id table first if any signal carries an id.
+    fn check_ids<'s, S: Borrow<Signal>>(&mut self, units: &[&'s [S]]) -> Result<IdCheck<'s>> {
+        let total: usize = units.iter().map(|u| u.len()).sum();
+        let mut check = IdCheck {
+            accepted: Vec::with_capacity(total),
+            recorded: Vec::new(),
+            refused: Vec::new(),
+        };
+        let carries_ids = units
+            .iter()
+            .flat_map(|u| u.iter())
+            .any(|s| !s.borrow().signal_id.is_empty());
         if !carries_ids {
-            return Ok(Vec::new());
+            check
+                .accepted
+                .extend(units.iter().flat_map(|u| u.iter().map(Borrow::borrow)));
+            return Ok(check);
         }
         if !self.ids.is_loaded() {
             self.ids
                 .load(&self.sealed, &self.active.path, self.active.len)?;
         }
-        let mut recorded = Vec::new();
-        // The first signal of the batch with each id hash (another id with the same hash is
-        // found by a scan of the batch: a 64-bit collision within one batch is rare).
+        // The first kept signal with each id hash, by position in `accepted` (another id with
+        // the same hash is found by a scan: a 64-bit collision within one batch is rare); and
+        // each kept position's index in the concatenation of all units.
         let mut in_batch: IdMap<u64, usize> = IdMap::default();
-        in_batch.reserve(signals.len());
-        for (index, signal) in signals.iter().enumerate() {
-            let signal = signal.borrow();
-            let id = signal.signal_id.as_str();
-            if id.is_empty() {
-                continue;
-            }
-            let hash = id_hash(id);
-            let earlier = match in_batch.entry(hash) {
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(index);
-                    None
+        in_batch.reserve(total);
+        let mut input_index: Vec<usize> = Vec::with_capacity(total);
+        let mut unit_start = 0usize;
+        for (u, unit) in units.iter().enumerate() {
+            let kept_from = (check.accepted.len(), check.recorded.len());
+            let mut hashes_added = Vec::new();
+            let mut refusal = None;
+            for (k, signal) in unit.iter().enumerate() {
+                let signal: &'s Signal = signal.borrow();
+                let index = unit_start + k;
+                let pos = check.accepted.len();
+                check.accepted.push(signal);
+                input_index.push(index);
+                let id = signal.signal_id.as_str();
+                if id.is_empty() {
+                    continue;
                 }
-                std::collections::hash_map::Entry::Occupied(e) => {
-                    let same_id =
-                        |i: &usize| signals.get(*i).is_some_and(|s| s.borrow().signal_id == id);
-                    Some(*e.get())
+                let hash = id_hash(id);
+                let accepted = &check.accepted;
+                let same_id = |i: &usize| accepted.get(*i).is_some_and(|s| s.signal_id == id);
+                let earlier = match in_batch.get(&hash) {
+                    None => None,
+                    Some(first) => Some(*first)
                         .filter(same_id)
-                        .or_else(|| (0..index).find(same_id))
-                }
-            };
-            if let Some(earlier) = earlier {
-                let first = signals.get(earlier).map(Borrow::borrow);
-                if !first.is_some_and(|first| same_columns(first, signal)) {
-                    return Err(LedgerError::SignalIdRepeated {
-                        index,
-                        signal_id: id.to_owned(),
-                        earlier,
-                    });
-                }
-                recorded.push((index, Recorded::Earlier(earlier)));
-                continue;
-            }
-            let found = self.ids.find_hashed(hash, id, |stored| {
-                let entry = Durable {
-                    seq: stored.seq,
-                    row_hash: stored.row_hash,
-                    signal_id: id.to_owned(),
-                    recorded_at_ns: stored.recorded_at_ns,
-                    already_recorded: true,
+                        .or_else(|| (0..pos).find(same_id)),
                 };
-                (same_signal(stored, signal), entry)
-            })?;
-            match found {
-                Some((true, entry)) => recorded.push((index, Recorded::Stored(entry))),
-                Some((false, entry)) => {
-                    return Err(LedgerError::SignalIdTaken {
-                        index,
-                        signal_id: id.to_owned(),
-                        seq: entry.seq,
-                    })
+                if let Some(earlier) = earlier {
+                    let first = check.accepted.get(earlier).copied();
+                    if !first.is_some_and(|first| same_columns(first, signal)) {
+                        refusal = Some(LedgerError::SignalIdRepeated {
+                            index,
+                            signal_id: id.to_owned(),
+                            earlier: input_index.get(earlier).copied().unwrap_or_default(),
+                        });
+                        break;
+                    }
+                    check.recorded.push((pos, Recorded::Earlier(earlier)));
+                    continue;
                 }
-                None => {}
+                if let std::collections::hash_map::Entry::Vacant(e) = in_batch.entry(hash) {
+                    e.insert(pos);
+                    hashes_added.push(hash);
+                }
+                let found = self.ids.find_hashed(hash, id, |stored| {
+                    let entry = Durable {
+                        seq: stored.seq,
+                        row_hash: stored.row_hash,
+                        signal_id: id.to_owned(),
+                        recorded_at_ns: stored.recorded_at_ns,
+                        already_recorded: true,
+                    };
+                    (same_signal(stored, signal), entry)
+                })?;
+                match found {
+                    Some((true, entry)) => check.recorded.push((pos, Recorded::Stored(entry))),
+                    Some((false, entry)) => {
+                        refusal = Some(LedgerError::SignalIdTaken {
+                            index,
+                            signal_id: id.to_owned(),
+                            seq: entry.seq,
+                        });
+                        break;
+                    }
+                    None => {}
+                }
             }
+            if let Some(error) = refusal {
+                // Nothing of a refused unit is kept, nor offered to later units as a carrier.
+                check.accepted.truncate(kept_from.0);
+                input_index.truncate(kept_from.0);
+                check.recorded.truncate(kept_from.1);
+                for hash in hashes_added {
+                    in_batch.remove(&hash);
+                }
+                check.refused.push((u, error));
+            }
+            unit_start += unit.len();
         }
-        Ok(recorded)
+        Ok(check)
     }
 
     /// Appends signals none of which is recorded already.
@@ -882,6 +968,9 @@ impl Ledger {
     /// Undoes a failed append: removes segments it created, unseals and truncates the segment
     /// that was active when it started.
     fn roll_back(&mut self, cp: &Checkpoint) -> Result<()> {
+        // Segments may be removed (and a file of the same name created later): the id table
+        // must not read them through handles it kept open.
+        self.ids.forget_open_files();
         let mut to_remove = Vec::new();
         if self.active.header.first_seq != cp.active_first_seq {
             to_remove.push(self.active.path.clone());

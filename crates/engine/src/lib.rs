@@ -34,7 +34,9 @@ pub use digest::Digest;
 pub use error::{CorruptKind, Corruption, LedgerError, Result};
 pub use hash::{Hash, GENESIS_PREV_HASH};
 pub use layout::Head;
-pub use ledger::{AppendReceipt, Duplicate, Durable, Ledger, OpenOptions, RecoveryReport};
+pub use ledger::{
+    AppendReceipt, Duplicate, Durable, Ledger, OpenOptions, RecoveryReport, UnitsAppended,
+};
 pub use record::{Direction, FieldError, Signal, SignalRecord, SignalType, ValidSignal};
 pub use sink::{SignalSink, SinkConfig, SinkMetrics};
 pub use snapshot::Snapshot;

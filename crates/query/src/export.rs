@@ -1,7 +1,7 @@
 //! Export: every record matching a filter, in ledger order, streamed as CSV or NDJSON with all
 //! 22 columns (seq, prev_hash and row_hash included, so an export can be checked against the
-//! ledger). Memory stays bounded by one segment's matching row numbers and a few chunks of output,
-//! whatever the ledger's size.
+//! ledger). Beyond the segment indexes (loaded once, as for any query), memory is one segment's
+//! matching row numbers and a few chunks of output, however many records are exported.
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -161,8 +161,8 @@ impl Catalog {
     /// number of entries examined so far (of [`Catalog::snapshot`]'s record count).
     ///
     /// Chunks of matching rows are decoded, re-checked and formatted in parallel (rayon) and
-    /// written in order; memory is one segment's matching row numbers plus a few chunks of
-    /// output per thread.
+    /// written in order; beyond the indexes, memory is one segment's matching row numbers plus
+    /// a few chunks of output per thread.
     pub fn export(
         &self,
         filter: &Filter,

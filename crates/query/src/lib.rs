@@ -31,5 +31,5 @@ pub use cursor::Cursor;
 pub use error::{QueryError, Result};
 pub use export::{write_csv, ExportFormat, ExportSummary};
 pub use filter::Filter;
-pub use lineage::{Lineage, LineageLimits, LineageNode, Tree};
+pub use lineage::{Lineage, LineageLimits, LineageNode, Tree, LINEAGE_DEPTH_MAX};
 pub use search::{Order, OrderBy, Page, Query};

@@ -16,10 +16,15 @@ use signal_ledger_engine::SignalRecord;
 use crate::catalog::Catalog;
 use crate::error::Result;
 
+/// The deepest a lineage tree goes, whatever is asked: trees are nested values, walked and
+/// dropped recursively.
+pub const LINEAGE_DEPTH_MAX: usize = 1_000;
+
 /// How far a lineage reaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LineageLimits {
-    /// Levels below the signal in each tree (1: its parents or children only).
+    /// Levels below the signal in each tree (1: its parents or children only); at most
+    /// [`LINEAGE_DEPTH_MAX`].
     pub max_depth: usize,
     /// Nodes in each tree at most; a tree that would hold more is cut ([`Tree::truncated`]).
     pub max_nodes: usize,
@@ -110,6 +115,10 @@ impl Catalog {
 
     /// The lineage of the signal with signal_id `id`, or None if the ledger does not hold it.
     pub fn lineage(&self, id: &str, limits: LineageLimits) -> Result<Option<Lineage>> {
+        let limits = LineageLimits {
+            max_depth: limits.max_depth.min(LINEAGE_DEPTH_MAX),
+            ..limits
+        };
         let Some(signal) = self.find_signal(id)? else {
             return Ok(None);
         };

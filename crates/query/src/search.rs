@@ -188,7 +188,13 @@ impl Catalog {
             }),
         };
         // A margin over the page for rows the re-check drops (only a lying index makes any).
-        let want = query.limit + query.limit / 4 + 1;
+        // (No more than the snapshot holds, whatever limit was asked for.)
+        let held = usize::try_from(self.snapshot().record_count()).unwrap_or(usize::MAX);
+        let want = query
+            .limit
+            .saturating_add(query.limit / 4)
+            .saturating_add(1)
+            .min(held.saturating_add(1));
         let top = self.top_hits(&query.filter, query.order, &bounds, want)?;
         let page = self.page_of(query, bounds.horizon, &top.hits, top.cut)?;
         if page.records.len() < query.limit && top.cut {

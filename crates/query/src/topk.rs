@@ -3,7 +3,8 @@
 //! Rows are grouped in blocks of [`TIME_BLOCK_LEN`]. Each block has a bound on its sort key: its
 //! timestamp range from the index (producers' clocks arrive out of order, so a block's range,
 //! not its position, bounds it), or its seq range; each segment has one too (its timestamp
-//! range from the snapshot). Segments and blocks are visited best bound first — a segment's
+//! range from the snapshot: a sealed segment's trailer, which is ledger data that `verify`
+//! checks, not an index). Segments and blocks are visited best bound first — a segment's
 //! turn queues its blocks — their candidate rows (a posting list sliced to the block, or every
 //! row) checked against the filter's index columns, and the walk stops once `want` rows are
 //! held and nothing unvisited can hold a better one. A page deep in a long result (a cursor)
@@ -197,7 +198,8 @@ impl Catalog {
         let mut walked: Vec<Option<Walked<'_>>> = Vec::new();
         walked.resize_with(self.snapshot().segments().len(), || None);
         // The best `want` so far, the worst on top.
-        let mut kept: BinaryHeap<(Rank, Hit)> = BinaryHeap::with_capacity(want + 1);
+        let mut kept: BinaryHeap<(Rank, Hit)> =
+            BinaryHeap::with_capacity(want.saturating_add(1).min(1 << 16));
         let mut cut = false;
         while let Some(Reverse(visit)) = visits.pop() {
             if kept.len() == want && kept.peek().is_some_and(|(worst, _)| visit.best > *worst) {

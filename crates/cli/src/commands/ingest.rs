@@ -12,7 +12,7 @@ use signal_ledger_engine::input::{
     parse_ndjson_stream, parse_ndjson_with_progress, InputError, ParsedInput,
 };
 use signal_ledger_engine::record::json::push_json_str;
-use signal_ledger_engine::{AppendReceipt, Ledger, LedgerError};
+use signal_ledger_engine::{AppendReceipt, Ledger, LedgerError, ValidSignal};
 
 use crate::args::{GlobalArgs, IngestArgs};
 use crate::error::{CliError, CliResult};
@@ -159,49 +159,39 @@ pub fn ingest_parsed(
         write_rejects(path, &parsed.errors)?;
     }
     let ParsedInput {
-        mut signals,
-        mut lines,
+        signals,
+        lines,
         mut errors,
     } = parsed;
+    let invalid = errors.len();
     let spinner = progress::spinner(format!("appending {} signals", signals.len()));
-    let result = loop {
-        let result = ledger.append_valid(&signals);
-        // With --skip-invalid, a line whose signal_id is taken by a different signal is
-        // rejected like an invalid one, and the rest appended (nothing was written meanwhile).
-        let taken = match &result {
-            Err(
-                e @ (LedgerError::SignalIdTaken { index, .. }
-                | LedgerError::SignalIdRepeated { index, .. }),
-            ) if options.skip_invalid && *index < signals.len() => Some((*index, e.to_string())),
-            _ => None,
-        };
-        let Some((index, problem)) = taken else {
-            break result;
-        };
-        let line = lines.remove(index);
-        let signal = signals.remove(index);
-        errors.push(InputError {
-            line,
-            field: Some("signal_id".to_owned()),
-            problem: taken_problem(&problem),
-            input: {
-                let mut input = String::from("{\"signal_id\":");
-                push_json_str(&mut input, &signal.signal_id);
-                input.push('}');
-                input
-            },
-        });
+    let line_of = |index: usize| lines.get(index).copied().unwrap_or_default();
+    let result = if options.skip_invalid {
+        // Each line a unit of its own: a line whose signal_id is taken by a different signal
+        // is rejected like an invalid one, and the rest appended, in one pass.
+        let units: Vec<&[ValidSignal]> = signals.iter().map(std::slice::from_ref).collect();
+        ledger.append_valid_units(&units).map(|appended| {
+            for (_, error) in &appended.refused {
+                if let Some(rejection) = taken_rejection(error, &line_of, &signals) {
+                    errors.push(rejection);
+                }
+            }
+            appended.receipt
+        })
+    } else {
+        ledger.append_valid(&signals)
     };
     spinner.finish_and_clear();
-    if let (true, Some(path)) = (options.skip_invalid, &options.rejects) {
+    let taken = errors.len() > invalid;
+    if let (true, Some(path)) = (taken, &options.rejects) {
+        // The append is done: a rejects file that cannot be rewritten now is a warning (it
+        // was writable a moment ago and holds the invalid lines).
         errors.sort_by_key(|e| e.line);
-        write_rejects(path, &errors)?;
+        if let Err(e) = write_rejects(path, &errors) {
+            output::eprintln(&format!("warning: the lines refused for a taken signal_id were not added to the rejects file: {e}"));
+        }
     }
     let rejected = options.skip_invalid.then_some(errors.len());
-    // Freeing a million signals takes a noticeable fraction of a second; let it overlap with
-    // the output (or, at exit, not happen at all).
-    std::thread::spawn(move || drop(signals));
-    let line_of = |index: usize| lines.get(index).copied().unwrap_or_default();
     let receipt = result.map_err(|e| match e {
         // The parser validates every line, so this is a safety net; it still names the line.
         LedgerError::InvalidSignal { index, error } => {
@@ -226,6 +216,9 @@ pub fn ingest_parsed(
         )),
         other => other.into(),
     })?;
+    // Freeing a million signals takes a noticeable fraction of a second; let it overlap with
+    // the output (or, at exit, not happen at all).
+    std::thread::spawn(move || drop(signals));
     Ok(IngestOutcome {
         // Not `ledger.head()`: it computes `next_seq - 1` eagerly and overflows on an empty
         // ledger (reported to the engine's owner).
@@ -235,12 +228,47 @@ pub fn ingest_parsed(
     })
 }
 
-/// The engine's refusal of a taken signal_id, without its "signal N:" batch position.
-fn taken_problem(message: &str) -> String {
-    match message.split_once(": ") {
-        Some((position, rest)) if position.starts_with("signal ") => rest.to_owned(),
-        _ => message.to_owned(),
-    }
+/// The rejects-file entry of a line refused for a signal_id taken by a different signal
+/// (`line_of` maps a signal's index to its line).
+fn taken_rejection(
+    error: &LedgerError,
+    line_of: &dyn Fn(usize) -> u64,
+    signals: &[ValidSignal],
+) -> Option<InputError> {
+    let (index, problem) = match error {
+        LedgerError::SignalIdTaken {
+            index,
+            signal_id,
+            seq,
+        } => (
+            *index,
+            format!("{signal_id:?} is already recorded at seq {seq} with different columns"),
+        ),
+        LedgerError::SignalIdRepeated {
+            index,
+            signal_id,
+            earlier,
+        } => (
+            *index,
+            format!(
+                "{signal_id:?} is also on line {} with different columns",
+                line_of(*earlier)
+            ),
+        ),
+        _ => return None,
+    };
+    let mut input = String::from("{\"signal_id\":");
+    push_json_str(
+        &mut input,
+        signals.get(index).map_or("", |s| s.signal_id.as_str()),
+    );
+    input.push('}');
+    Some(InputError {
+        line: line_of(index),
+        field: Some("signal_id".to_owned()),
+        problem,
+        input,
+    })
 }
 
 /// Runs `ingest`.

@@ -17,7 +17,7 @@ use crate::wiring;
 pub fn run(global: &GlobalArgs, args: &LineageArgs) -> CliResult<()> {
     let catalog = Catalog::open(wiring::ledger_dir(global)?)?;
     let limits = LineageLimits {
-        max_depth: args.depth,
+        max_depth: usize::from(args.depth),
         max_nodes: args.max_nodes,
     };
     let Some(lineage) = catalog.lineage(&args.signal_id, limits)? else {

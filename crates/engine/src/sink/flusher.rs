@@ -105,67 +105,53 @@ impl Flusher {
             .flat_map(|(g, group)| group.units.iter().map(move |r| (g, r.clone())))
             .collect();
         let mut refusals: Vec<Option<PersistError>> = vec![None; units.len()];
-        loop {
-            let live: Vec<(usize, Range<usize>)> = units
-                .iter()
-                .zip(&refusals)
-                .filter(|(_, refused)| refused.is_none())
-                .map(|(unit, _)| unit.clone())
-                .collect();
-            if live.is_empty() {
-                return complete(groups, &units, &refusals, Vec::new().into_iter(), None);
-            }
-            let mut ledger = match self.writable_ledger() {
-                Ok(ledger) => ledger,
-                Err(error) => return self.fail(groups, &units, &refusals, error),
-            };
-            let parts: Vec<&[ValidSignal]> = live
-                .iter()
-                .map(|(g, range)| {
-                    groups
-                        .get(*g)
-                        .and_then(|group| group.signals.get(range.clone()))
-                        .unwrap_or_default()
-                })
-                .collect();
-            let started = Instant::now();
-            let appended = ledger.append_valid_parts(&parts);
-            let durable_at = Instant::now();
-            let durable_at_ns = now_ns();
-            self.ledger = Some(ledger);
-            match appended {
-                Ok(receipt) => {
-                    self.metrics.committed(
-                        &groups,
-                        &live,
-                        receipt.sync_time,
-                        durable_at - started,
-                        durable_at_ns,
-                        durable_at,
-                    );
-                    let durable = receipt.into_durable().into_iter();
-                    return complete(groups, &units, &refusals, durable, None);
-                }
-                Err(error) => {
-                    let refused = error
-                        .refused_signal()
-                        .and_then(|i| unit_of(&live, i))
-                        .and_then(|live_unit| live.get(live_unit))
-                        .and_then(|unit| units.iter().position(|u| u == unit));
-                    match refused {
-                        // Nothing was written: refuse that push and try the rest again.
-                        Some(u) => {
-                            let n = units.get(u).map_or(0, |(_, r)| r.len());
-                            self.metrics.add_refused_id_taken(n as u64);
-                            if let Some(slot) = refusals.get_mut(u) {
-                                *slot = Some(refusal(error));
-                            }
-                        }
-                        None => return self.fail_append(groups, &units, &refusals, error),
-                    }
-                }
+        let mut ledger = match self.writable_ledger() {
+            Ok(ledger) => ledger,
+            Err(error) => return self.fail(groups, &units, &refusals, error),
+        };
+        let parts: Vec<&[ValidSignal]> = units
+            .iter()
+            .map(|(g, range)| {
+                groups
+                    .get(*g)
+                    .and_then(|group| group.signals.get(range.clone()))
+                    .unwrap_or_default()
+            })
+            .collect();
+        let started = Instant::now();
+        let appended = ledger.append_valid_units(&parts);
+        let durable_at = Instant::now();
+        let durable_at_ns = now_ns();
+        self.ledger = Some(ledger);
+        let appended = match appended {
+            Ok(appended) => appended,
+            Err(error) => return self.fail_append(groups, &units, &refusals, error),
+        };
+        for (u, error) in appended.refused {
+            let n = units.get(u).map_or(0, |(_, r)| r.len());
+            self.metrics.add_refused_id_taken(n as u64);
+            if let Some(slot) = refusals.get_mut(u) {
+                *slot = Some(refusal(error));
             }
         }
+        let kept: Vec<(usize, Range<usize>)> = units
+            .iter()
+            .zip(&refusals)
+            .filter(|(_, refused)| refused.is_none())
+            .map(|(unit, _)| unit.clone())
+            .collect();
+        if !kept.is_empty() {
+            self.metrics.committed(
+                &groups,
+                &kept,
+                appended.receipt.sync_time,
+                durable_at - started,
+                durable_at_ns,
+                durable_at,
+            );
+        }
+        let durable = appended.receipt.into_durable().into_iter();
+        complete(groups, &units, &refusals, durable, None);
     }
 
     /// Fails `groups` after their append failed: a poisoned writer could not undo the append,
@@ -251,15 +237,6 @@ impl Flusher {
         self.metrics_written = Some(Instant::now());
         self.metrics_dirty = false;
     }
-}
-
-/// The position in `units` of the unit holding signal `index` of their concatenation.
-fn unit_of(units: &[(usize, Range<usize>)], index: usize) -> Option<usize> {
-    let mut end = 0;
-    units.iter().position(|(_, r)| {
-        end += r.len();
-        index < end
-    })
 }
 
 /// Signals of `units` not refused.
