@@ -100,6 +100,7 @@ fn an_identical_signal_recorded_again_gets_the_original_entry() {
     sink.flush().unwrap();
     let first = first.wait().unwrap();
     assert_eq!((first.seq, first.already_recorded), (0, false));
+    let appends = sink.metrics().batches;
     let second = sink.record(s[0].clone()).unwrap();
     sink.flush().unwrap();
     let second = second.wait().unwrap();
@@ -109,6 +110,11 @@ fn an_identical_signal_recorded_again_gets_the_original_entry() {
             already_recorded: true,
             ..first.clone()
         }
+    );
+    assert_eq!(
+        sink.metrics().batches,
+        appends,
+        "a resend alone writes nothing: no append counted"
     );
 
     // Twice in one group: appended once, the second handle marked.

@@ -144,6 +144,7 @@ impl Flusher {
             self.metrics.committed(
                 &groups,
                 &kept,
+                appended.receipt.count,
                 appended.receipt.sync_time,
                 durable_at - started,
                 durable_at_ns,

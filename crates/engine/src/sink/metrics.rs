@@ -189,13 +189,16 @@ impl Metrics {
         self.refused_closed.fetch_add(n, Ordering::Relaxed);
     }
 
-    /// Groups appended together, durable at `durable_at_ns` (wall clock) / `durable_at`
-    /// (monotonic).
-    /// An append of the signals `units` name (group, range in it) made durable.
+    /// The signals `units` name (group, range in it) are durable at `durable_at_ns` (wall
+    /// clock) / `durable_at` (monotonic); `appended` of them are new entries, the others were
+    /// recorded already (an append of nothing new writes and syncs nothing, so it is not
+    /// counted as an append).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn committed(
         &self,
         groups: &[Group],
         units: &[(usize, Range<usize>)],
+        appended: u64,
         sync: Duration,
         commit: Duration,
         durable_at_ns: i64,
@@ -204,10 +207,12 @@ impl Metrics {
         let mut h = self.histograms.lock();
         let n: u64 = units.iter().map(|(_, r)| r.len() as u64).sum();
         h.durable += n;
-        h.batches += 1;
-        h.batch_size.saturating_record(n);
-        h.sync_us.saturating_record(micros(sync));
-        h.commit_us.saturating_record(micros(commit));
+        if appended > 0 {
+            h.batches += 1;
+            h.batch_size.saturating_record(appended);
+            h.sync_us.saturating_record(micros(sync));
+            h.commit_us.saturating_record(micros(commit));
+        }
         for (group, range) in units {
             let Some(group) = groups.get(*group) else {
                 continue;
