@@ -32,18 +32,6 @@ fn flush_only() -> SinkConfig {
     }
 }
 
-/// `count` demo signals with ids `<tag>-<index>`.
-fn tagged(count: usize, seed: u64, tag: &str) -> Vec<Signal> {
-    demo_signals(count, seed)
-        .into_iter()
-        .enumerate()
-        .map(|(i, s)| Signal {
-            signal_id: format!("{tag}-{i:04}"),
-            ..s
-        })
-        .collect()
-}
-
 /// Records `signals`, the first half one by one and the rest as one batch, and flushes them as
 /// one append; returns the flush's outcome and every signal's.
 fn commit_one_group(

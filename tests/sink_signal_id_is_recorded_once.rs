@@ -43,18 +43,6 @@ fn group_per_call() -> SinkConfig {
     }
 }
 
-/// `count` demo signals with ids `<tag>-<index>`.
-fn tagged(count: usize, seed: u64, tag: &str) -> Vec<Signal> {
-    demo_signals(count, seed)
-        .into_iter()
-        .enumerate()
-        .map(|(i, s)| Signal {
-            signal_id: format!("{tag}-{i:04}"),
-            ..s
-        })
-        .collect()
-}
-
 /// Every record, in seq order, after checking the ledger verifies.
 fn records(dir: &Path) -> Vec<SignalRecord> {
     let snap = Snapshot::open(dir).unwrap();

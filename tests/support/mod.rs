@@ -152,3 +152,15 @@ pub fn changed(signal: &Signal) -> Signal {
         ..signal.clone()
     }
 }
+
+/// `count` demo signals with ids `<tag>-<index>`.
+pub fn tagged(count: usize, seed: u64, tag: &str) -> Vec<Signal> {
+    demo_signals(count, seed)
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| Signal {
+            signal_id: format!("{tag}-{i:04}"),
+            ..s
+        })
+        .collect()
+}

@@ -277,17 +277,6 @@ impl LedgerError {
         }))
     }
 
-    /// The batch index of the signal a refused append names (invalid, or its signal_id taken):
-    /// nothing was written, and the rest of the batch may be appended without it.
-    pub fn refused_signal(&self) -> Option<usize> {
-        match self {
-            LedgerError::InvalidSignal { index, .. }
-            | LedgerError::SignalIdTaken { index, .. }
-            | LedgerError::SignalIdRepeated { index, .. } => Some(*index),
-            _ => None,
-        }
-    }
-
     /// The corruption, if this is one.
     pub fn corruption(&self) -> Option<&Corruption> {
         match self {

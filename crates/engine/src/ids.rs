@@ -250,12 +250,12 @@ impl IdTable {
         (self.files.len() - 1) as u32
     }
 
-    /// Records that the entry whose id is `id` starts at `offset` of the segment in `slot`
-    /// (a no-op until the table is loaded: loading reads it from disk then).
-    pub(crate) fn insert(&mut self, id: &str, slot: u32, offset: u64) {
+    /// Records that the entry whose id hashes to `hash` (`id_hash`) starts at `offset` of the
+    /// segment in `slot` (a no-op until the table is loaded: loading reads it from disk then).
+    pub(crate) fn insert(&mut self, hash: u64, slot: u32, offset: u64) {
         if self.loaded {
             debug_assert!(offset <= u64::from(u32::MAX));
-            self.insert_hash(id_hash(id), slot, offset as u32);
+            self.insert_hash(hash, slot, offset as u32);
         }
     }
 

@@ -132,6 +132,9 @@ pub struct UnitsAppended {
 /// recorded already (ascending positions in `accepted`), and the refused units.
 struct IdCheck<'s> {
     accepted: Vec<&'s Signal>,
+    /// `id_hash` of each accepted signal's producer id (unused for an empty id); empty when no
+    /// signal of the batch carries one.
+    hashes: Vec<u64>,
     recorded: Vec<(usize, Recorded)>,
     refused: Vec<(usize, LedgerError)>,
 }
@@ -561,17 +564,6 @@ impl Ledger {
         }
     }
 
-    /// [`Ledger::append_valid`] of the concatenation of `parts`, as one atomic batch: how a
-    /// caller holding signals in several buffers appends them without copying them into one.
-    pub fn append_valid_parts(&mut self, parts: &[&[ValidSignal]]) -> Result<AppendReceipt> {
-        self.refuse_if_poisoned()?;
-        let signals: Vec<&Signal> = parts
-            .iter()
-            .flat_map(|part| part.iter().map(ValidSignal::signal))
-            .collect();
-        self.append_unchecked(&signals)
-    }
-
     /// Appends `units` (each one producer's push, say) in one atomic, durable append, leaving
     /// out every unit that holds a signal whose signal_id is taken by a different signal (in
     /// the ledger, or in an earlier unit that is appended). The receipt covers the other units'
@@ -582,7 +574,7 @@ impl Ledger {
         self.refuse_if_poisoned()?;
         let checked = self.check_ids(units)?;
         let refused = checked.refused;
-        let receipt = self.append_checked(&checked.accepted, checked.recorded)?;
+        let receipt = self.append_checked(&checked.accepted, &checked.hashes, checked.recorded)?;
         Ok(UnitsAppended { receipt, refused })
     }
 
@@ -593,28 +585,30 @@ impl Ledger {
         if let Some((_, error)) = checked.refused.pop() {
             return Err(error);
         }
-        self.append_checked(&checked.accepted, checked.recorded)
+        self.append_checked(&checked.accepted, &checked.hashes, checked.recorded)
     }
 
-    /// Appends `accepted` less the signals `recorded` names (ascending positions in
-    /// `accepted`), and lists those in the receipt with the entry that holds each.
+    /// Appends `accepted` (whose id hashes the check computed, `hashes`) less the signals
+    /// `recorded` names (ascending positions in `accepted`), and lists those in the receipt
+    /// with the entry that holds each.
     fn append_checked(
         &mut self,
         accepted: &[&Signal],
+        hashes: &[u64],
         recorded: Vec<(usize, Recorded)>,
     ) -> Result<AppendReceipt> {
         if recorded.is_empty() {
-            return self.append_new(accepted);
+            return self.append_new(accepted, hashes);
         }
         let signals = accepted;
         let mut skip = recorded.iter().map(|(index, _)| *index).peekable();
-        let fresh: Vec<&Signal> = signals
+        let (fresh, fresh_hashes): (Vec<&Signal>, Vec<u64>) = signals
             .iter()
             .enumerate()
             .filter(|(i, _)| skip.next_if_eq(i).is_none())
-            .map(|(_, s)| *s)
-            .collect();
-        let mut receipt = self.append_new(&fresh)?;
+            .map(|(i, s)| (*s, hashes.get(i).copied().unwrap_or_default()))
+            .unzip();
+        let mut receipt = self.append_new(&fresh, &fresh_hashes)?;
         // An earlier signal of the batch was appended at first_seq + its place among `fresh`.
         let mut skipped_before = Vec::with_capacity(signals.len());
         let mut left_out = recorded.iter().map(|(index, _)| *index).peekable();
@@ -664,6 +658,7 @@ impl Ledger {
         let total: usize = units.iter().map(|u| u.len()).sum();
         let mut check = IdCheck {
             accepted: Vec::with_capacity(total),
+            hashes: Vec::new(),
             recorded: Vec::new(),
             refused: Vec::new(),
         };
@@ -686,6 +681,7 @@ impl Ledger {
         // each kept position's index in the concatenation of all units.
         let mut in_batch: IdMap<u64, usize> = IdMap::default();
         in_batch.reserve(total);
+        check.hashes.reserve(total);
         let mut input_index: Vec<usize> = Vec::with_capacity(total);
         let mut unit_start = 0usize;
         for (u, unit) in units.iter().enumerate() {
@@ -699,10 +695,11 @@ impl Ledger {
                 check.accepted.push(signal);
                 input_index.push(index);
                 let id = signal.signal_id.as_str();
+                let hash = if id.is_empty() { 0 } else { id_hash(id) };
+                check.hashes.push(hash);
                 if id.is_empty() {
                     continue;
                 }
-                let hash = id_hash(id);
                 let accepted = &check.accepted;
                 let same_id = |i: &usize| accepted.get(*i).is_some_and(|s| s.signal_id == id);
                 let earlier = match in_batch.get(&hash) {
@@ -754,6 +751,7 @@ impl Ledger {
             if let Some(error) = refusal {
                 // Nothing of a refused unit is kept, nor offered to later units as a carrier.
                 check.accepted.truncate(kept_from.0);
+                check.hashes.truncate(kept_from.0);
                 input_index.truncate(kept_from.0);
                 check.recorded.truncate(kept_from.1);
                 for hash in hashes_added {
@@ -766,8 +764,13 @@ impl Ledger {
         Ok(check)
     }
 
-    /// Appends signals none of which is recorded already.
-    fn append_new<S: Borrow<Signal>>(&mut self, signals: &[S]) -> Result<AppendReceipt> {
+    /// Appends signals none of which is recorded already; `hashes` are the `id_hash`es of
+    /// their producer ids where computed already (empty, or unused for an empty id, otherwise).
+    fn append_new<S: Borrow<Signal>>(
+        &mut self,
+        signals: &[S],
+        hashes: &[u64],
+    ) -> Result<AppendReceipt> {
         let first_seq = self.active.position.next_seq;
         if signals.is_empty() {
             return Ok(AppendReceipt {
@@ -795,7 +798,13 @@ impl Ledger {
         let mut signal_ids = Vec::with_capacity(signals.len());
         let mut sync_time = std::time::Duration::ZERO;
         let written = self
-            .encode_and_write(signals, recorded_at_ns, &mut row_hashes, &mut signal_ids)
+            .encode_and_write(
+                signals,
+                hashes,
+                recorded_at_ns,
+                &mut row_hashes,
+                &mut signal_ids,
+            )
             .and_then(|()| {
                 let sync_started = std::time::Instant::now();
                 let synced = self.active.sync(self.config.durability);
@@ -831,16 +840,20 @@ impl Ledger {
 
     /// Encodes `signals` into frames chained from the current head and writes them, a buffer of
     /// about [`WRITE_CHUNK_BYTES`] at a time (so a large batch never needs its whole encoding in
-    /// memory), rolling segments at the size limit. Does not sync.
+    /// memory), rolling segments at the size limit. Does not sync. `hashes` as for
+    /// [`Ledger::append_new`].
     fn encode_and_write<S: Borrow<Signal>>(
         &mut self,
         signals: &[S],
+        hashes: &[u64],
         recorded_at_ns: i64,
         row_hashes: &mut Vec<Hash>,
         signal_ids: &mut Vec<String>,
     ) -> Result<()> {
         let mut frames = std::mem::take(&mut self.frame_buf);
         let mut frame_ends = Vec::new();
+        // The id hash of each frame of the chunk, for the id table (while it is loaded).
+        let mut frame_hashes = Vec::new();
         let mut prev_hash = self.active.position.last_hash;
         let first_seq = self.active.position.next_seq;
         let mut chunk_start = 0usize;
@@ -863,16 +876,21 @@ impl Ledger {
             finish_frame(&mut frames, start);
             frame_ends.push(frames.len());
             row_hashes.push(prev_hash);
+            if self.ids.is_loaded() {
+                let given = hashes.get(i).filter(|_| !signal.signal_id.is_empty());
+                frame_hashes.push(given.copied().unwrap_or_else(|| id_hash(&id)));
+            }
             signal_ids.push(id);
             if frames.len() >= WRITE_CHUNK_BYTES || i + 1 == signals.len() {
                 let chunk_signals = signals.get(chunk_start..=i).unwrap_or_default();
-                let chunk_ids = signal_ids.get(chunk_start..=i).unwrap_or_default();
-                result = self.write_frames_rolling(&frames, &frame_ends, chunk_signals, chunk_ids);
+                result =
+                    self.write_frames_rolling(&frames, &frame_ends, chunk_signals, &frame_hashes);
                 if result.is_err() {
                     break;
                 }
                 frames.clear();
                 frame_ends.clear();
+                frame_hashes.clear();
                 chunk_start = i + 1;
             }
         }
@@ -882,14 +900,14 @@ impl Ledger {
     }
 
     /// Writes whole encoded frames (`frame_ends` are their end offsets in `frames`, one per
-    /// signal of `signals`, whose ids are `ids`), sealing the active segment and starting a new
-    /// one where the next frame would not fit.
+    /// signal of `signals`, whose id hashes are `id_hashes` while the id table is loaded),
+    /// sealing the active segment and starting a new one where the next frame would not fit.
     fn write_frames_rolling<S: Borrow<Signal>>(
         &mut self,
         frames: &[u8],
         frame_ends: &[usize],
         signals: &[S],
-        ids: &[String],
+        id_hashes: &[u64],
     ) -> Result<()> {
         let limit = self.config.segment_size_bytes;
         let mut written = 0usize; // bytes of `frames` already written
@@ -920,8 +938,8 @@ impl Ledger {
                 let slot = self.ids.slot(&self.active.path);
                 let mut start = written;
                 for k in next_frame..end_frame {
-                    if let Some(id) = ids.get(k) {
-                        self.ids.insert(id, slot, base + (start - written) as u64);
+                    if let Some(&hash) = id_hashes.get(k) {
+                        self.ids.insert(hash, slot, base + (start - written) as u64);
                     }
                     start = frame_ends.get(k).copied().unwrap_or(start);
                 }

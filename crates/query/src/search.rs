@@ -154,7 +154,7 @@ pub(crate) fn for_each_matching_row(
 }
 
 /// The rows having any of `values` in column `key`, ascending.
-fn union_of(index: &SegmentIndex, key: DictKey, values: &[String]) -> Vec<u32> {
+pub(crate) fn union_of(index: &SegmentIndex, key: DictKey, values: &[String]) -> Vec<u32> {
     let dict = index.dict(key);
     let mut rows: Vec<u32> = values
         .iter()

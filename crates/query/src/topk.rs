@@ -20,7 +20,7 @@ use signal_ledger_engine::index::{SegmentIndex, DICT_COLUMNS, TIME_BLOCK_LEN};
 use crate::catalog::Catalog;
 use crate::error::Result;
 use crate::filter::{Filter, RowFilter};
-use crate::search::{Hit, Order, OrderBy};
+use crate::search::{union_of, Hit, Order, OrderBy};
 
 /// A position in a query's order: smaller is earlier (better).
 type Rank = (i128, i128);
@@ -91,15 +91,7 @@ fn candidates<'a>(filter: &Filter, index: &'a SegmentIndex) -> Candidates<'a> {
         let rows: Cow<'a, [u32]> = match wanted {
             [] => continue,
             [one] => Cow::Borrowed(dict.rows_with(one)),
-            many => {
-                let mut rows: Vec<u32> = many
-                    .iter()
-                    .flat_map(|v| dict.rows_with(v).iter().copied())
-                    .collect();
-                rows.sort_unstable();
-                rows.dedup();
-                Cow::Owned(rows)
-            }
+            many => Cow::Owned(union_of(index, key, many)),
         };
         if best.as_ref().is_none_or(|b| rows.len() < b.len()) {
             best = Some(rows);

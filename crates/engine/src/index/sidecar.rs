@@ -47,32 +47,31 @@ fn put_u32s(out: &mut Vec<u8>, values: impl IntoIterator<Item = u32>) {
     }
 }
 
+/// Appends the running totals of `lens` as `u32`s: each value's end offset (or cumulative
+/// count).
+fn put_running_totals(out: &mut Vec<u8>, lens: impl IntoIterator<Item = usize>) {
+    let mut total = 0u32;
+    put_u32s(
+        out,
+        lens.into_iter().map(|len| {
+            total += len as u32;
+            total
+        }),
+    );
+}
+
 fn dict_sections(c: usize, column: &DictColumn, out: &mut Vec<(u16, Vec<u8>)>) {
     let base = kind::DICT_BASE + 3 * c as u16;
     let mut values = Vec::new();
     put_u32s(&mut values, [column.values.len() as u32]);
-    let mut end = 0u32;
-    put_u32s(
-        &mut values,
-        column.values.iter().map(|v| {
-            end += v.len() as u32;
-            end
-        }),
-    );
+    put_running_totals(&mut values, column.values.iter().map(String::len));
     for v in &column.values {
         values.extend_from_slice(v.as_bytes());
     }
     let mut rows = Vec::with_capacity(column.rows.len() * 4);
     put_u32s(&mut rows, column.rows.iter().copied());
     let mut postings = Vec::new();
-    let mut total = 0u32;
-    put_u32s(
-        &mut postings,
-        column.postings.iter().map(|p| {
-            total += p.len() as u32;
-            total
-        }),
-    );
+    put_running_totals(&mut postings, column.postings.iter().map(Vec::len));
     put_u32s(&mut postings, column.postings.iter().flatten().copied());
     out.push((base, values));
     out.push((base + 1, rows));
