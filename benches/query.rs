@@ -15,6 +15,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput};
+use signal_ledger::engine::record::EntryRecord;
 use signal_ledger::engine::{Direction, PersistenceConfig};
 use signal_ledger::query::{
     Catalog, ExportFormat, Filter, GroupBy, LineageLimits, Order, OrderBy, Query,
@@ -126,7 +127,10 @@ fn bench_queries(c: &mut Criterion) {
         .tail(1_000)
         .expect("the newest records")
         .into_iter()
-        .find(|r| !r.signal.parent_signal_ids.is_empty())
+        .find_map(|entry| match entry {
+            EntryRecord::Signal(r) if !r.signal.parent_signal_ids.is_empty() => Some(r),
+            _ => None,
+        })
         .expect("a signal with parents");
     let root = child
         .signal

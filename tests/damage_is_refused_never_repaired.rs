@@ -153,9 +153,9 @@ fn a_removed_first_segment_is_refused() {
 fn a_newer_format_version_is_refused_naming_both_versions() {
     let (_tmp, path, _) = build_ledger(10, 10, small_segments(1 << 20));
     let seg = segments(&path).pop().unwrap();
-    // Rewrite the header with version 2 and a correct CRC.
+    // Rewrite the header with version 3 and a correct CRC.
     let mut bytes = std::fs::read(&seg).unwrap();
-    bytes[8..10].copy_from_slice(&2u16.to_le_bytes());
+    bytes[8..10].copy_from_slice(&3u16.to_le_bytes());
     let crc = crc32fast::hash(&bytes[..76]);
     bytes[76..80].copy_from_slice(&crc.to_le_bytes());
     std::fs::write(&seg, &bytes).unwrap();
@@ -163,14 +163,14 @@ fn a_newer_format_version_is_refused_naming_both_versions() {
     assert_eq!(
         c.kind,
         CorruptKind::UnsupportedVersion {
-            found: 2,
+            found: 3,
             min: 1,
-            max: 1
+            max: 2
         }
     );
     assert!(c
         .to_string()
-        .contains("format version 2 is not supported (this build reads 1..=1)"));
+        .contains("format version 3 is not supported (this build reads 1..=2)"));
 }
 
 #[test]

@@ -66,9 +66,10 @@ fn open_removes_only_its_own_temporaries() {
 fn a_reserved_entry_kind_in_the_active_segment_is_refused() {
     let (_tmp, path, receipts) = build_ledger(5, 5, PersistenceConfig::default());
     let seg = segments(&path).pop().unwrap();
-    // A well-formed frame of kind 0x02 (outcome, reserved in version 1), correctly linked.
+    // A well-formed frame of kind 0x03 (integrity check: reserved, never in a segment),
+    // correctly linked.
     let mut body = vec![0u8; 16];
-    body[0] = 0x02;
+    body[0] = 0x03;
     body[8..16].copy_from_slice(&5u64.to_le_bytes());
     body.extend_from_slice(&receipts[0].head_hash.0);
     body.extend_from_slice(&[7u8; 32]);
@@ -84,7 +85,7 @@ fn a_reserved_entry_kind_in_the_active_segment_is_refused() {
     let c = err.corruption().unwrap();
     assert_eq!((c.seq, c.offset), (Some(5), offset));
     assert!(
-        matches!(&c.kind, CorruptKind::Malformed(m) if m.contains("reserved")),
+        matches!(&c.kind, CorruptKind::Malformed(m) if m.contains("not allowed in a segment of format version 2")),
         "{c}"
     );
 }

@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
-"""Independent verifier of a signal-ledger directory, format version 1.
+"""Independent verifier of a signal-ledger directory, format versions 1 and 2.
 
 Written from docs/FORMAT.md alone (no engine code), with the Python 3 standard library only, so
 that an auditor can check a ledger without trusting the software that wrote it. It follows the
-document's "Verifying a ledger" algorithm: segment names and headers, how segments join, every
-frame's length and CRC32, every signal entry's layout rules, every seq, prev_hash and row hash,
-every trailer; and, with --against, a head digest (its seq, row_hash and timestamp).
+document's "Verifying a ledger" algorithm: segment names and headers (format versions 1..=2,
+never decreasing from one segment to the next), how segments join, every frame's length and
+CRC32, the entry kinds each segment's version allows, every signal and outcome entry's layout
+rules, every seq, prev_hash and row hash, every outcome's link to its signal, every trailer
+(its timestamp range over signal entries only); and, with --against, a head digest (its seq,
+row_hash and timestamp).
 
 usage: python3 verify_ledger.py LEDGER_DIR [--against DIGEST_JSON] [--strict]
 
 Prints `intact: N entries, head seq S row_hash H` and exits 0, or prints
-`TAMPERED: <file> byte <offset> seq <seq>: <what>` and exits 1. A torn tail in the active segment
+`TAMPERED: <file> byte <offset> seq <seq>: <what>` and exits 1 (the failure with the lowest seq,
+as a sequential pass finds them: an outcome's link is checked when the outcome is reached, since
+its signal always comes before it). A torn tail in the active segment
 (FORMAT.md, "Opening and recovery") is not part of the ledger: it is reported on a `note:` line and
 does not fail verification unless --strict is given. Exit status 2 means the arguments or the
 directory could not be used at all.
@@ -29,7 +34,9 @@ import zlib
 # FORMAT.md, "Segment header".
 HEADER_LEN = 80
 SEGMENT_MAGIC = b"\x89SLG\r\n\x1a\n"
-FORMAT_VERSION = 1
+# The format versions this verifier reads; a ledger's segments never go down in version.
+FORMAT_VERSION_MIN = 1
+FORMAT_VERSION_MAX = 2
 # FORMAT.md, "Record frame".
 FRAME_HEADER_LEN = 8
 BODY_LEN_MIN = 80
@@ -41,10 +48,13 @@ TRAILER_MAGIC = b"SLGSEAL\n"
 # FORMAT.md, "Row hash".
 DOMAIN_TAG = b"signal-ledger/row/v1\x00"
 GENESIS = bytes(32)
-# FORMAT.md, "Entry body" and "Signal entry".
+# FORMAT.md, "Entry body": the kinds, and which a segment of each format version may hold.
 KIND_SIGNAL = 0x01
-RESERVED_KINDS = {0x02: "outcome", 0x03: "integrity check", 0x04: "retention anchor",
-                  0x05: "recovery event"}
+KIND_OUTCOME = 0x02
+KIND_NAMES = {KIND_SIGNAL: "signal", KIND_OUTCOME: "outcome"}
+RESERVED_KINDS = {0x03: "integrity check", 0x04: "retention anchor", 0x05: "recovery event"}
+KINDS_ALLOWED = {1: {KIND_SIGNAL}, 2: {KIND_SIGNAL, KIND_OUTCOME}}
+# FORMAT.md, "Signal entry".
 SIGNAL_FIXED_LEN = 64
 PARENT_COUNT_MAX = 16
 PAYLOAD_LEN_MAX = 65536
@@ -59,6 +69,10 @@ SIGNAL_STRINGS = (
     ("correlation_id", 0, 64),
     ("execution_id", 0, 64),
 )
+# FORMAT.md, "Outcome entry".
+OUTCOME_FIXED_LEN = 40
+ID_LEN_MAX = 64
+REASON_LEN_MAX = 1024
 SEGMENT_NAME = re.compile(r"[0-9]{20}\.seg")
 I64_MAX = (1 << 63) - 1
 I64_MIN = -(1 << 63)
@@ -113,7 +127,9 @@ def segment_name(seq):
 # Header and trailer (FORMAT.md, "Segment header", "Segment trailer").
 # ----------------------------------------------------------------------------------------------
 
-def check_header(name, data, expected_seq, expected_prev):
+def check_header(name, data, expected_seq, expected_prev, prev_version):
+    """Checks the header of the segment `name` that must start at `expected_seq`, chained to
+    `expected_prev`, after a segment of format version `prev_version` (None for the first)."""
     def bad(what):
         return Tampered(name, 0, expected_seq, f"segment header: {what}")
 
@@ -124,8 +140,9 @@ def check_header(name, data, expected_seq, expected_prev):
     # The version (bytes 8..10, fixed in every format version) is checked before the CRC, whose
     # place may differ in another version.
     version = u16(data, 8)
-    if version != FORMAT_VERSION:
-        raise bad(f"format version {version} is not supported (this verifier reads 1..=1)")
+    if not FORMAT_VERSION_MIN <= version <= FORMAT_VERSION_MAX:
+        raise bad(f"format version {version} is not supported (this verifier reads "
+                  f"{FORMAT_VERSION_MIN}..={FORMAT_VERSION_MAX})")
     if u32(data, 76) != crc32(data[0:76]):
         raise bad(f"header crc mismatch (stored {u32(data, 76):08x}, computed {crc32(data[0:76]):08x})")
     if any(data[10:16]) or any(data[64:76]):
@@ -133,11 +150,16 @@ def check_header(name, data, expected_seq, expected_prev):
     first_seq = u64(data, 16)
     if first_seq != expected_seq:
         raise bad(f"first_seq {first_seq}, but the file name and the segment before say {expected_seq}")
+    # FORMAT.md, "Segment header": a version never lower than the previous segment's.
+    if prev_version is not None and version < prev_version:
+        raise bad(f"format version {version} follows a segment of format version {prev_version}: "
+                  f"versions never decrease along the ledger")
     prev_hash = bytes(data[32:64])
     if prev_hash != expected_prev:
         raise bad(f"prev_hash {prev_hash.hex()} is not the previous segment's last row_hash "
                   f"{expected_prev.hex()}")
-    return {"first_seq": first_seq, "created_at_ns": i64(data, 24), "prev_hash": prev_hash}
+    return {"format_version": version, "first_seq": first_seq, "created_at_ns": i64(data, 24),
+            "prev_hash": prev_hash}
 
 
 def decode_trailer(t):
@@ -224,14 +246,50 @@ def valid_frame_after(data, o, min_seq):
 
 
 # ----------------------------------------------------------------------------------------------
-# Entries (FORMAT.md, "Entry body", "Signal entry", "Row hash").
+# Entries (FORMAT.md, "Entry body", "Signal entry", "Outcome entry", "Row hash").
 # ----------------------------------------------------------------------------------------------
 
+class Layout(Exception):
+    """A broken (R) layout rule of an entry body."""
+
+
+class Reader:
+    """Reads the variable part of a body's content `body[:content_end]` from `at` on; nothing
+    may run past content_end."""
+
+    def __init__(self, body, at):
+        self.body, self.at, self.end = body, at, len(body) - 64
+
+    def take(self, length, name):
+        if self.at + length > self.end:
+            raise Layout(f"{name} runs past the end of the body")
+        out = bytes(self.body[self.at:self.at + length])
+        self.at += length
+        return out
+
+    def utf8(self, raw, name):
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Layout(f"{name} is not UTF-8") from None
+
+    def string(self, name, lo, hi):
+        """A string: u8 byte length in lo..=hi, then that many bytes of UTF-8."""
+        length = self.take(1, name)[0]
+        if not lo <= length <= hi:
+            raise Layout(f"{name} length {length} outside {lo}..={hi}")
+        return self.utf8(self.take(length, name), name)
+
+    def finish(self, last):
+        if self.at != self.end:
+            raise Layout(f"{self.end - self.at} unexpected bytes after {last}")
+
+
 def signal_layout_problem(body):
-    """The first (R) rule of the signal layout that `body` breaks, or None."""
+    """The first (R) rule of the signal layout (FORMAT.md, "Signal entry") that `body` breaks,
+    or None."""
     n = len(body)
-    content_end = n - 64
-    if content_end < SIGNAL_FIXED_LEN:
+    if n - 64 < SIGNAL_FIXED_LEN:
         return f"body of {n} bytes is too short for a signal"
     if body[1] > 2:
         return f"direction code {body[1]}"
@@ -257,57 +315,63 @@ def signal_layout_problem(body):
     derived = float(i64(body, 24) - i64(body, 16)) / 1e6
     if bytes(body[56:64]) != struct.pack("<d", derived):
         return f"latency_ms {f64(body, 56)} is not (recorded_at - timestamp) / 1e6 = {derived}"
-    at = SIGNAL_FIXED_LEN
-
-    def string(name, lo, hi):
-        nonlocal at
-        if at + 1 > content_end:
-            raise ValueError(f"{name} runs past the end of the body")
-        length = body[at]
-        if not lo <= length <= hi:
-            raise ValueError(f"{name} length {length} outside {lo}..={hi}")
-        if at + 1 + length > content_end:
-            raise ValueError(f"{name} runs past the end of the body")
-        try:
-            bytes(body[at + 1:at + 1 + length]).decode("utf-8")
-        except UnicodeDecodeError:
-            raise ValueError(f"{name} is not UTF-8") from None
-        at += 1 + length
-
+    r = Reader(body, SIGNAL_FIXED_LEN)
     try:
         for name, lo, hi in SIGNAL_STRINGS:
-            string(name, lo, hi)
-        if at + 1 > content_end:
-            raise ValueError("parent count runs past the end of the body")
-        parents = body[at]
-        at += 1
+            r.string(name, lo, hi)
+        parents = r.take(1, "parent count")[0]
         if parents > PARENT_COUNT_MAX:
-            raise ValueError(f"{parents} parents, more than {PARENT_COUNT_MAX}")
+            raise Layout(f"{parents} parents, more than {PARENT_COUNT_MAX}")
         for _ in range(parents):
-            string("parent_signal_id", 1, 64)
-        if at + 4 > content_end:
-            raise ValueError("payload length runs past the end of the body")
-        payload_len = u32(body, at)
-        at += 4
+            r.string("parent_signal_id", 1, ID_LEN_MAX)
+        payload_len = struct.unpack("<I", r.take(4, "payload length"))[0]
         if payload_len > PAYLOAD_LEN_MAX:
-            raise ValueError(f"payload of {payload_len} bytes")
-        if at + payload_len > content_end:
-            raise ValueError("payload_json runs past the end of the body")
-        try:
-            bytes(body[at:at + payload_len]).decode("utf-8")
-        except UnicodeDecodeError:
-            raise ValueError("payload_json is not UTF-8") from None
-        at += payload_len
-    except ValueError as e:
+            raise Layout(f"payload of {payload_len} bytes")
+        r.utf8(r.take(payload_len, "payload_json"), "payload_json")
+        r.finish("payload_json")
+    except Layout as e:
         return str(e)
-    if at != content_end:
-        return f"{content_end - at} unexpected bytes after payload_json"
     return None
+
+
+def outcome_layout(body):
+    """(signal_seq, signal_id) of an outcome body, or raises Layout with the first (R) rule of
+    the outcome layout (FORMAT.md, "Outcome entry") that it breaks."""
+    n = len(body)
+    if n - 64 < OUTCOME_FIXED_LEN:
+        raise Layout(f"body of {n} bytes is too short for an outcome")
+    if body[1] > 1:
+        raise Layout(f"decision code {body[1]}")
+    if any(body[2:8]):
+        raise Layout("reserved bytes are not zero")
+    seq, signal_seq = u64(body, 8), u64(body, 32)
+    if signal_seq >= seq:
+        raise Layout(f"signal_seq {signal_seq} is not before the outcome's seq {seq}")
+    r = Reader(body, OUTCOME_FIXED_LEN)
+    signal_id = r.string("signal_id", 1, ID_LEN_MAX)
+    r.string("execution_id", 0, ID_LEN_MAX)
+    reason_len = struct.unpack("<H", r.take(2, "reason length"))[0]
+    if reason_len > REASON_LEN_MAX:
+        raise Layout(f"reason of {reason_len} bytes, longer than {REASON_LEN_MAX}")
+    r.utf8(r.take(reason_len, "reason"), "reason")
+    r.finish("the reason")
+    return signal_seq, signal_id
+
+
+def signal_id_of(body):
+    """The signal_id of a signal body whose layout was checked."""
+    length = body[SIGNAL_FIXED_LEN]
+    return bytes(body[SIGNAL_FIXED_LEN + 1:SIGNAL_FIXED_LEN + 1 + length]).decode("utf-8")
 
 
 def row_hash(body):
     n = len(body)
     return hashlib.sha256(DOMAIN_TAG + bytes(body[n - 64:n - 32]) + bytes(body[:n - 64])).digest()
+
+
+def failure_order(t):
+    """Failures are reported lowest seq first (a sequential pass's order), then by file and byte."""
+    return (t.seq if t.seq is not None else 1 << 64, t.file, t.offset)
 
 
 class Walk:
@@ -318,23 +382,39 @@ class Walk:
         self.last_hash = GENESIS
         self.want_seq = want_seq
         self.wanted = None  # (file, offset, row_hash, recorded_at_ns) of seq want_seq
+        # The signal_id of every entry walked, by seq (None for an outcome), for outcome links.
+        self.signal_ids = []
+        # The first broken outcome link (FORMAT.md, "Verifying a ledger", step 4). The walk goes
+        # on after it, so that damage at a lower seq (a trailer's) is still the one reported.
+        self.link_failure = None
 
-    def check_entry(self, name, offset, body):
-        """Checks one CRC-valid entry as the next one and advances; returns its timestamp."""
+    def check_entry(self, name, offset, body, version):
+        """Checks one CRC-valid entry of a segment of format `version` as the next one and
+        advances; returns its timestamp_ns if it is a signal, else None."""
         seq = self.next_seq
 
         def bad(what):
             return Tampered(name, offset, seq, what)
 
         kind = body[0]
-        if kind in RESERVED_KINDS:
-            raise bad(f"entry kind {kind:#04x} ({RESERVED_KINDS[kind]}) is reserved and not "
-                      f"written by format version 1")
-        if kind != KIND_SIGNAL:
+        if kind not in KINDS_ALLOWED[version]:
+            if kind in RESERVED_KINDS:
+                raise bad(f"entry kind {kind:#04x} ({RESERVED_KINDS[kind]}) is reserved: not "
+                          f"allowed in a segment of format version {version}")
+            if kind in KIND_NAMES:
+                raise bad(f"entry kind {kind:#04x} ({KIND_NAMES[kind]}) is not allowed in a "
+                          f"segment of format version {version}")
             raise bad(f"unknown entry kind {kind:#04x}")
-        problem = signal_layout_problem(body)
-        if problem:
-            raise bad(f"malformed entry: {problem}")
+        link = None
+        if kind == KIND_OUTCOME:
+            try:
+                link = outcome_layout(body)
+            except Layout as e:
+                raise bad(f"malformed entry: {e}") from None
+        else:
+            problem = signal_layout_problem(body)
+            if problem:
+                raise bad(f"malformed entry: {problem}")
         stored_seq = u64(body, 8)
         if stored_seq != seq:
             raise bad(f"seq gap: expected seq {seq}, found {stored_seq}")
@@ -347,14 +427,37 @@ class Walk:
         computed = row_hash(body)
         if computed != stored:
             raise bad(f"row hash mismatch: stored {stored.hex()}, computed {computed.hex()}")
+        if link is not None:
+            # The entry at signal_seq (< seq, so already walked and intact) must be a signal
+            # with the outcome's signal_id.
+            signal_seq, signal_id = link
+            held = self.signal_ids[signal_seq]
+            problem = None
+            if held is None:
+                problem = (f"outcome names signal {signal_id!r} at seq {signal_seq}, which is not "
+                           f"a signal entry")
+            elif held != signal_id:
+                problem = (f"outcome names signal {signal_id!r} at seq {signal_seq}, which holds "
+                           f"signal {held!r}")
+            if problem and self.link_failure is None:
+                self.link_failure = bad(f"malformed entry: {problem}")
         if seq == self.want_seq:
             self.wanted = (name, offset, stored, i64(body, 24))
+        self.signal_ids.append(None if kind == KIND_OUTCOME else signal_id_of(body))
         self.next_seq += 1
         self.last_hash = stored
-        return i64(body, 16)
+        return i64(body, 16) if kind == KIND_SIGNAL else None
 
 
-def walk_sealed(walk, name, data, trailer):
+def timestamp_range(ts_min, ts_max, ts):
+    """The range of signal timestamps extended by `ts` (None for an outcome, which does not
+    count: FORMAT.md, "Segment trailer")."""
+    if ts is None:
+        return ts_min, ts_max
+    return min(ts_min, ts), max(ts_max, ts)
+
+
+def walk_sealed(walk, name, data, header, trailer):
     """The `record_count` frames of a sealed segment, which must tile its record area exactly
     (FORMAT.md, "Verifying a ledger", step 3.4)."""
     end = len(data) - TRAILER_LEN
@@ -363,8 +466,8 @@ def walk_sealed(walk, name, data, trailer):
     while count < trailer["record_count"]:
         f = frame_at(data, o, end)
         if f[0] == "valid":
-            ts = walk.check_entry(name, o, f[1])
-            ts_min, ts_max = min(ts_min, ts), max(ts_max, ts)
+            ts = walk.check_entry(name, o, f[1], header["format_version"])
+            ts_min, ts_max = timestamp_range(ts_min, ts_max, ts)
             count += 1
             o = f[2]
         elif f[0] == "end":
@@ -392,8 +495,10 @@ def walk_sealed(walk, name, data, trailer):
         raise Tampered(name, end, trailer["first_seq"],
                        f"segment trailer disagrees with the entries (trailer: {trailer['record_count']} "
                        f"entries, last seq {trailer['last_seq']}, last row_hash "
-                       f"{trailer['last_row_hash'].hex()}; entries: {count}, last seq "
-                       f"{walk.next_seq - 1}, last row_hash {walk.last_hash.hex()})")
+                       f"{trailer['last_row_hash'].hex()}, signal timestamps "
+                       f"{trailer['min_timestamp_ns']}..={trailer['max_timestamp_ns']}; entries: "
+                       f"{count}, last seq {walk.next_seq - 1}, last row_hash "
+                       f"{walk.last_hash.hex()}, signal timestamps {ts_min}..={ts_max})")
 
 
 def walk_active(walk, name, data, header):
@@ -407,8 +512,8 @@ def walk_active(walk, name, data, header):
         if f[0] == "end":
             return None
         if f[0] == "valid":
-            ts = walk.check_entry(name, o, f[1])
-            ts_min, ts_max = min(ts_min, ts), max(ts_max, ts)
+            ts = walk.check_entry(name, o, f[1], header["format_version"])
+            ts_min, ts_max = timestamp_range(ts_min, ts_max, ts)
             count += 1
             last_seq = walk.next_seq - 1
             o = f[2]
@@ -454,7 +559,24 @@ def verify_ledger(directory, want_seq=None):
     walk = Walk(want_seq)
     if not names or int(names[0][:20]) != 0:
         raise Tampered(segment_name(0), 0, 0, "missing segment starting at seq 0")
+    try:
+        torn = walk_segments(directory, names, walk)
+    except Tampered as t:
+        # A broken outcome link found earlier, at a lower seq, comes first.
+        if walk.link_failure is not None and failure_order(walk.link_failure) < failure_order(t):
+            raise walk.link_failure from None
+        raise
+    if walk.link_failure is not None:
+        raise walk.link_failure
+    head = walk.last_hash if walk.next_seq > 0 else None
+    return walk.next_seq, head, torn, walk
+
+
+def walk_segments(directory, names, walk):
+    """Walks the segments `names` in order (FORMAT.md, "Verifying a ledger", step 3); returns
+    the torn tail of the last one, if any."""
     torn = None
+    version = None
     for index, name in enumerate(names):
         is_last = index + 1 == len(names)
         number = int(name[:20])
@@ -467,10 +589,11 @@ def verify_ledger(directory, want_seq=None):
                            f"{walk.next_seq - 1}")
         with open(os.path.join(directory, name), "rb") as f:
             data = memoryview(f.read())
-        header = check_header(name, data, walk.next_seq, walk.last_hash)
+        header = check_header(name, data, walk.next_seq, walk.last_hash, version)
+        version = header["format_version"]
         trailer = sealed_trailer(data, header)
         if trailer is not None:
-            walk_sealed(walk, name, data, trailer)
+            walk_sealed(walk, name, data, header, trailer)
         elif not is_last:
             raise Tampered(name, max(len(data) - TRAILER_LEN, 0), walk.next_seq,
                            "segment trailer: a segment followed by another has no valid trailer "
@@ -479,8 +602,7 @@ def verify_ledger(directory, want_seq=None):
             torn = walk_active(walk, name, data, header)
             if torn is not None:
                 torn = (name,) + torn
-    head = walk.last_hash if walk.next_seq > 0 else None
-    return walk.next_seq, head, torn, walk
+    return torn
 
 
 # ----------------------------------------------------------------------------------------------

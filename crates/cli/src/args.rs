@@ -97,6 +97,45 @@ pub enum Command {
     Export(ExportArgs),
     /// Show a signal's provenance: its parents (transitively) and the signals derived from it.
     Lineage(LineageArgs),
+    /// Record whether a signal was acted upon (an outcome entry chained after it), or append
+    /// outcomes from NDJSON with --file.
+    Outcome(OutcomeArgs),
+    /// Move a ledger written by an older signal-ledger on to this build's format version
+    /// (verifies it first; never rewrites an entry).
+    Upgrade,
+}
+
+/// `outcome` options.
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("decision").args(["acted", "dismissed"])))]
+pub struct OutcomeArgs {
+    /// The signal_id of the recorded signal.
+    #[arg(
+        value_name = "SIGNAL_ID",
+        required_unless_present = "file",
+        conflicts_with = "file"
+    )]
+    pub signal_id: Option<String>,
+    /// The signal was acted upon.
+    #[arg(long, required_unless_present_any = ["dismissed", "file"])]
+    pub acted: bool,
+    /// The signal was dismissed (not acted upon).
+    #[arg(long)]
+    pub dismissed: bool,
+    /// The executor's id of the execution.
+    #[arg(long, value_name = "ID", conflicts_with = "file")]
+    pub execution_id: Option<String>,
+    /// Why, in words (at most 1,024 bytes).
+    #[arg(long, value_name = "TEXT", conflicts_with = "file")]
+    pub reason: Option<String>,
+    /// When the executor decided, RFC 3339 (default: now).
+    #[arg(long, value_name = "TIME", conflicts_with = "file")]
+    pub at: Option<String>,
+    /// Append the outcomes of this NDJSON file instead ("-": standard input), one
+    /// {"signal_id", "acted_upon", "execution_id"?, "reason"?, "at"?} object per line, as one
+    /// atomic batch.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["acted", "dismissed"])]
+    pub file: Option<PathBuf>,
 }
 
 /// `lineage` formats.
@@ -320,9 +359,12 @@ pub struct GetArgs {
     /// The record's seq.
     #[arg(value_name = "SEQ")]
     pub seq: Option<u64>,
-    /// Find the record by signal_id instead (a scan).
+    /// Find the record by signal_id instead (through the index).
     #[arg(long, value_name = "ID")]
     pub signal_id: Option<String>,
+    /// Add the signal's whole outcome history, oldest first, as "outcomes".
+    #[arg(long)]
+    pub outcomes: bool,
 }
 
 /// `tail` options.

@@ -27,7 +27,9 @@ use clap::error::ErrorKind;
 use clap::Parser;
 
 use crate::args::{Cli, Command};
-use crate::commands::{bench_sink, demo, generate, ingest, init, inspect, lineage, query, verify};
+use crate::commands::{
+    bench_sink, demo, generate, ingest, init, inspect, lineage, outcome, query, verify,
+};
 use crate::error::{one_line, CliResult, EXIT_ERROR, EXIT_OK};
 
 /// Runs the tool with `args` (the program name first) and returns its exit code.
@@ -112,5 +114,7 @@ fn run(cli: &Cli) -> CliResult<u8> {
         Command::Aggregate(a) => query::aggregate(g, a).map(|()| EXIT_OK),
         Command::Export(a) => query::export(g, a).map(|()| EXIT_OK),
         Command::Lineage(a) => lineage::run(g, a).map(|()| EXIT_OK),
+        Command::Outcome(a) => outcome::run(g, a).map(|()| EXIT_OK),
+        Command::Upgrade => outcome::upgrade(g).map(|()| EXIT_OK),
     }
 }

@@ -11,7 +11,7 @@ fn second_init_is_refused() {
     let dir = tmp.path().join("ledger");
     let created = on(&dir, &["init"]).json();
     assert_eq!(created["ledger"], dir.to_str().unwrap());
-    assert_eq!(created["format_version"], 1);
+    assert_eq!(created["format_version"], 2);
 
     on_with_input(&dir, &["ingest"], generate(10, 1).as_bytes()).ok();
     let before = stats(&dir);

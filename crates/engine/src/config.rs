@@ -127,10 +127,17 @@ impl LedgerToml {
         if !supported.contains(&parsed.format_version) {
             return Err(LedgerError::Config {
                 path: path.to_path_buf(),
-                message: format!(
-                    "format_version {} is not supported (this build reads {}..={})",
-                    parsed.format_version, FORMAT_VERSION_MIN, FORMAT_VERSION
-                ),
+                message: if parsed.format_version > FORMAT_VERSION {
+                    format!(
+                        "format_version {} is newer than this build supports ({}..={}): use a newer signal-ledger",
+                        parsed.format_version, FORMAT_VERSION_MIN, FORMAT_VERSION
+                    )
+                } else {
+                    format!(
+                        "format_version {} is not supported (this build reads {}..={})",
+                        parsed.format_version, FORMAT_VERSION_MIN, FORMAT_VERSION
+                    )
+                },
             });
         }
         parsed

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{CorruptKind, Corruption, LedgerError, Result};
 use crate::hash::Hash;
-use crate::record::codec::{decode_signal, signal_recorded_at, split_hashes};
+use crate::record::codec::{signal_recorded_at, split_hashes};
+use crate::record::entry::EntryView;
 use crate::snapshot::Snapshot;
 use crate::timefmt::{format_rfc3339_ns, parse_rfc3339_ns};
 
@@ -47,22 +48,19 @@ impl Digest {
             return Ok(None);
         };
         let entry = entry?;
-        let view = decode_signal(entry.body).map_err(|kind| {
-            LedgerError::corrupt(
-                snapshot
-                    .segments()
-                    .get(entry.segment)
-                    .map(|s| s.path.clone())
-                    .unwrap_or_default(),
-                entry.offset as u64,
-                Some(seq),
-                kind,
-            )
-        })?;
+        let view = snapshot.decode_entry(&entry)?;
+        let recorded_at_ns = match &view {
+            EntryView::Signal(s) => s.recorded_at_ns,
+            EntryView::Outcome(o) => o.recorded_at_ns,
+        };
+        let row_hash = match &view {
+            EntryView::Signal(s) => s.row_hash,
+            EntryView::Outcome(o) => o.row_hash,
+        };
         Ok(Some(Digest {
             seq,
-            row_hash: view.row_hash,
-            recorded_at_ns: view.recorded_at_ns,
+            row_hash,
+            recorded_at_ns,
         }))
     }
 

@@ -236,6 +236,32 @@ pub enum LedgerError {
         /// Index of the earlier signal.
         earlier: usize,
     },
+    /// An outcome passed to append breaks a rule.
+    #[error("outcome {index}: {error}")]
+    InvalidOutcome {
+        /// Index of the outcome in the batch.
+        index: usize,
+        /// The rule broken.
+        error: crate::record::FieldError,
+    },
+    /// An outcome names a signal_id the ledger does not hold.
+    #[error("outcome {index}: no signal with signal_id {signal_id:?} is recorded in this ledger")]
+    UnknownSignal {
+        /// Index of the outcome in the batch.
+        index: usize,
+        /// The id.
+        signal_id: String,
+    },
+    /// The ledger was written in an older format version: `signal-ledger upgrade` moves it on.
+    #[error("ledger {} is in format version {found}, older than this build's {current}: run `signal-ledger upgrade` first (it keeps every entry as it is)", path.display())]
+    UpgradeNeeded {
+        /// The ledger directory.
+        path: PathBuf,
+        /// The version in its ledger.toml.
+        found: u16,
+        /// The version this build writes.
+        current: u16,
+    },
     /// A seq or signal id asked for does not exist.
     #[error("{0} not found")]
     NotFound(String),

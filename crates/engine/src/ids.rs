@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{LedgerError, Result};
 use crate::index::{id_hash, id_hash_bytes, read_sidecar_id_offsets, SidecarHeader};
-use crate::record::codec::{decode_signal, signal_id_bytes, SignalView};
+use crate::record::codec::{decode_signal, entry_kind, signal_id_bytes, EntryKind, SignalView};
 use crate::record::frame::{frame_at, FrameAt, FRAME_BODY_LEN_MAX, FRAME_HEADER_LEN};
 use crate::record::Signal;
 use crate::segment::header::HEADER_LEN;
@@ -344,10 +344,12 @@ fn frame_ids(path: &Path, bytes: &[u8]) -> (Vec<(u64, u32)>, Option<LedgerError>
         };
         // Only the id is read: a frame whose CRC matches holds what the writer wrote, and a
         // location is checked with a full decode before it decides anything.
-        let Some(id) = signal_id_bytes(body) else {
-            return (ids, Some(bad("not a signal entry")));
-        };
-        ids.push((id_hash_bytes(id), at as u32));
+        match signal_id_bytes(body) {
+            Some(id) => ids.push((id_hash_bytes(id), at as u32)),
+            // An outcome carries a signal_id too, but names a signal; it holds none.
+            None if entry_kind(body) == Ok(EntryKind::Outcome) => {}
+            None => return (ids, Some(bad("not a signal entry"))),
+        }
         at = next;
     }
     (ids, None)

@@ -81,6 +81,7 @@ pub fn read_layout(dir: &Path, tail_access: TailAccess) -> Result<SegmentLayout>
         return Ok(layout);
     }
     let count = segments.len();
+    let mut last_version = 0u16;
     for (index, (name_seq, path)) in segments.into_iter().enumerate() {
         let expected = layout.sealed_end;
         let damage = |offset: u64, kind: CorruptKind| Corruption {
@@ -131,6 +132,17 @@ pub fn read_layout(dir: &Path, tail_access: TailAccess) -> Result<SegmentLayout>
             ));
             break;
         }
+        if header.format_version < last_version {
+            layout.damage = Some(damage(
+                0,
+                CorruptKind::HeaderMismatch(format!(
+                    "format version {} follows a segment of version {last_version}: versions never go back",
+                    header.format_version
+                )),
+            ));
+            break;
+        }
+        last_version = header.format_version;
         if header.prev_hash != expected.last_hash {
             layout.damage = Some(damage(
                 0,
@@ -191,7 +203,7 @@ pub fn read_layout(dir: &Path, tail_access: TailAccess) -> Result<SegmentLayout>
                     next_seq: header.first_seq,
                     last_hash: header.prev_hash,
                 };
-                let scan = scan_segment(&path, &bytes, start);
+                let scan = scan_segment(&path, &bytes, start, header.format_version);
                 layout.tail = Some(OpenTail {
                     path,
                     header,

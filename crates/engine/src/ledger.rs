@@ -38,6 +38,12 @@ use crate::segment::scan::TailState;
 use crate::segment::writer::{ActiveSegment, SealedSegment};
 use crate::segment::SegmentBytes;
 
+mod outcomes;
+mod upgrade;
+
+pub use outcomes::{OutcomeReceipt, RecordedOutcome};
+pub use upgrade::UpgradeReport;
+
 /// Where one signal of an append is in the ledger, once durable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Durable {
@@ -274,7 +280,18 @@ impl Ledger {
     /// Opens the ledger in `dir` for writing. A torn tail in the last segment is truncated to
     /// the last whole valid entry, synced and reported ([`Ledger::recovery`]); any other damage
     /// is refused with [`LedgerError::Corrupt`] and nothing is changed.
+    ///
+    /// A ledger of an older format version is refused with [`LedgerError::UpgradeNeeded`]
+    /// ([`Ledger::upgrade`] moves it on); a newer one with [`LedgerError::Config`], naming both.
     pub fn open_with(dir: &Path, options: OpenOptions) -> Result<Ledger> {
+        let mut ledger = Self::open_any_version(dir, options, false)?;
+        ledger.start_current_version_segment()?;
+        Ok(ledger)
+    }
+
+    /// [`Ledger::open_with`], which also opens a ledger of an older format version when
+    /// `allow_older` is set (for the upgrade), and leaves its segments as they are.
+    fn open_any_version(dir: &Path, options: OpenOptions, allow_older: bool) -> Result<Ledger> {
         let config_path = dir.join(CONFIG_FILE);
         if !config_path.exists() {
             return Err(LedgerError::NotALedger {
@@ -282,6 +299,13 @@ impl Ledger {
             });
         }
         let toml = LedgerToml::load(&config_path)?;
+        if toml.format_version < FORMAT_VERSION && !allow_older {
+            return Err(LedgerError::UpgradeNeeded {
+                path: dir.to_path_buf(),
+                found: toml.format_version,
+                current: FORMAT_VERSION,
+            });
+        }
         let config = match options.config_override {
             Some(c) => {
                 c.validate().map_err(|message| LedgerError::Config {
@@ -786,41 +810,17 @@ impl Ledger {
             });
         }
         let recorded_at_ns = now_ns().max(self.last_recorded_at_ns);
-        self.batch_recorded_at_ns = recorded_at_ns;
-        let checkpoint = Checkpoint {
-            sealed_len: self.sealed.len(),
-            active_first_seq: self.active.header.first_seq,
-            active_len: self.active.len,
-            active_stats: self.active.stats,
-            active_position: self.active.position,
-        };
         let mut row_hashes = Vec::with_capacity(signals.len());
         let mut signal_ids = Vec::with_capacity(signals.len());
-        let mut sync_time = std::time::Duration::ZERO;
-        let written = self
-            .encode_and_write(
+        let sync_time = self.write_atomically(recorded_at_ns, |ledger| {
+            ledger.encode_and_write(
                 signals,
                 hashes,
                 recorded_at_ns,
                 &mut row_hashes,
                 &mut signal_ids,
             )
-            .and_then(|()| {
-                let sync_started = std::time::Instant::now();
-                let synced = self.active.sync(self.config.durability);
-                sync_time = sync_started.elapsed();
-                synced
-            });
-        if let Err(e) = written {
-            if let Err(rollback) = self.roll_back(&checkpoint) {
-                self.poisoned = Some(Poison {
-                    why: format!("{e}; then rolling back failed: {rollback}"),
-                    from_seq: first_seq,
-                });
-            }
-            return Err(e);
-        }
-        self.last_recorded_at_ns = recorded_at_ns;
+        })?;
         debug_assert_eq!(
             self.active.position.next_seq,
             first_seq + signals.len() as u64
@@ -836,6 +836,45 @@ impl Ledger {
             sync_time,
             duplicates: Vec::new(),
         })
+    }
+
+    /// Runs `write` (which writes frames at the head, rolling segments as needed, without
+    /// syncing) as one append stamped `recorded_at_ns`: syncs as `durability` says, and on any
+    /// failure removes everything it wrote before returning the error (or poisons the writer if
+    /// that fails too). Returns the time spent syncing.
+    pub(crate) fn write_atomically(
+        &mut self,
+        recorded_at_ns: i64,
+        write: impl FnOnce(&mut Ledger) -> Result<()>,
+    ) -> Result<std::time::Duration> {
+        debug_assert!(recorded_at_ns >= self.last_recorded_at_ns);
+        let first_seq = self.active.position.next_seq;
+        self.batch_recorded_at_ns = recorded_at_ns;
+        let checkpoint = Checkpoint {
+            sealed_len: self.sealed.len(),
+            active_first_seq: self.active.header.first_seq,
+            active_len: self.active.len,
+            active_stats: self.active.stats,
+            active_position: self.active.position,
+        };
+        let mut sync_time = std::time::Duration::ZERO;
+        let written = write(self).and_then(|()| {
+            let sync_started = std::time::Instant::now();
+            let synced = self.active.sync(self.config.durability);
+            sync_time = sync_started.elapsed();
+            synced
+        });
+        if let Err(e) = written {
+            if let Err(rollback) = self.roll_back(&checkpoint) {
+                self.poisoned = Some(Poison {
+                    why: format!("{e}; then rolling back failed: {rollback}"),
+                    from_seq: first_seq,
+                });
+            }
+            return Err(e);
+        }
+        self.last_recorded_at_ns = recorded_at_ns;
+        Ok(sync_time)
     }
 
     /// Encodes `signals` into frames chained from the current head and writes them, a buffer of
@@ -882,9 +921,14 @@ impl Ledger {
             }
             signal_ids.push(id);
             if frames.len() >= WRITE_CHUNK_BYTES || i + 1 == signals.len() {
-                let chunk_signals = signals.get(chunk_start..=i).unwrap_or_default();
+                let timestamps: Vec<Option<i64>> = signals
+                    .get(chunk_start..=i)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|s| Some(s.borrow().timestamp_ns))
+                    .collect();
                 result =
-                    self.write_frames_rolling(&frames, &frame_ends, chunk_signals, &frame_hashes);
+                    self.write_frames_rolling(&frames, &frame_ends, &timestamps, &frame_hashes);
                 if result.is_err() {
                     break;
                 }
@@ -899,16 +943,18 @@ impl Ledger {
         result
     }
 
-    /// Writes whole encoded frames (`frame_ends` are their end offsets in `frames`, one per
-    /// signal of `signals`, whose id hashes are `id_hashes` while the id table is loaded),
-    /// sealing the active segment and starting a new one where the next frame would not fit.
-    fn write_frames_rolling<S: Borrow<Signal>>(
+    /// Writes whole encoded frames (`frame_ends` are their end offsets in `frames`; per frame,
+    /// `timestamps` holds the signal timestamp, None for other kinds, and `id_hashes` the
+    /// signal_id hash while the id table is loaded, empty for frames that carry no id), sealing
+    /// the active segment and starting a new one where the next frame would not fit.
+    pub(crate) fn write_frames_rolling(
         &mut self,
         frames: &[u8],
         frame_ends: &[usize],
-        signals: &[S],
+        timestamps: &[Option<i64>],
         id_hashes: &[u64],
     ) -> Result<()> {
+        debug_assert_eq!(frame_ends.len(), timestamps.len());
         let limit = self.config.segment_size_bytes;
         let mut written = 0usize; // bytes of `frames` already written
         let mut next_frame = 0usize; // index of the first frame not yet written
@@ -944,8 +990,8 @@ impl Ledger {
                     start = frame_ends.get(k).copied().unwrap_or(start);
                 }
             }
-            for signal in signals.get(next_frame..end_frame).unwrap_or_default() {
-                self.active.stats.add(Some(signal.borrow().timestamp_ns));
+            for &ts in timestamps.get(next_frame..end_frame).unwrap_or_default() {
+                self.active.stats.add(ts);
             }
             let n = (end_frame - next_frame) as u64;
             self.active.position.next_seq += n;
@@ -1066,7 +1112,7 @@ fn create_leftovers(dir: &Path) -> Result<Vec<PathBuf>> {
 /// in L2 while the kernel copies it into the page cache: with 4 MiB chunks that copy was a fifth
 /// of a saturated sink's writer time, and throughput rose from 368–392k to 426–431k signals/s
 /// at 256 KiB (`bench-sink --rate max`, 2 runs each, docs/BENCHMARKS.md).
-const WRITE_CHUNK_BYTES: usize = 256 * 1024;
+pub(crate) const WRITE_CHUNK_BYTES: usize = 256 * 1024;
 
 /// Validates every signal, in parallel for large batches; the error names the lowest index.
 fn validate_all(signals: &[Signal]) -> Result<()> {
@@ -1090,13 +1136,14 @@ fn validate_all(signals: &[Signal]) -> Result<()> {
     first_bad.map_or(Ok(()), Err)
 }
 
-/// recorded_at of the signal entry whose frame starts at `at`, if it is one.
+/// recorded_at of the entry whose frame starts at `at`, if it is a signal or an outcome (both
+/// keep it at body offset 24).
 fn recorded_at_of_frame(bytes: &[u8], at: usize) -> Option<i64> {
     let body = bytes.get(at + FRAME_HEADER_LEN..)?;
-    if entry_kind(body) != Ok(EntryKind::Signal) {
-        return None;
+    match entry_kind(body) {
+        Ok(EntryKind::Signal | EntryKind::Outcome) => signal_recorded_at(body),
+        _ => None,
     }
-    signal_recorded_at(body)
 }
 
 struct Checkpoint {

@@ -14,8 +14,11 @@ use crate::index::{self, SegmentIndex};
 use crate::layout::{read_layout, Head, TailAccess};
 use crate::le::u32_at;
 use crate::record::codec::{decode_signal, entry_kind, entry_seq, EntryKind, SignalView};
+use crate::record::entry::{decode_entry, EntryRecord, EntryView};
 use crate::record::frame::{frame_at, FrameAt, FRAME_HEADER_LEN};
+use crate::record::outcome::{decode_outcome, OutcomeView};
 use crate::record::SignalRecord;
+use crate::segment::header::FORMAT_VERSION;
 use crate::segment::header::{SegmentHeader, HEADER_LEN};
 use crate::segment::scan::TailState;
 use crate::segment::{SegmentBytes, SegmentTrailer};
@@ -295,15 +298,61 @@ impl Snapshot {
         self.entries_from(self.first_seq())
     }
 
-    /// The signal at `seq`, if held.
+    /// The signal at `seq`, if held (None if that entry is not a signal).
     pub fn get(&self, seq: u64) -> Result<Option<SignalRecord>> {
+        Ok(match self.entry_record(seq)? {
+            Some(EntryRecord::Signal(s)) => Some(s),
+            _ => None,
+        })
+    }
+
+    /// The entry at `seq`, of any kind, if held.
+    pub fn entry_record(&self, seq: u64) -> Result<Option<EntryRecord>> {
         if seq < self.first_seq() || seq >= self.next_seq() {
             return Ok(None);
         }
         match self.entries_from(seq).next() {
-            Some(entry) => self.decode_record(&entry?).map(Some),
+            Some(entry) => self.decode_entry(&entry?).map(|v| Some(v.to_record())),
             None => Ok(None),
         }
+    }
+
+    /// Decodes an entry of any kind in place, by the rules of its segment's format version.
+    pub fn decode_entry<'a>(&self, entry: &EntryRef<'a>) -> Result<EntryView<'a>> {
+        let version = self
+            .segments
+            .get(entry.segment)
+            .map_or(FORMAT_VERSION, |s| s.header.format_version);
+        decode_entry(entry.body, version).map_err(|kind| self.corrupt(entry, kind))
+    }
+
+    /// The outcome entry whose frame an index places at `offset` of segment `segment` with
+    /// `seq`: None if no whole, CRC-valid outcome frame of that seq starts there.
+    pub fn outcome_at(
+        &self,
+        segment: usize,
+        offset: usize,
+        seq: u64,
+    ) -> Result<Option<OutcomeView<'_>>> {
+        let Some(s) = self.segments.get(segment) else {
+            return Ok(None);
+        };
+        let area = s.bytes.get(..s.records_end).unwrap_or_default();
+        let FrameAt::Valid { body, .. } = frame_at(area, offset) else {
+            return Ok(None);
+        };
+        if entry_seq(body) != Some(seq) || entry_kind(body) != Ok(EntryKind::Outcome) {
+            return Ok(None);
+        }
+        let entry = EntryRef {
+            seq,
+            segment,
+            offset,
+            body,
+        };
+        decode_outcome(body)
+            .map(Some)
+            .map_err(|kind| self.corrupt(&entry, kind))
     }
 
     /// The signal with `seq` whose frame an index places at `offset` in segment `segment`:
@@ -331,7 +380,7 @@ impl Snapshot {
         let FrameAt::Valid { body, .. } = frame_at(area, offset) else {
             return Ok(None);
         };
-        if entry_seq(body) != Some(seq) {
+        if entry_seq(body) != Some(seq) || entry_kind(body) != Ok(EntryKind::Signal) {
             return Ok(None);
         }
         let entry = EntryRef {
@@ -360,15 +409,16 @@ impl Snapshot {
         Ok(None)
     }
 
-    /// The last `n` signals, oldest first.
-    pub fn tail(&self, n: u64) -> Result<Vec<SignalRecord>> {
+    /// The last `n` entries (signals and outcomes), oldest first.
+    pub fn tail(&self, n: u64) -> Result<Vec<EntryRecord>> {
         let from = self.next_seq().saturating_sub(n).max(self.first_seq());
         self.entries_from(from)
-            .map(|e| e.and_then(|e| self.decode_record(&e)))
+            .map(|e| e.and_then(|e| self.decode_entry(&e).map(|v| v.to_record())))
             .collect()
     }
 
-    /// Decodes a signal entry into an owned record.
+    /// Decodes a signal entry into an owned record (an entry of another kind is an error;
+    /// [`Snapshot::decode_entry`] decodes any).
     pub fn decode_record(&self, entry: &EntryRef<'_>) -> Result<SignalRecord> {
         decode_signal(entry.body)
             .map(|v| v.to_record())

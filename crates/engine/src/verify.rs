@@ -14,11 +14,16 @@ use rayon::prelude::*;
 use crate::error::{CorruptKind, Corruption};
 use crate::hash::{row_hash, Hash};
 use crate::le::u32_at;
-use crate::record::codec::{decode_signal, entry_kind, entry_seq, split_hashes, EntryKind};
+use crate::record::codec::{entry_kind, entry_seq, split_hashes, EntryKind};
+use crate::record::entry::{decode_entry, EntryView};
 use crate::record::frame::{frame_at, FrameAt, FRAME_HEADER_LEN};
 use crate::segment::header::HEADER_LEN;
 use crate::segment::scan::RecordStats;
 use crate::snapshot::{Snapshot, SnapshotSegment, TornTail};
+
+mod links;
+
+use links::{check_outcome_links, OutcomeLink};
 
 /// What to verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -76,6 +81,8 @@ struct ChunkResult {
     checked: u64,
     stats: RecordStats,
     failure: Option<Corruption>,
+    /// The outcomes of the chunk, whose signals are checked once every chunk is.
+    outcome_links: Vec<OutcomeLink>,
 }
 
 /// Verifies the entries of `snapshot` selected by `options`.
@@ -126,7 +133,7 @@ pub fn verify_with_progress(
         progress(chunk.offsets.len() as u64);
         result
     };
-    let results: Vec<ChunkResult> = if options.sequential {
+    let mut results: Vec<ChunkResult> = if options.sequential {
         chunks.iter().map(check).collect()
     } else {
         chunks.par_iter().map(check).collect()
@@ -188,6 +195,12 @@ pub fn verify_with_progress(
             s.max_timestamp_ns = s.max_timestamp_ns.max(result.stats.max_timestamp_ns);
         }
     }
+    // Each outcome must name a signal entry with its signal_id, where that entry is held.
+    let links: Vec<OutcomeLink> = results
+        .iter_mut()
+        .flat_map(|r| std::mem::take(&mut r.outcome_links))
+        .collect();
+    failures.extend(check_outcome_links(snapshot, links));
     // A sealed segment checked whole, and intact entry by entry, must agree with its trailer.
     let whole_range = from <= held_from && to_exclusive >= snapshot.next_seq();
     if whole_range {
@@ -329,6 +342,7 @@ fn check_chunk(snapshot: &Snapshot, chunk: &Chunk) -> ChunkResult {
         checked: 0,
         stats: RecordStats::default(),
         failure: None,
+        outcome_links: Vec::new(),
     };
     let Some(seg) = snapshot.segments().get(chunk.segment) else {
         return result;
@@ -355,9 +369,19 @@ fn check_chunk(snapshot: &Snapshot, chunk: &Chunk) -> ChunkResult {
                 return result;
             }
         };
-        if let Err(kind) = check_entry(body, seq, result.last_row) {
-            result.failure = Some(fail(offset, seq, kind));
-            return result;
+        match check_entry(body, seq, result.last_row, seg.header.format_version) {
+            Err(kind) => {
+                result.failure = Some(fail(offset, seq, kind));
+                return result;
+            }
+            Ok(Some((signal_seq, signal_id))) => result.outcome_links.push(OutcomeLink {
+                seq,
+                segment: chunk.segment,
+                offset,
+                signal_seq,
+                signal_id,
+            }),
+            Ok(None) => {}
         }
         let Some((content, prev, stored)) = split_hashes(body) else {
             return result;
@@ -385,18 +409,18 @@ fn check_chunk(snapshot: &Snapshot, chunk: &Chunk) -> ChunkResult {
     result
 }
 
-/// Layout, seq and in-chunk link of one CRC-valid entry.
-fn check_entry(body: &[u8], seq: u64, prev_in_chunk: Option<Hash>) -> Result<(), CorruptKind> {
-    match entry_kind(body)? {
-        EntryKind::Signal => {
-            decode_signal(body)?;
-        }
-        other => {
-            return Err(CorruptKind::Malformed(format!(
-                "entry kind {other:?} is reserved and not written by format version 1"
-            )))
-        }
-    }
+/// Layout, seq and in-chunk link of one CRC-valid entry of a segment of `format_version`;
+/// for an outcome, the seq and signal_id of the signal it names.
+fn check_entry(
+    body: &[u8],
+    seq: u64,
+    prev_in_chunk: Option<Hash>,
+    format_version: u16,
+) -> Result<Option<(u64, String)>, CorruptKind> {
+    let link = match decode_entry(body, format_version)? {
+        EntryView::Signal(_) => None,
+        EntryView::Outcome(o) => Some((o.signal_seq, o.signal_id.to_owned())),
+    };
     let found = entry_seq(body).unwrap_or(u64::MAX);
     if found != seq {
         return Err(CorruptKind::SeqGap {
@@ -409,5 +433,5 @@ fn check_entry(body: &[u8], seq: u64, prev_in_chunk: Option<Hash>) -> Result<(),
             return Err(CorruptKind::ChainBreak { expected, found });
         }
     }
-    Ok(())
+    Ok(link)
 }

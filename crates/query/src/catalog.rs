@@ -1,23 +1,31 @@
 //! [`Catalog`]: a snapshot of a ledger with the index of every segment (loaded when first
-//! needed), the thing queries run against.
+//! needed) and every outcome, the thing queries run against.
 
 use std::path::Path;
 use std::sync::OnceLock;
 
+use parking_lot::Mutex;
 use rayon::prelude::*;
-use signal_ledger_engine::index::{write_sidecar, SegmentIndex};
+use signal_ledger_engine::index::{read_sidecar_outcome_rows, write_sidecar, SegmentIndex};
 use signal_ledger_engine::{LedgerError, Snapshot};
 
 use crate::error::{QueryError, Result};
+use crate::outcomes::{Outcomes, SegmentOutcomes};
 
 /// A consistent view of a ledger (a [`Snapshot`]) and the index of each of its segments, each
 /// loaded the first time a query needs it: a query that can answer from the newest segments
-/// (a page of newest-first results, say) never reads the others' indexes, so what a process
-/// pays to answer it does not grow with the ledger.
+/// (a page of newest-first results, say) never decodes the others' indexes, so what a process
+/// pays to answer it grows little with the ledger. Each index has the latest outcome of every
+/// signal applied to its `acted_upon` and `has_execution` columns ([`crate::outcomes`]).
 #[derive(Debug)]
 pub struct Catalog {
     snapshot: Snapshot,
+    /// Each segment's index, outcomes applied.
     indexes: Vec<OnceLock<SegmentIndex>>,
+    /// Indexes built while gathering outcomes, before outcomes could be applied to them.
+    built: Vec<Mutex<Option<SegmentIndex>>>,
+    /// Every outcome of the snapshot, gathered once.
+    outcomes: OnceLock<Outcomes>,
 }
 
 impl Catalog {
@@ -29,12 +37,13 @@ impl Catalog {
 
     /// A catalog over a snapshot taken already.
     pub fn from_snapshot(snapshot: Snapshot) -> Catalog {
-        let indexes = snapshot
-            .segments()
-            .iter()
-            .map(|_| OnceLock::new())
-            .collect();
-        Catalog { snapshot, indexes }
+        let n = snapshot.segments().len();
+        Catalog {
+            snapshot,
+            indexes: (0..n).map(|_| OnceLock::new()).collect(),
+            built: (0..n).map(|_| Mutex::new(None)).collect(),
+            outcomes: OnceLock::new(),
+        }
     }
 
     /// The snapshot.
@@ -42,10 +51,10 @@ impl Catalog {
         &self.snapshot
     }
 
-    /// The index of segment `i` (in [`Snapshot::segments`] order): a sealed segment's sidecar
-    /// when it is sound, else built from the segment — and then written as its sidecar for the
-    /// next reader (best effort: a read-only directory just means no sidecar). The active
-    /// segment's index is built in memory.
+    /// The index of segment `i` (in [`Snapshot::segments`] order), with outcomes applied: a
+    /// sealed segment's sidecar when it is sound, else built from the segment — and then
+    /// written as its sidecar for the next reader (best effort: a read-only directory just
+    /// means no sidecar). The active segment's index is built in memory.
     pub fn index(&self, i: usize) -> Result<&SegmentIndex> {
         let Some(slot) = self.indexes.get(i) else {
             return Err(QueryError::Ledger(LedgerError::NotFound(format!(
@@ -55,16 +64,13 @@ impl Catalog {
         if let Some(index) = slot.get() {
             return Ok(index);
         }
-        let (index, from_sidecar) = self.snapshot.segment_index_from(i)?;
-        let sealed = self
-            .snapshot
-            .segments()
-            .get(i)
-            .filter(|s| s.trailer.is_some());
-        if let (Some(segment), false) = (sealed, from_sidecar) {
-            // Derived data: failing to keep it costs the next reader a rebuild, nothing more.
-            let _ = write_sidecar(&segment.path, &index);
-        }
+        let outcomes = self.outcomes()?;
+        let stashed = self.built.get(i).and_then(|b| b.lock().take());
+        let mut index = match stashed {
+            Some(index) => index,
+            None => self.load_index(i)?,
+        };
+        outcomes.apply_to_index(&mut index);
         // Two threads may both load it; the first one kept is used by all.
         Ok(slot.get_or_init(|| index))
     }
@@ -80,5 +86,77 @@ impl Catalog {
             .into_par_iter()
             .map(|i| self.index(i))
             .collect()
+    }
+
+    /// Every outcome of the snapshot, gathered the first time it is needed: from each sealed
+    /// segment's sidecar (its outcome section only) when sound, else from the segment's index,
+    /// built then (and kept for [`Catalog::index`]). Segments of format version 1 hold none.
+    pub fn outcomes(&self) -> Result<&Outcomes> {
+        if let Some(outcomes) = self.outcomes.get() {
+            return Ok(outcomes);
+        }
+        let per_segment = (0..self.indexes.len())
+            .into_par_iter()
+            .map(|i| self.outcome_rows_of(i))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(self.outcomes.get_or_init(|| Outcomes::gather(per_segment)))
+    }
+
+    /// Segment `i`'s outcome rows with their frame offsets, and its first seq.
+    fn outcome_rows_of(&self, i: usize) -> Result<SegmentOutcomes> {
+        let Some(segment) = self.snapshot.segments().get(i) else {
+            return Ok((i, 0, Vec::new()));
+        };
+        let first_seq = segment.first_seq();
+        if segment.header.format_version < 2 || segment.record_count == 0 {
+            return Ok((i, first_seq, Vec::new()));
+        }
+        let with_offsets = |index: &SegmentIndex| {
+            index
+                .outcomes
+                .iter()
+                .map(|o| {
+                    let offset = index.offsets.get(o.row as usize).copied();
+                    (*o, offset.unwrap_or_default())
+                })
+                .collect::<Vec<_>>()
+        };
+        if let Some(index) = self.indexes.get(i).and_then(OnceLock::get) {
+            return Ok((i, first_seq, with_offsets(index)));
+        }
+        if let Some(trailer) = &segment.trailer {
+            let rows = read_sidecar_outcome_rows(
+                &segment.path,
+                first_seq,
+                segment.records_end as u64,
+                trailer.last_row_hash,
+                segment.record_count,
+            );
+            if let Some(rows) = rows {
+                return Ok((i, first_seq, rows));
+            }
+        }
+        let index = self.load_index(i)?;
+        let rows = with_offsets(&index);
+        if let Some(stash) = self.built.get(i) {
+            *stash.lock() = Some(index);
+        }
+        Ok((i, first_seq, rows))
+    }
+
+    /// Segment `i`'s index as stored or built (no outcomes applied); a sealed segment's built
+    /// index is written as its sidecar.
+    fn load_index(&self, i: usize) -> Result<SegmentIndex> {
+        let (index, from_sidecar) = self.snapshot.segment_index_from(i)?;
+        let sealed = self
+            .snapshot
+            .segments()
+            .get(i)
+            .filter(|s| s.trailer.is_some());
+        if let (Some(segment), false) = (sealed, from_sidecar) {
+            // Derived data: failing to keep it costs the next reader a rebuild, nothing more.
+            let _ = write_sidecar(&segment.path, &index);
+        }
+        Ok(index)
     }
 }

@@ -212,8 +212,13 @@ impl Catalog {
         let mut views = rows.iter().filter_map(|&row| {
             let seq = index.first_seq + u64::from(row);
             let offset = index.offsets.get(row as usize).copied().unwrap_or_default() as usize;
-            match self.snapshot().view_at(segment, offset, seq) {
-                Ok(Some(view)) if filter.matches_view(&view) => Some(Ok(view)),
+            let view = match self.snapshot().view_at(segment, offset, seq) {
+                Ok(Some(view)) => self.with_outcome(view),
+                Ok(None) => return None,
+                Err(e) => return Some(Err(e.into())),
+            };
+            match view {
+                Ok(view) if filter.matches_view(&view) => Some(Ok(view)),
                 Ok(_) => None,
                 Err(e) => Some(Err(e)),
             }

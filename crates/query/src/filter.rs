@@ -165,7 +165,8 @@ impl<'a> RowFilter<'a> {
         let ts = ix.timestamps.get(row).copied().unwrap_or_default();
         let conviction = ix.convictions.get(row).copied().unwrap_or(f64::NAN);
         let byte = |col: &[u8]| col.get(row).copied().unwrap_or(u8::MAX);
-        f.from_ns.is_none_or(|from| ts >= from)
+        ix.is_signal(row)
+            && f.from_ns.is_none_or(|from| ts >= from)
             && f.to_ns.is_none_or(|to| ts < to)
             && f.min_conviction.is_none_or(|m| conviction >= m)
             && f.max_conviction.is_none_or(|m| conviction <= m)

@@ -22,6 +22,7 @@ mod error;
 mod export;
 mod filter;
 mod lineage;
+mod outcomes;
 mod search;
 mod topk;
 
@@ -32,4 +33,5 @@ pub use error::{QueryError, Result};
 pub use export::{write_csv, ExportFormat, ExportSummary};
 pub use filter::Filter;
 pub use lineage::{Lineage, LineageLimits, LineageNode, Tree, LINEAGE_DEPTH_MAX};
+pub use outcomes::{OutcomeLoc, Outcomes};
 pub use search::{Order, OrderBy, Page, Query};

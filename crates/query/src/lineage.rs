@@ -235,7 +235,11 @@ impl Catalog {
             return Ok(None);
         };
         let seq = index.first_seq + u64::from(row);
-        Ok(self.snapshot().record_at(segment, offset as usize, seq)?)
+        let Some(mut record) = self.snapshot().record_at(segment, offset as usize, seq)? else {
+            return Ok(None);
+        };
+        self.apply_outcome(&mut record)?;
+        Ok(Some(record))
     }
 }
 

@@ -146,7 +146,7 @@ pub(crate) fn for_each_matching_row(
         let inside = min >= from && max < to;
         let timestamps = index.timestamps.get(start..end).unwrap_or_default();
         for (row, &ts) in (start..end).zip(timestamps) {
-            if inside || (from..to).contains(&ts) {
+            if (inside || (from..to).contains(&ts)) && index.is_signal(row) {
                 each(row);
             }
         }
@@ -254,12 +254,13 @@ impl Catalog {
                 break;
             };
             at += 1;
-            let Some(record) =
+            let Some(mut record) =
                 self.snapshot()
                     .record_at(hit.segment, hit.offset as usize, hit.seq)?
             else {
                 continue; // the index placed it wrongly: skipped, never returned wrong
             };
+            self.apply_outcome(&mut record)?;
             // The page is in the order of the index's timestamps: a record whose stored
             // timestamp differs (a lying index) would break the order, so it is skipped too.
             let in_place =

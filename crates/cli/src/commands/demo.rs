@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use signal_ledger_demo::DemoConfig;
+use signal_ledger_engine::record::EntryRecord;
 use signal_ledger_engine::timefmt::format_rfc3339_ns;
 use signal_ledger_engine::SignalRecord;
 use signal_ledger_query::{Catalog, Filter, LineageLimits, Order, OrderBy, Query};
@@ -98,6 +99,11 @@ pub fn run(global: &GlobalArgs, args: &DemoArgs) -> CliResult<u8> {
                 "try: signal-ledger --ledger {shown} query --ticker {} --limit 10",
                 shell_quote(&record.signal.ticker)
             ))?;
+            let id = shell_quote(&record.signal.signal_id);
+            output::println(&format!(
+                "try: signal-ledger --ledger {shown} outcome {id} --acted --execution-id ex-1 \
+                 && signal-ledger --ledger {shown} get --signal-id {id} --outcomes"
+            ))?;
         }
         if let Some(id) = derived {
             output::println(&format!(
@@ -170,7 +176,10 @@ fn show_query_and_lineage(catalog: &Catalog) -> CliResult<(Option<SignalRecord>,
         .tail(1_000)?
         .into_iter()
         .rev()
-        .find(|r| !r.signal.parent_signal_ids.is_empty());
+        .find_map(|entry| match entry {
+            EntryRecord::Signal(r) if !r.signal.parent_signal_ids.is_empty() => Some(r),
+            _ => None,
+        });
     let derived_id = derived.map(|r| r.signal.signal_id);
     if let Some(id) = &derived_id {
         if let Some(lineage) = catalog.lineage(id, LineageLimits::default())? {

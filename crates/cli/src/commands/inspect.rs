@@ -2,7 +2,10 @@
 //! work while a writer appends.
 
 use signal_ledger_engine::config::LedgerToml;
-use signal_ledger_engine::record::json::write_record_json;
+use signal_ledger_engine::record::json::{
+    write_entry_record_json, write_outcome_json, write_record_json,
+};
+use signal_ledger_engine::record::EntryRecord;
 use signal_ledger_engine::timefmt::format_rfc3339_ns;
 use signal_ledger_engine::{Digest, Durability, SignalRecord, SinkMetrics, Snapshot};
 use signal_ledger_query::Catalog;
@@ -115,27 +118,50 @@ pub fn record_json(record: &SignalRecord) -> String {
     out
 }
 
-/// Runs `get`.
+/// Runs `get`: a signal with its latest outcome applied (and, with `--outcomes`, its whole
+/// outcome history), or the outcome entry at SEQ as stored.
 pub fn get(global: &GlobalArgs, args: &GetArgs) -> CliResult<()> {
-    let snapshot = wiring::open_snapshot(wiring::ledger_dir(global)?)?;
-    let record = match (&args.signal_id, args.seq) {
+    let catalog = Catalog::from_snapshot(wiring::open_snapshot(wiring::ledger_dir(global)?)?);
+    let mut record = match (&args.signal_id, args.seq) {
         // Through the segments' id tables (the query crate), not a scan.
-        (Some(id), _) => Catalog::from_snapshot(snapshot)
+        (Some(id), _) => catalog
             .find_signal(id)?
             .ok_or_else(|| CliError::new(format!("signal_id {id} not found")))?,
-        (None, Some(seq)) => snapshot
-            .get(seq)?
-            .ok_or_else(|| CliError::new(format!("seq {seq} not found")))?,
+        (None, Some(seq)) => match catalog.snapshot().entry_record(seq)? {
+            Some(EntryRecord::Signal(record)) => record,
+            Some(outcome) => {
+                let mut text = String::new();
+                write_entry_record_json(&outcome, &mut text);
+                return output::println(&text);
+            }
+            None => return Err(CliError::new(format!("seq {seq} not found"))),
+        },
         (None, None) => return Err(CliError::new("give a SEQ or --signal-id ID")),
     };
-    output::println(&record_json(&record))
+    catalog.apply_outcome(&mut record)?;
+    let mut text = record_json(&record);
+    if args.outcomes {
+        let mut list = String::from("[");
+        for (i, o) in catalog.outcome_history(record.seq)?.iter().enumerate() {
+            if i > 0 {
+                list.push(',');
+            }
+            write_outcome_json(&o.as_view(), &mut list);
+        }
+        list.push(']');
+        text.pop(); // the closing brace
+        text.push_str(",\"outcomes\":");
+        text.push_str(&list);
+        text.push('}');
+    }
+    output::println(&text)
 }
 
 /// The last `n` records of `snapshot`, one JSON line each, oldest first.
 pub fn tail_lines(snapshot: &Snapshot, n: u64) -> CliResult<String> {
     let mut text = String::new();
-    for record in snapshot.tail(n)? {
-        write_record_json(&record, &mut text);
+    for entry in snapshot.tail(n)? {
+        write_entry_record_json(&entry, &mut text);
         text.push('\n');
     }
     Ok(text)

@@ -9,5 +9,6 @@ pub mod ingest;
 pub mod init;
 pub mod inspect;
 pub mod lineage;
+pub mod outcome;
 pub mod query;
 pub mod verify;

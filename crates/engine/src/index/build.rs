@@ -2,10 +2,14 @@
 
 use std::collections::HashMap;
 
-use super::columns::{DictColumn, SegmentIndex, DICT_COLUMNS, NO_VALUE, TIME_BLOCK_LEN};
+use super::columns::{
+    DictColumn, OutcomeRow, SegmentIndex, DICT_COLUMNS, NO_VALUE, ROW_OUTCOME, ROW_SIGNAL,
+    TIME_BLOCK_LEN,
+};
 use super::id_hash;
 use crate::hash::Hash;
 use crate::record::codec::SignalView;
+use crate::record::outcome::OutcomeView;
 
 /// One dictionary-coded column being built: values by first appearance, then sorted at the end.
 #[derive(Default)]
@@ -74,6 +78,8 @@ pub struct IndexBuilder {
     dicts: [DictBuilder; DICT_COLUMNS.len()],
     ids: Vec<(u64, u32)>,
     parents: Vec<(u64, u32)>,
+    kinds: Vec<u8>,
+    outcomes: Vec<OutcomeRow>,
 }
 
 impl IndexBuilder {
@@ -97,6 +103,7 @@ impl IndexBuilder {
     pub fn push(&mut self, offset: u32, signal: &SignalView<'_>) {
         let row = self.offsets.len() as u32;
         self.offsets.push(offset);
+        self.kinds.push(ROW_SIGNAL);
         self.timestamps.push(signal.timestamp_ns);
         self.convictions.push(signal.conviction);
         self.directions.push(signal.direction.code());
@@ -120,6 +127,29 @@ impl IndexBuilder {
         );
     }
 
+    /// Adds the next entry (in seq order) when it is an outcome: its frame's offset and the
+    /// decoded outcome. Its signal columns are zero and it joins no posting list.
+    pub fn push_outcome(&mut self, offset: u32, outcome: &OutcomeView<'_>) {
+        let row = self.offsets.len() as u32;
+        self.offsets.push(offset);
+        self.kinds.push(ROW_OUTCOME);
+        self.timestamps.push(0);
+        self.convictions.push(0.0);
+        self.directions.push(0);
+        self.signal_types.push(0);
+        self.acted_upon.push(0);
+        self.has_execution.push(0);
+        for dict in &mut self.dicts {
+            dict.push(None);
+        }
+        self.outcomes.push(OutcomeRow {
+            row,
+            signal_seq: outcome.signal_seq,
+            acted: outcome.decision.acted_upon(),
+            has_execution_id: outcome.execution_id.is_some(),
+        });
+    }
+
     /// The index of a segment whose first entry has `first_seq`, covering its bytes up to
     /// `records_end`, whose last entry's row hash is `last_row_hash`.
     pub fn finish(self, first_seq: u64, records_end: u64, last_row_hash: Hash) -> SegmentIndex {
@@ -127,12 +157,21 @@ impl IndexBuilder {
         ids.sort_unstable();
         let mut parents = self.parents;
         parents.sort_unstable();
+        // Ranges over signal rows only: an outcome row has no timestamp.
         let blocks = self
             .timestamps
             .chunks(TIME_BLOCK_LEN)
-            .map(|block| {
-                let min = block.iter().copied().min().unwrap_or(i64::MAX);
-                let max = block.iter().copied().max().unwrap_or(i64::MIN);
+            .zip(self.kinds.chunks(TIME_BLOCK_LEN))
+            .map(|(block, kinds)| {
+                let signal_ts = || {
+                    block
+                        .iter()
+                        .zip(kinds)
+                        .filter(|(_, &k)| k == ROW_SIGNAL)
+                        .map(|(&t, _)| t)
+                };
+                let min = signal_ts().min().unwrap_or(i64::MAX);
+                let max = signal_ts().max().unwrap_or(i64::MIN);
                 (min, max)
             })
             .collect();
@@ -159,6 +198,8 @@ impl IndexBuilder {
             time_blocks: blocks,
             ids,
             parents,
+            kinds: self.kinds,
+            outcomes: self.outcomes,
         }
     }
 }

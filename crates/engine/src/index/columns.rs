@@ -124,6 +124,30 @@ pub struct SegmentIndex {
     /// (FNV-1a hash of a parent_signal_id, row) for every parent of every row, sorted: the
     /// rows naming a signal as their parent (lineage's descendants).
     pub parents: Vec<(u64, u32)>,
+    /// Entry kind code of each row ([`ROW_SIGNAL`] or [`ROW_OUTCOME`]). The signal columns of
+    /// an outcome row are zero (dictionary ids [`NO_VALUE`]), and it is in no id, parent or
+    /// posting list and no time block's range.
+    pub kinds: Vec<u8>,
+    /// The outcome rows, ascending by row.
+    pub outcomes: Vec<OutcomeRow>,
+}
+
+/// The kind code of a signal row (the entry kind byte).
+pub const ROW_SIGNAL: u8 = 0x01;
+/// The kind code of an outcome row.
+pub const ROW_OUTCOME: u8 = 0x02;
+
+/// An outcome entry of a segment, as its index keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutcomeRow {
+    /// Its row in the segment (seq = first_seq + row).
+    pub row: u32,
+    /// Seq of the signal it is the outcome of.
+    pub signal_seq: u64,
+    /// Acted upon (true) or dismissed.
+    pub acted: bool,
+    /// Whether it carries an execution_id.
+    pub has_execution_id: bool,
 }
 
 /// The rows paired with hash `h` in a table of (hash, row) sorted by hash then row.
@@ -146,6 +170,16 @@ impl SegmentIndex {
     /// Whether it covers no entry.
     pub fn is_empty(&self) -> bool {
         self.offsets.is_empty()
+    }
+
+    /// Whether row `row` is a signal (not an outcome, nor beyond the index).
+    pub fn is_signal(&self, row: usize) -> bool {
+        self.kinds.get(row) == Some(&ROW_SIGNAL)
+    }
+
+    /// Signal rows covered.
+    pub fn signal_count(&self) -> usize {
+        self.len() - self.outcomes.len()
     }
 
     /// The dictionary column `key`.

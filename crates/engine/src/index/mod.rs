@@ -18,7 +18,10 @@ mod columns;
 mod sidecar;
 
 pub use build::IndexBuilder;
-pub use columns::{DictColumn, DictKey, SegmentIndex, DICT_COLUMNS, NO_VALUE, TIME_BLOCK_LEN};
+pub use columns::{
+    DictColumn, DictKey, OutcomeRow, SegmentIndex, DICT_COLUMNS, NO_VALUE, ROW_OUTCOME, ROW_SIGNAL,
+    TIME_BLOCK_LEN,
+};
 pub(crate) use sidecar::SidecarHeader;
 pub use sidecar::{sidecar_path, INDEX_MAGIC, INDEX_VERSION, SIDECAR_EXTENSION};
 
@@ -42,8 +45,9 @@ use std::path::Path;
 
 use crate::error::{CorruptKind, LedgerError, Result};
 use crate::hash::Hash;
-use crate::record::codec::{decode_signal, split_hashes};
+use crate::record::codec::{decode_signal, entry_kind, split_hashes, EntryKind};
 use crate::record::frame::{frame_at, FrameAt};
+use crate::record::outcome::decode_outcome;
 use crate::segment::header::HEADER_LEN;
 
 impl SegmentIndex {
@@ -82,11 +86,16 @@ impl SegmentIndex {
                     )))
                 }
             };
-            let view = decode_signal(body).map_err(corrupt)?;
+            let offset = u32::try_from(at).unwrap_or(u32::MAX);
+            match entry_kind(body).map_err(corrupt)? {
+                EntryKind::Outcome => {
+                    builder.push_outcome(offset, &decode_outcome(body).map_err(corrupt)?)
+                }
+                _ => builder.push(offset, &decode_signal(body).map_err(corrupt)?),
+            }
             if let Some((_, _, row_hash)) = split_hashes(body) {
                 last_row_hash = row_hash;
             }
-            builder.push(u32::try_from(at).unwrap_or(u32::MAX), &view);
             at = next;
         }
         Ok(builder.finish(first_seq, records_end as u64, last_row_hash))
@@ -143,4 +152,27 @@ pub(crate) fn read_sidecar_id_offsets(
     // risk every mapped reader of this directory accepts (segment/bytes.rs).
     let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
     sidecar::decode_id_offsets(&map, expected).ok()
+}
+
+/// The outcome rows of a sealed segment with their frame offsets, from its sidecar's kind,
+/// outcome and offset sections only,
+/// if the sidecar is whole and is for the segment (`first_seq`, `records_end`,
+/// `last_row_hash`, `entry_count` entries); None otherwise (the caller builds the index).
+pub fn read_sidecar_outcome_rows(
+    segment: &Path,
+    first_seq: u64,
+    records_end: u64,
+    last_row_hash: Hash,
+    entry_count: u64,
+) -> Option<Vec<(OutcomeRow, u32)>> {
+    let file = std::fs::File::open(sidecar_path(segment)).ok()?;
+    // SAFETY: as in `read_sidecar_id_offsets`.
+    let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
+    let expected = SidecarHeader {
+        entry_count: usize::try_from(entry_count).ok()?,
+        first_seq,
+        records_end,
+        last_row_hash,
+    };
+    sidecar::decode_outcome_rows(&map, &expected).ok()
 }

@@ -5,14 +5,17 @@
 
 use std::path::{Path, PathBuf};
 
-use super::columns::{DictColumn, SegmentIndex, DICT_COLUMNS, NO_VALUE, TIME_BLOCK_LEN};
+use super::columns::{
+    DictColumn, OutcomeRow, SegmentIndex, DICT_COLUMNS, NO_VALUE, ROW_OUTCOME, ROW_SIGNAL,
+    TIME_BLOCK_LEN,
+};
 use crate::hash::Hash;
 use crate::le::{bytes32_at, i64_at, u16_at, u32_at, u64_at};
 
 /// First 8 bytes of a sidecar.
 pub const INDEX_MAGIC: [u8; 8] = *b"\x89SLIDX\r\n";
 /// The sidecar layout version this engine writes and reads.
-pub const INDEX_VERSION: u16 = 2;
+pub const INDEX_VERSION: u16 = 3;
 /// File extension of sidecars.
 pub const SIDECAR_EXTENSION: &str = "idx";
 
@@ -31,6 +34,8 @@ mod kind {
     pub const TIME_BLOCKS: u16 = 8;
     pub const IDS: u16 = 9;
     pub const PARENTS: u16 = 10;
+    pub const KINDS: u16 = 11;
+    pub const OUTCOMES: u16 = 12;
     /// Dictionary column `c` (0-based, in `DICT_COLUMNS` order) uses `DICT_BASE + 3c` for its
     /// values, `+ 1` for its rows and `+ 2` for its postings.
     pub const DICT_BASE: u16 = 16;
@@ -76,6 +81,46 @@ fn dict_sections(c: usize, column: &DictColumn, out: &mut Vec<(u16, Vec<u8>)>) {
     out.push((base, values));
     out.push((base + 1, rows));
     out.push((base + 2, postings));
+}
+
+/// Bytes of one outcome row: signal_seq `u64`, row `u32`, acted `u8`, has_execution_id `u8`,
+/// two zero bytes.
+const OUTCOME_ROW_LEN: usize = 16;
+
+/// Reads the outcome table and checks it against the row kinds: exactly the outcome rows,
+/// ascending, flags 0 or 1, zero padding.
+fn read_outcomes(bytes: &[u8], kinds: &[u8]) -> Result<Vec<OutcomeRow>, String> {
+    let n = kinds.iter().filter(|&&k| k == ROW_OUTCOME).count();
+    let outcomes = fixed(bytes, n, OUTCOME_ROW_LEN, "outcomes", |b| {
+        let flag = |at: usize| match b.get(at) {
+            Some(0) => Some(false),
+            Some(1) => Some(true),
+            _ => None,
+        };
+        if b.get(14..16) != Some(&[0, 0][..]) {
+            return None;
+        }
+        Some(OutcomeRow {
+            signal_seq: u64_at(b, 0)?,
+            row: u32_at(b, 8)?,
+            acted: flag(12)?,
+            has_execution_id: flag(13)?,
+        })
+    })?;
+    let rows_agree = outcomes
+        .iter()
+        .zip(
+            kinds
+                .iter()
+                .enumerate()
+                .filter(|(_, &k)| k == ROW_OUTCOME)
+                .map(|(row, _)| row),
+        )
+        .all(|(o, row)| o.row as usize == row);
+    if !rows_agree {
+        return Err("outcomes disagree with the row kinds".into());
+    }
+    Ok(outcomes)
 }
 
 /// A table of (hash, row) pairs: `u64` then `u32` each.
@@ -137,6 +182,16 @@ pub fn encode(index: &SegmentIndex) -> Vec<u8> {
     sections.push((kind::TIME_BLOCKS, s));
     sections.push((kind::IDS, hash_row_pairs(&index.ids)));
     sections.push((kind::PARENTS, hash_row_pairs(&index.parents)));
+    sections.push((kind::KINDS, index.kinds.clone()));
+    let mut s = Vec::with_capacity(index.outcomes.len() * OUTCOME_ROW_LEN);
+    for o in &index.outcomes {
+        s.extend_from_slice(&o.signal_seq.to_le_bytes());
+        s.extend_from_slice(&o.row.to_le_bytes());
+        s.push(u8::from(o.acted));
+        s.push(u8::from(o.has_execution_id));
+        s.extend_from_slice(&[0, 0]);
+    }
+    sections.push((kind::OUTCOMES, s));
     for (c, column) in index.dicts.iter().enumerate() {
         dict_sections(c, column, &mut sections);
     }
@@ -347,11 +402,41 @@ pub(crate) fn decode_id_offsets(
     let offsets = fixed(section(file, table, kind::OFFSETS)?, n, 4, "offsets", |b| {
         u32_at(b, 0)
     })?;
-    let ids = read_hash_rows(section(file, table, kind::IDS)?, Some(n), n, "ids")?;
+    let ids = read_hash_rows(section(file, table, kind::IDS)?, None, n, "ids")?;
     ids.into_iter()
         .map(|(h, row)| Some((h, *offsets.get(row as usize)?)))
         .collect::<Option<Vec<_>>>()
         .ok_or_else(|| "ids: row out of range".into())
+}
+
+/// Only the outcome rows of sidecar bytes, each with its frame offset: what a reader needs to
+/// show each signal's latest outcome without decoding every index. Checks the header against
+/// `expected`, and the sections read (kinds, outcomes, and offsets when there are outcomes):
+/// CRCs, sizes and agreement.
+pub(crate) fn decode_outcome_rows(
+    file: &[u8],
+    expected: &SidecarHeader,
+) -> Result<Vec<(OutcomeRow, u32)>, String> {
+    let (header, table) = header_and_table(file)?;
+    if header != *expected {
+        return Err("the sidecar is for other bytes than the segment's".into());
+    }
+    let n = header.entry_count;
+    let kinds = fixed(section(file, table, kind::KINDS)?, n, 1, "kinds", |b| {
+        b.first().copied()
+    })?;
+    let outcomes = read_outcomes(section(file, table, kind::OUTCOMES)?, &kinds)?;
+    if outcomes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let offsets = fixed(section(file, table, kind::OFFSETS)?, n, 4, "offsets", |b| {
+        u32_at(b, 0)
+    })?;
+    outcomes
+        .into_iter()
+        .map(|o| Some((o, *offsets.get(o.row as usize)?)))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| "outcomes: row out of range".into())
 }
 
 /// Reads sidecar bytes back, checking everything; the error says what is wrong.
@@ -390,8 +475,18 @@ pub fn decode(file: &[u8]) -> Result<SegmentIndex, String> {
         "time blocks",
         |b| Some((i64_at(b, 0)?, i64_at(b, 8)?)),
     )?;
-    let ids = read_hash_rows(section(file, table, kind::IDS)?, Some(n), n, "ids")?;
+    let kinds = u8s(kind::KINDS, "kinds")?;
+    if kinds.iter().any(|&k| k != ROW_SIGNAL && k != ROW_OUTCOME) {
+        return Err("kinds: unknown entry kind".into());
+    }
+    let outcomes = read_outcomes(section(file, table, kind::OUTCOMES)?, &kinds)?;
+    let signals = n - outcomes.len();
+    let is_signal = |&(_, row): &(u64, u32)| kinds.get(row as usize) == Some(&ROW_SIGNAL);
+    let ids = read_hash_rows(section(file, table, kind::IDS)?, Some(signals), n, "ids")?;
     let parents = read_hash_rows(section(file, table, kind::PARENTS)?, None, n, "parents")?;
+    if !ids.iter().all(is_signal) || !parents.iter().all(is_signal) {
+        return Err("ids or parents name a row that is not a signal".into());
+    }
     if offsets.windows(2).any(|w| matches!(w, [a, b] if a >= b)) {
         return Err("offsets not ascending".into());
     }
@@ -417,5 +512,7 @@ pub fn decode(file: &[u8]) -> Result<SegmentIndex, String> {
         time_blocks,
         ids,
         parents,
+        kinds,
+        outcomes,
     })
 }

@@ -21,11 +21,13 @@ use crate::record::FieldError;
 
 mod line;
 mod ndjson;
+mod outcome;
 
 pub use line::{parse_signal_line, parse_signal_line_numbered, LEDGER_FIELDS, PRODUCER_FIELDS};
 pub use ndjson::{
     parse_ndjson, parse_ndjson_line, parse_ndjson_with_progress, ParsedInput, LINE_LEN_MAX,
 };
+pub use outcome::{parse_outcome_line, parse_outcomes_ndjson};
 pub use stream::{parse_ndjson_stream, READ_BLOCK_LEN};
 
 mod stream;

@@ -112,7 +112,7 @@ impl Stamp {
     }
 }
 
-fn put_str(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn put_str(out: &mut Vec<u8>, s: &str) {
     debug_assert!(
         s.len() <= usize::from(u8::MAX),
         "validated lengths fit one byte"
@@ -233,12 +233,12 @@ pub struct SignalView<'a> {
     pub row_hash: Hash,
 }
 
-fn malformed(what: impl Into<String>) -> CorruptKind {
+pub(crate) fn malformed(what: impl Into<String>) -> CorruptKind {
     CorruptKind::Malformed(what.into())
 }
 
 /// `bytes` as UTF-8 text, checking ASCII (almost every stored string) a word at a time first.
-fn utf8(bytes: &[u8]) -> Option<&str> {
+pub(crate) fn utf8(bytes: &[u8]) -> Option<&str> {
     if bytes.is_ascii() {
         // SAFETY: every byte is ASCII (< 0x80), and ASCII bytes are valid UTF-8 on their own.
         return Some(unsafe { std::str::from_utf8_unchecked(bytes) });
@@ -247,13 +247,13 @@ fn utf8(bytes: &[u8]) -> Option<&str> {
 }
 
 /// A bounds-checked cursor over a body.
-struct Cursor<'a> {
-    bytes: &'a [u8],
-    pos: usize,
+pub(crate) struct Cursor<'a> {
+    pub(crate) bytes: &'a [u8],
+    pub(crate) pos: usize,
 }
 
 impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], CorruptKind> {
+    pub(crate) fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], CorruptKind> {
         let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len());
         match end.and_then(|e| self.bytes.get(self.pos..e).map(|s| (e, s))) {
             Some((e, s)) => {
@@ -264,30 +264,35 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N], CorruptKind> {
+    pub(crate) fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N], CorruptKind> {
         let s = self.take(N, what)?;
         s.try_into()
             .map_err(|_| malformed(format!("{what}: short read")))
     }
 
-    fn u8(&mut self, what: &str) -> Result<u8, CorruptKind> {
+    pub(crate) fn u8(&mut self, what: &str) -> Result<u8, CorruptKind> {
         Ok(self.array::<1>(what)?[0])
     }
 
-    fn u64(&mut self, what: &str) -> Result<u64, CorruptKind> {
+    pub(crate) fn u64(&mut self, what: &str) -> Result<u64, CorruptKind> {
         Ok(u64::from_le_bytes(self.array(what)?))
     }
 
-    fn i64(&mut self, what: &str) -> Result<i64, CorruptKind> {
+    pub(crate) fn i64(&mut self, what: &str) -> Result<i64, CorruptKind> {
         Ok(i64::from_le_bytes(self.array(what)?))
     }
 
-    fn f64(&mut self, what: &str) -> Result<f64, CorruptKind> {
+    pub(crate) fn f64(&mut self, what: &str) -> Result<f64, CorruptKind> {
         Ok(f64::from_le_bytes(self.array(what)?))
     }
 
     /// A one-byte-length-prefixed UTF-8 string of `min..=max` bytes.
-    fn str(&mut self, what: &str, min: usize, max: usize) -> Result<&'a str, CorruptKind> {
+    pub(crate) fn str(
+        &mut self,
+        what: &str,
+        min: usize,
+        max: usize,
+    ) -> Result<&'a str, CorruptKind> {
         let len = usize::from(self.u8(what)?);
         if len < min || len > max {
             return Err(malformed(format!(
@@ -298,7 +303,11 @@ impl<'a> Cursor<'a> {
         utf8(bytes).ok_or_else(|| malformed(format!("{what} is not UTF-8")))
     }
 
-    fn opt_str(&mut self, what: &str, max: usize) -> Result<Option<&'a str>, CorruptKind> {
+    pub(crate) fn opt_str(
+        &mut self,
+        what: &str,
+        max: usize,
+    ) -> Result<Option<&'a str>, CorruptKind> {
         let s = self.str(what, 0, max)?;
         Ok((!s.is_empty()).then_some(s))
     }

@@ -9,6 +9,8 @@ use std::fmt::Write as _;
 
 use crate::hash::Hash;
 use crate::record::codec::SignalView;
+use crate::record::entry::{EntryRecord, EntryView};
+use crate::record::outcome::OutcomeView;
 use crate::record::signal::COLUMNS;
 use crate::record::SignalRecord;
 use crate::timefmt::push_rfc3339_ns;
@@ -97,6 +99,68 @@ pub fn write_view_json(record: &SignalView<'_>, out: &mut String) {
     out.push_str(",\"row_hash\":");
     push_hash(out, &record.row_hash);
     out.push('}');
+}
+
+/// The keys of [`write_outcome_json`], in the order they are written.
+pub const OUTCOME_JSON_KEYS: [&str; 11] = [
+    "seq",
+    "kind",
+    "signal_id",
+    "signal_seq",
+    "acted_upon",
+    "execution_id",
+    "reason",
+    "at",
+    "recorded_at",
+    "prev_hash",
+    "row_hash",
+];
+
+/// Appends an outcome entry to `out` as one JSON object on one line: [`OUTCOME_JSON_KEYS`]
+/// in order, `kind` always `"outcome"`, `at` (when the executor decided) and `recorded_at` as
+/// RFC 3339 UTC strings, absent optionals `null`.
+pub fn write_outcome_json(outcome: &OutcomeView<'_>, out: &mut String) {
+    out.push_str("{\"seq\":");
+    let _ = write!(out, "{}", outcome.seq);
+    out.push_str(",\"kind\":\"outcome\",\"signal_id\":");
+    push_json_str(out, outcome.signal_id);
+    let _ = write!(out, ",\"signal_seq\":{}", outcome.signal_seq);
+    out.push_str(",\"acted_upon\":");
+    out.push_str(if outcome.decision.acted_upon() {
+        "true"
+    } else {
+        "false"
+    });
+    out.push_str(",\"execution_id\":");
+    push_opt_str(out, outcome.execution_id);
+    out.push_str(",\"reason\":");
+    push_opt_str(out, outcome.reason);
+    out.push_str(",\"at\":");
+    push_time(out, outcome.decided_at_ns);
+    out.push_str(",\"recorded_at\":");
+    push_time(out, outcome.recorded_at_ns);
+    out.push_str(",\"prev_hash\":");
+    push_hash(out, &outcome.prev_hash);
+    out.push_str(",\"row_hash\":");
+    push_hash(out, &outcome.row_hash);
+    out.push('}');
+}
+
+/// Appends an owned entry as [`write_entry_json`] does.
+pub fn write_entry_record_json(entry: &EntryRecord, out: &mut String) {
+    match entry {
+        EntryRecord::Signal(s) => write_record_json(s, out),
+        EntryRecord::Outcome(o) => write_outcome_json(&o.as_view(), out),
+    }
+}
+
+/// Appends any entry as one JSON object on one line: a signal as [`write_view_json`], an
+/// outcome as [`write_outcome_json`].
+pub fn write_entry_json(entry: &EntryView<'_>, out: &mut String) {
+    match entry {
+        EntryView::Signal(s) => write_view_json(s, out),
+        EntryView::Outcome(o) => write_outcome_json(o, out),
+    }
 }
 
 /// `value` as a JSON string: quotes and backslashes escaped, control characters as `\u00XX`.

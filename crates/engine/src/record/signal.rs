@@ -250,7 +250,7 @@ impl fmt::Display for FieldError {
 
 impl std::error::Error for FieldError {}
 
-fn check_text(field: &'static str, value: &str, max: usize) -> Result<(), FieldError> {
+pub(crate) fn check_text(field: &'static str, value: &str, max: usize) -> Result<(), FieldError> {
     if value.is_empty() {
         return Err(FieldError::new(field, "must not be empty"));
     }
@@ -272,7 +272,7 @@ fn check_text(field: &'static str, value: &str, max: usize) -> Result<(), FieldE
 /// The first Unicode control character (`char::is_control`: C0, DEL, C1) in `value`. Scans
 /// bytes: C0 and DEL are single bytes, C1 is `0xC2 0x80..=0x9F`, and no other UTF-8 sequence
 /// contains those bytes, so only a candidate is decoded.
-fn first_control_char(value: &str) -> Option<char> {
+pub(crate) fn first_control_char(value: &str) -> Option<char> {
     let bytes = value.as_bytes();
     let at = bytes.iter().enumerate().position(|(i, &b)| {
         b < 0x20
@@ -285,7 +285,7 @@ fn first_control_char(value: &str) -> Option<char> {
     value.get(at..)?.chars().next()
 }
 
-fn check_optional_text(
+pub(crate) fn check_optional_text(
     field: &'static str,
     value: &Option<String>,
     max: usize,

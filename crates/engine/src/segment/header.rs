@@ -19,8 +19,8 @@ use crate::le::{bytes32_at, i64_at, put_at, u16_at, u32_at, u64_at};
 /// line-ending mangling).
 pub const SEGMENT_MAGIC: [u8; 8] = [0x89, b'S', b'L', b'G', b'\r', b'\n', 0x1A, b'\n'];
 
-/// Format version this build writes.
-pub const FORMAT_VERSION: u16 = 1;
+/// Format version this build writes: 2 adds outcome entries (FORMAT.md, "Version changes").
+pub const FORMAT_VERSION: u16 = 2;
 /// Oldest format version this build reads.
 pub const FORMAT_VERSION_MIN: u16 = 1;
 
@@ -132,7 +132,7 @@ mod tests {
     fn bytes_match_the_format_table() {
         let b = sample().encode();
         assert_eq!(&b[0..8], b"\x89SLG\r\n\x1a\n");
-        assert_eq!(&b[8..10], &1u16.to_le_bytes());
+        assert_eq!(&b[8..10], &FORMAT_VERSION.to_le_bytes());
         assert_eq!(&b[10..16], &[0; 6]);
         assert_eq!(&b[16..24], &1000u64.to_le_bytes());
         assert_eq!(&b[24..32], &1_700_000_000_123_456_789i64.to_le_bytes());
@@ -162,7 +162,7 @@ mod tests {
             Err(CorruptKind::UnsupportedVersion {
                 found: 9,
                 min: 1,
-                max: 1
+                max: 2
             })
         );
     }

@@ -18,6 +18,7 @@ use crate::error::{CorruptKind, Corruption};
 use crate::hash::Hash;
 use crate::le::u32_at;
 use crate::record::codec::{entry_kind, entry_seq, signal_timestamp, split_hashes, EntryKind};
+use crate::record::entry::check_kind_allowed;
 use crate::record::frame::{frame_at, FrameAt, FRAME_BODY_LEN_MAX, FRAME_HEADER_LEN};
 use crate::segment::header::HEADER_LEN;
 use crate::segment::trailer::{SegmentTrailer, TRAILER_LEN};
@@ -100,7 +101,13 @@ pub struct SegmentScan {
 
 /// Walks the frames of `bytes` (a whole segment file, header included) from its first record,
 /// starting from chain position `start`.
-pub fn scan_segment(path: &Path, bytes: &[u8], start: ChainPosition) -> SegmentScan {
+/// `format_version` is the segment header's: it decides which entry kinds may appear.
+pub fn scan_segment(
+    path: &Path,
+    bytes: &[u8],
+    start: ChainPosition,
+    format_version: u16,
+) -> SegmentScan {
     let mut scan = SegmentScan {
         records_end: HEADER_LEN,
         frame_offsets: Vec::new(),
@@ -123,7 +130,7 @@ pub fn scan_segment(path: &Path, bytes: &[u8], start: ChainPosition) -> SegmentS
         match frame_at(bytes, offset) {
             FrameAt::End => break,
             FrameAt::Valid { body, next } => {
-                if let Err(kind) = check_link(body, &scan.position) {
+                if let Err(kind) = check_link(body, &scan.position, format_version) {
                     scan.tail = damaged(offset, Some(expected_seq), kind);
                     break;
                 }
@@ -203,16 +210,14 @@ fn torn(offset: usize, len: usize, reason: &str) -> TailState {
     }
 }
 
-/// Checks that a CRC-valid entry is the one that must come next.
-pub fn check_link(body: &[u8], position: &ChainPosition) -> Result<(), CorruptKind> {
-    match entry_kind(body)? {
-        EntryKind::Signal => {}
-        reserved => {
-            return Err(CorruptKind::Malformed(format!(
-                "entry kind {reserved:?} is reserved and not written by format version 1"
-            )))
-        }
-    }
+/// Checks that a CRC-valid entry is the one that must come next, of a kind a segment of
+/// `format_version` may hold.
+pub fn check_link(
+    body: &[u8],
+    position: &ChainPosition,
+    format_version: u16,
+) -> Result<(), CorruptKind> {
+    check_kind_allowed(entry_kind(body)?, format_version)?;
     let (_, prev, _) = split_hashes(body)
         .ok_or_else(|| CorruptKind::Malformed(format!("body of {} bytes", body.len())))?;
     let seq = entry_seq(body).unwrap_or(u64::MAX);

@@ -1,0 +1,140 @@
+//! `outcome`: record whether signals were acted upon; `upgrade`: move an older ledger on.
+
+use std::io::Read;
+
+use signal_ledger_engine::input::parse_outcomes_ndjson;
+use signal_ledger_engine::ledger::{now_ns, OutcomeReceipt};
+use signal_ledger_engine::record::json::push_json_str;
+use signal_ledger_engine::record::{Decision, Outcome};
+use signal_ledger_engine::timefmt::parse_rfc3339_ns;
+use signal_ledger_engine::Ledger;
+
+use crate::args::{GlobalArgs, OutcomeArgs};
+use crate::error::{CliError, CliResult};
+use crate::output::{self, path_text, JsonObject};
+use crate::wiring;
+
+/// Runs `outcome`: one outcome from the flags, or every line of `--file`, in one append.
+pub fn run(global: &GlobalArgs, args: &OutcomeArgs) -> CliResult<()> {
+    let dir = wiring::ledger_dir(global)?;
+    let outcomes = match &args.file {
+        Some(path) => read_outcomes(path)?,
+        None => vec![outcome_from_flags(args)?],
+    };
+    let mut ledger = wiring::open_writer(dir, global)?;
+    let receipt = ledger.append_outcomes(&outcomes)?;
+    output::println(&receipt_json(&outcomes, &receipt))
+}
+
+/// The outcome the flags describe.
+fn outcome_from_flags(args: &OutcomeArgs) -> CliResult<Outcome> {
+    let signal_id = args
+        .signal_id
+        .clone()
+        .ok_or_else(|| CliError::new("give a SIGNAL_ID (or --file)"))?;
+    let decided_at_ns = match &args.at {
+        Some(text) => parse_rfc3339_ns(text)
+            .map_err(|problem| CliError::new(format!("--at {text:?}: {problem}")))?,
+        None => now_ns(),
+    };
+    Ok(Outcome {
+        signal_id,
+        decision: Decision::from_acted(args.acted && !args.dismissed),
+        execution_id: args.execution_id.clone(),
+        reason: args.reason.clone(),
+        decided_at_ns,
+    })
+}
+
+/// Every outcome of an NDJSON file ("-": standard input); any bad line refuses the whole input,
+/// naming the first.
+fn read_outcomes(path: &std::path::Path) -> CliResult<Vec<Outcome>> {
+    let mut bytes = Vec::new();
+    let read = if path == std::path::Path::new("-") {
+        std::io::stdin().lock().read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut bytes))
+    };
+    read.map_err(|e| CliError::new(format!("read {}: {e}", path_text(path))))?;
+    parse_outcomes_ndjson(&bytes, now_ns()).map_err(|errors| {
+        let more = errors.len().saturating_sub(1);
+        let first = errors
+            .into_iter()
+            .next()
+            .map_or_else(String::new, |e| e.to_string());
+        let tail = if more > 0 {
+            format!(" (and {more} more bad lines); nothing was appended")
+        } else {
+            "; nothing was appended".to_owned()
+        };
+        CliError::new(format!("{}: {first}{tail}", path_text(path)))
+    })
+}
+
+/// `{"count":N,"outcomes":[{"seq","signal_seq","signal_id","acted_upon","row_hash"}…],
+/// "head_hash":"<hex>"}`.
+fn receipt_json(outcomes: &[Outcome], receipt: &OutcomeReceipt) -> String {
+    let mut list = String::from("[");
+    for (i, (o, r)) in outcomes.iter().zip(&receipt.outcomes).enumerate() {
+        if i > 0 {
+            list.push(',');
+        }
+        list.push_str(&format!(
+            "{{\"seq\":{},\"signal_seq\":{},\"signal_id\":",
+            r.seq, r.signal_seq
+        ));
+        push_json_str(&mut list, &o.signal_id);
+        list.push_str(&format!(
+            ",\"acted_upon\":{},\"row_hash\":\"{}\"}}",
+            o.decision.acted_upon(),
+            r.row_hash.to_hex()
+        ));
+    }
+    list.push(']');
+    JsonObject::new()
+        .u64("count", receipt.outcomes.len() as u64)
+        .raw("outcomes", &list)
+        .str("head_hash", &receipt.head_hash.to_hex())
+        .finish()
+}
+
+/// Runs `upgrade`.
+pub fn upgrade(global: &GlobalArgs) -> CliResult<()> {
+    let dir = wiring::ledger_dir(global)?;
+    let report = Ledger::upgrade(dir)?;
+    output::println(
+        &JsonObject::new()
+            .u64("from_version", u64::from(report.from_version))
+            .u64("to_version", u64::from(report.to_version))
+            .u64("verified_entries", report.verified_entries)
+            .opt_str("sealed", report.sealed.as_deref().map(path_text).as_deref())
+            .str("active", &path_text(&report.active))
+            .finish(),
+    )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use signal_ledger_engine::input::parse_outcome_line;
+
+    #[test]
+    fn a_line_from_the_flags_parses_like_ndjson() {
+        let from_ndjson = parse_outcome_line(
+            r#"{"signal_id":"s","acted_upon":true,"at":"2026-01-05T00:00:00Z"}"#,
+            0,
+        )
+        .unwrap();
+        let args = OutcomeArgs {
+            signal_id: Some("s".into()),
+            acted: true,
+            dismissed: false,
+            execution_id: None,
+            reason: None,
+            at: Some("2026-01-05T00:00:00Z".into()),
+            file: None,
+        };
+        assert_eq!(outcome_from_flags(&args).unwrap(), from_ndjson);
+    }
+}
