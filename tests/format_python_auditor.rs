@@ -11,6 +11,17 @@
 //! outcomes, and a non-finite price. The writer's open (or the upgrade, for a version-1 ledger)
 //! refuses the damage it reads too.
 //!
+//! The check log and retention (FORMAT.md, "Check log", "Retention"): a ledger with recorded
+//! checks, and ledgers pruned by `Ledger::apply_retention` (a few segments, or every sealed one),
+//! are intact for both with the same head and entry count (the anchors of segments put back
+//! ignored); damage in `checks.log` — its header, a flipped byte, a re-hashed edit, every (R)
+//! layout rule of integrity checks and anchors, a broken chain — is named at the same offset and
+//! check-log seq by the auditor and the engine's `read_check_log`, and a bad last frame is a torn
+//! tail for both; a middle or first held segment removed by hand, an anchor edited (re-hashed, or
+//! damaged so that the anchors after it are not read), or a check log cut back or removed, is a
+//! missing segment or a header that does not join, at the same place for both; and a digest of
+//! a seq removed by retention is refused by both, naming the anchor that held it.
+//!
 //! Skipped, with a notice, when `python3` is not on PATH.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
@@ -20,6 +31,9 @@ use std::process::Command;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 use signal_ledger::demo::{DemoConfig, DemoGenerator};
+use signal_ledger_engine::checklog::{
+    check_record, read_check_log, record_check, run_check, CheckMode, CheckRequest, CHECK_LOG_FILE,
+};
 use signal_ledger_engine::input::parse_signal_line;
 use signal_ledger_engine::record::codec::{encode_signal_body, Stamp};
 use signal_ledger_engine::record::frame::{begin_frame, finish_frame};
@@ -1065,4 +1079,832 @@ fn engine_ledger_with_outcomes_is_intact_for_both() {
             "{out}"
         );
     }
+}
+
+// ------------------------------------------------------------------------------------------------
+// The check log and retention (FORMAT.md, "Check log", "Retention", "Verifying a ledger" steps 2
+// and 5, "Digests of removed entries").
+// ------------------------------------------------------------------------------------------------
+
+/// Nanoseconds in a day.
+const DAY_NS: i64 = 86_400 * 1_000_000_000;
+
+/// Small segments, retention of one day, no syncs.
+fn retention_config() -> PersistenceConfig {
+    PersistenceConfig {
+        segment_size_bytes: 8192,
+        retention_days: 1,
+        durability: Durability::None,
+        ..PersistenceConfig::default()
+    }
+}
+
+/// Appends `count` demo signals to `ledger` in batches of 25, starting the generator at `seed`;
+/// returns their signal_ids.
+fn append_demo(ledger: &mut Ledger, count: usize, seed: u64) -> Vec<String> {
+    let signals: Vec<_> = DemoGenerator::new(&DemoConfig {
+        count,
+        seed,
+        ..DemoConfig::default()
+    })
+    .collect();
+    let mut ids = Vec::new();
+    for batch in signals.chunks(25) {
+        ids.extend(ledger.append(batch).unwrap().signal_ids);
+    }
+    ids
+}
+
+/// Outcomes of the signals `ids` (alternately acted upon and dismissed).
+fn outcomes_of(ids: &[&String]) -> Vec<Outcome> {
+    ids.iter()
+        .enumerate()
+        .map(|(i, id)| Outcome {
+            signal_id: (*id).clone(),
+            decision: Decision::from_acted(i % 2 == 0),
+            execution_id: (i % 2 == 0).then(|| format!("ex-{i}")),
+            reason: Some(format!("retained n° {i}")),
+            decided_at_ns: 1_767_623_400_000_000_000 + i as i64,
+        })
+        .collect()
+}
+
+/// The check log's bytes and the offsets of its frames.
+fn check_log_frames(dir: &Path) -> (Vec<u8>, Vec<usize>) {
+    let bytes = std::fs::read(dir.join(CHECK_LOG_FILE)).unwrap();
+    let offsets = frame_offsets(&bytes, bytes.len());
+    (bytes, offsets)
+}
+
+/// The auditor's last line (the verdict) must be `intact` with `count` entries up to
+/// `head_seq` with row hash `head`; returns its whole output.
+fn audit_intact(dir: &Path, count: u64, head_seq: u64, head: &str) -> String {
+    let (code, out) = audit(dir, &[]);
+    assert_eq!(code, 0, "{out}");
+    let want = format!("intact: {count} entries, head seq {head_seq} row_hash {head}\n");
+    assert!(out.ends_with(&want), "want {want:?} at the end of {out:?}");
+    out
+}
+
+/// The engine's verification of `dir`: intact, with `count` entries checked up to `head_seq`
+/// (row hash `head`).
+fn engine_intact(dir: &Path, count: u64, head_seq: u64, head: &str) {
+    let report = verify(&Snapshot::open(dir).unwrap(), VerifyOptions::default());
+    assert!(report.is_intact(), "{:?}", report.first_failure);
+    assert_eq!(report.records_checked, count);
+    assert_eq!(report.head_seq, Some(head_seq));
+    assert_eq!(report.head_hash.unwrap().to_hex(), head);
+}
+
+/// Asserts that the auditor refuses `dir` for damage in `checks.log` at `offset` and check-log
+/// seq `seq` (None: its header) with a message containing `what`, that the engine reads the
+/// check log with the same damage, and that the engine finds the segments intact (the check log
+/// is not part of their chain; FORMAT.md, "Verifying a ledger", step 5).
+fn both_refuse_check_log_at(dir: &Path, offset: usize, seq: Option<u64>, what: &str) -> Corruption {
+    let (code, out) = audit(dir, &[]);
+    assert_eq!(code, 1, "{out}");
+    let seq_text = seq.map_or_else(|| "-".to_owned(), |s| s.to_string());
+    let want = format!("TAMPERED: {CHECK_LOG_FILE} byte {offset} seq {seq_text}: check log: ");
+    assert!(out.starts_with(&want), "want {want:?}, got {out:?}");
+    assert!(out.contains(what), "want {what:?} in {out:?}");
+    let damage = read_check_log(dir)
+        .unwrap()
+        .damage
+        .expect("the engine finds the damage in the check log");
+    assert_eq!(damage.file, dir.join(CHECK_LOG_FILE), "{damage}");
+    assert_eq!(
+        (damage.offset, damage.seq),
+        (offset as u64, seq),
+        "{damage}"
+    );
+    assert!(verify(&Snapshot::open(dir).unwrap(), VerifyOptions::default()).is_intact());
+    damage
+}
+
+/// A ledger of 120 demo signals in 8 KiB segments with four recorded checks: a full one, an
+/// incremental one after 40 more signals and outcomes, a seq range, and a failed one carrying
+/// an error; returns (entry count, head hex).
+fn ledger_with_checks(dir: &Path) -> (u64, String) {
+    let mut ledger = Ledger::create(dir, retention_config()).unwrap();
+    let ids = append_demo(&mut ledger, 80, 7);
+    drop(ledger);
+    assert_eq!(run_check(dir, CheckRequest::Full).unwrap().check_id, 0);
+    let mut ledger = Ledger::open(dir).unwrap();
+    append_demo(&mut ledger, 40, 8);
+    let head = ledger
+        .append_outcomes(&outcomes_of(&[&ids[3], &ids[50]]))
+        .unwrap()
+        .head_hash
+        .to_hex();
+    drop(ledger);
+    let incremental = run_check(dir, CheckRequest::Incremental).unwrap();
+    assert_eq!(
+        (
+            incremental.mode,
+            incremental.range_start,
+            incremental.chain_valid
+        ),
+        (CheckMode::Incremental, 80, true)
+    );
+    let range = CheckRequest::Range {
+        from: Some(5),
+        to: Some(20),
+    };
+    assert_eq!(run_check(dir, range).unwrap().mode, CheckMode::Range);
+    let snapshot = Snapshot::open(dir).unwrap();
+    let options = VerifyOptions::default();
+    let report = verify(&snapshot, options);
+    let failed = check_record(
+        &snapshot,
+        CheckMode::Full,
+        &options,
+        &report,
+        vec!["digest mismatch: « seq 3 » had another row_hash".into()],
+    );
+    let failed = record_check(dir, failed).unwrap();
+    assert_eq!((failed.check_id, failed.chain_valid), (3, false));
+    (snapshot.next_seq(), head)
+}
+
+#[test]
+fn a_ledger_with_recorded_checks_is_intact_for_both() {
+    // FORMAT.md, "Check log": a header, then checks chained from genesis; verification reads it
+    // whole (step 5). A torn tail (an append cut short) is not damage, for both.
+    if !have_python() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    let (count, head) = ledger_with_checks(&dir);
+    let log = read_check_log(&dir).unwrap();
+    assert!(log.damage.is_none(), "{:?}", log.damage);
+    assert_eq!(log.checks().count(), 4);
+    engine_intact(&dir, count, count - 1, &head);
+    let out = audit_intact(&dir, count, count - 1, &head);
+    assert!(
+        out.contains("check log: intact, 4 entries (4 integrity checks, 0 retention anchors)"),
+        "{out}"
+    );
+
+    // Half a frame appended (the start of a copy of the first check): a torn tail for both.
+    let (mut bytes, offsets) = check_log_frames(&dir);
+    let clean = bytes.clone();
+    let first_len = offsets[1] - offsets[0];
+    bytes.extend_from_slice(&clean[offsets[0]..offsets[0] + first_len / 2]);
+    std::fs::write(dir.join(CHECK_LOG_FILE), &bytes).unwrap();
+    let log = read_check_log(&dir).unwrap();
+    assert!(log.damage.is_none(), "{:?}", log.damage);
+    assert_eq!(log.torn_bytes, (first_len / 2) as u64);
+    let out = audit_intact(&dir, count, count - 1, &head);
+    assert!(
+        out.contains(&format!(
+            "note: torn tail in {CHECK_LOG_FILE} at byte {}: ",
+            clean.len()
+        )),
+        "{out}"
+    );
+    let (code, out) = audit(&dir, &["--strict"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.starts_with(&format!(
+            "TAMPERED: {CHECK_LOG_FILE} byte {} seq 4: ",
+            clean.len()
+        )),
+        "{out}"
+    );
+    // The next append cuts it off and chains on; both read the log intact again.
+    assert_eq!(run_check(&dir, CheckRequest::Full).unwrap().check_id, 4);
+    assert_eq!(read_check_log(&dir).unwrap().torn_bytes, 0);
+    let out = audit_intact(&dir, count, count - 1, &head);
+    assert!(out.contains("check log: intact, 5 entries"), "{out}");
+}
+
+#[test]
+fn damage_in_the_check_log_is_located_like_the_engine() {
+    // FORMAT.md, "Check log": every (R) rule of the header and of the integrity-check layout,
+    // the chain, the row hash; damage in a whole frame, or bad bytes followed by a valid frame,
+    // is reported at that frame's offset with its check-log seq (after the segments, which are
+    // intact here), by the auditor and by the engine's reading of the log alike. A bad last
+    // frame is a torn tail for both.
+    if !have_python() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let clean_dir = tmp.path().join("clean");
+    let (count, head) = ledger_with_checks(&clean_dir);
+    let (clean, offsets) = check_log_frames(&clean_dir);
+    let log_path = |dir: &Path| dir.join(CHECK_LOG_FILE);
+    let fresh = |name: &str| {
+        let dir = tmp.path().join(name);
+        copy_dir(&clean_dir, &dir);
+        dir
+    };
+
+    // A flipped byte in each check but the last: a CRC mismatch followed by a valid frame.
+    for (seq, &at) in offsets.iter().enumerate().take(offsets.len() - 1) {
+        let dir = fresh(&format!("flip-{seq}"));
+        let mut bytes = clean.clone();
+        bytes[at + 8 + 20] ^= 0x04;
+        std::fs::write(log_path(&dir), &bytes).unwrap();
+        both_refuse_check_log_at(&dir, at, Some(seq as u64), "crc mismatch");
+        // The same edit with the CRC fixed: the row hash tells.
+        let n = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        let crc = crc32fast::hash(&bytes[at + 8..at + 8 + n]);
+        bytes[at + 4..at + 8].copy_from_slice(&crc.to_le_bytes());
+        std::fs::write(log_path(&dir), &bytes).unwrap();
+        let damage = both_refuse_check_log_at(&dir, at, Some(seq as u64), "row hash mismatch");
+        assert!(
+            matches!(damage.kind, CorruptKind::RowHashMismatch { .. }),
+            "{damage}"
+        );
+    }
+    // The last one flipped: nothing valid follows, a torn tail for both.
+    let last = *offsets.last().unwrap();
+    let dir = fresh("flip-last");
+    let mut bytes = clean.clone();
+    bytes[last + 8 + 20] ^= 0x04;
+    std::fs::write(log_path(&dir), &bytes).unwrap();
+    let log = read_check_log(&dir).unwrap();
+    assert!(log.damage.is_none(), "{:?}", log.damage);
+    assert_eq!(log.torn_bytes, (clean.len() - last) as u64);
+    let out = audit_intact(&dir, count, count - 1, &head);
+    assert!(
+        out.contains(&format!(
+            "note: torn tail in {CHECK_LOG_FILE} at byte {last}: crc mismatch"
+        )),
+        "{out}"
+    );
+
+    // The header: each (R) rule, at byte 0 with no seq.
+    type HeaderEdit = fn(&mut [u8]);
+    let header_cases: [(&str, HeaderEdit, bool, &str); 6] = [
+        ("cut short", |_| {}, false, "shorter than"),
+        ("bad magic", |h| h[3] = b'G', true, "bad magic"),
+        ("version 1", |h| h[8] = 1, true, "format version 1"),
+        ("version 3", |h| h[8] = 3, true, "format version 3"),
+        (
+            "a flipped byte",
+            |h| h[20] ^= 1,
+            false,
+            "header crc mismatch",
+        ),
+        ("a reserved byte", |h| h[40] = 1, true, "reserved bytes"),
+    ];
+    for (name, edit, fix_crc, what) in header_cases {
+        let dir = fresh(&format!("header-{}", name.replace(' ', "-")));
+        let mut bytes = clean.clone();
+        if name == "cut short" {
+            bytes.truncate(79);
+        }
+        edit(&mut bytes);
+        if fix_crc {
+            let crc = crc32fast::hash(&bytes[..76]);
+            bytes[76..80].copy_from_slice(&crc.to_le_bytes());
+        }
+        std::fs::write(log_path(&dir), &bytes).unwrap();
+        both_refuse_check_log_at(&dir, 0, None, what);
+    }
+
+    // Each (R) rule of an integrity check's layout, and the kinds, in the second check (seq 1),
+    // re-hashed so that only the rule can tell. Its content: kind, mode, chain_valid, 5
+    // reserved bytes, seq, the fixed fields to byte 96, the errors_json length, errors_json.
+    type Edit = fn(&mut Vec<u8>);
+    let cases: [(&str, Edit, &str); 10] = [
+        ("mode 3", |c| c[1] = 3, "mode code 3"),
+        ("chain_valid 2", |c| c[2] = 2, "chain_valid 2"),
+        (
+            "a reserved byte",
+            |c| c[7] = 1,
+            "reserved bytes are not zero",
+        ),
+        (
+            "errors_json of 65537 bytes",
+            |c| {
+                c.truncate(96);
+                c.extend_from_slice(&65_537u32.to_le_bytes());
+                c.extend_from_slice(&[b' '; 65_537]);
+            },
+            "errors_json of 65537 bytes",
+        ),
+        (
+            "errors_json not UTF-8",
+            |c| {
+                c.truncate(96);
+                c.extend_from_slice(&3u32.to_le_bytes());
+                c.extend_from_slice(b"[\xff]");
+            },
+            "not UTF-8",
+        ),
+        (
+            "errors_json running past the hashes",
+            |c| {
+                c.truncate(96);
+                c.extend_from_slice(&9u32.to_le_bytes());
+                c.extend_from_slice(b"[]");
+            },
+            "errors_json",
+        ),
+        (
+            "a byte after errors_json",
+            |c| c.push(b' '),
+            "unexpected bytes",
+        ),
+        ("kind 0x04 (an anchor's)", |c| c[0] = 0x04, "anchor"),
+        (
+            "kind 0x01 (a signal)",
+            |c| c[0] = 0x01,
+            "not allowed in the check log",
+        ),
+        (
+            "kind 0x06 (unknown)",
+            |c| c[0] = 0x06,
+            "unknown entry kind 0x06",
+        ),
+    ];
+    let at = offsets[1];
+    for (name, edit, what) in cases {
+        let dir = fresh(&format!(
+            "layout-{}",
+            name.replace([' ', '(', ')', '\''], "-")
+        ));
+        let mut bytes = clean.clone();
+        rebuild_frame(&mut bytes, at, edit);
+        std::fs::write(log_path(&dir), &bytes).unwrap();
+        let damage = both_refuse_check_log_at(&dir, at, Some(1), what);
+        assert!(
+            matches!(
+                damage.kind,
+                CorruptKind::Malformed(_) | CorruptKind::UnknownKind(_)
+            ),
+            "{name}: {damage}"
+        );
+    }
+    // A check whose seq or prev_hash is not the next link (re-hashed).
+    let dir = fresh("seq");
+    let mut bytes = clean.clone();
+    rebuild_frame(&mut bytes, at, |c| c[8] = 7);
+    std::fs::write(log_path(&dir), &bytes).unwrap();
+    let damage = both_refuse_check_log_at(&dir, at, Some(1), "seq gap");
+    assert!(
+        matches!(damage.kind, CorruptKind::SeqGap { .. }),
+        "{damage}"
+    );
+    let dir = fresh("chain");
+    let mut bytes = clean.clone();
+    bytes[at + 8 + (offsets[2] - at - 8) - 64] ^= 1;
+    rehash_frame(&mut bytes, at);
+    std::fs::write(log_path(&dir), &bytes).unwrap();
+    let damage = both_refuse_check_log_at(&dir, at, Some(1), "chain break");
+    assert!(
+        matches!(damage.kind, CorruptKind::ChainBreak { .. }),
+        "{damage}"
+    );
+}
+
+/// A ledger pruned by `Ledger::apply_retention`, and what it was before.
+struct Pruned {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    /// Entries ever appended (the next seq) and the head's row hash.
+    next_seq: u64,
+    head: String,
+    /// The first seq still held.
+    start: u64,
+    /// The removed segment files, oldest first, with their bytes.
+    removed: Vec<(PathBuf, Vec<u8>)>,
+    /// Digests taken before the pruning: of the last entry of the first removed segment, and
+    /// of an entry in the middle of the second.
+    digests: Vec<Digest>,
+}
+
+/// A ledger of 300 demo signals in 8 KiB segments and outcomes (some of signals that retention
+/// then removes), a full check recorded, then pruned by `apply_retention`: of its first
+/// `remove` sealed segments, or of all of them (None, with `now_ns` far in the future); then an
+/// incremental check recorded after the anchors.
+fn pruned_ledger(remove: Option<usize>) -> Pruned {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    let mut ledger = Ledger::create(&dir, retention_config()).unwrap();
+    let ids = append_demo(&mut ledger, 300, 11);
+    let head = ledger
+        .append_outcomes(&outcomes_of(&[&ids[0], &ids[1], &ids[120], &ids[299]]))
+        .unwrap()
+        .head_hash
+        .to_hex();
+    let next_seq = ledger.next_seq();
+    let sealed = ledger.sealed_segments().to_vec();
+    assert!(sealed.len() >= 6, "{} sealed", sealed.len());
+    drop(ledger);
+    assert!(run_check(&dir, CheckRequest::Full).unwrap().chain_valid);
+    let snapshot = Snapshot::open(&dir).unwrap();
+    let digests = vec![
+        Digest::at(&snapshot, sealed[0].trailer.last_seq)
+            .unwrap()
+            .unwrap(),
+        Digest::at(
+            &snapshot,
+            (sealed[1].trailer.first_seq + sealed[1].trailer.last_seq) / 2,
+        )
+        .unwrap()
+        .unwrap(),
+    ];
+    drop(snapshot);
+    let removed_count = remove.unwrap_or(sealed.len());
+    let now_ns = match remove {
+        // A segment counts as recorded when the next one was created: `remove` goes when the
+        // cutoff (now less a day) lies just after the creation of the first one kept.
+        Some(k) => sealed[k].header.created_at_ns + 1 + DAY_NS,
+        None => i64::MAX / 2,
+    };
+    let removed: Vec<(PathBuf, Vec<u8>)> = sealed[..removed_count]
+        .iter()
+        .map(|s| (s.path.clone(), std::fs::read(&s.path).unwrap()))
+        .collect();
+    let mut ledger = Ledger::open(&dir).unwrap();
+    let plan = ledger.apply_retention(now_ns).unwrap();
+    assert!(plan.applied);
+    assert_eq!(plan.expired.len(), removed_count);
+    drop(ledger);
+    for (path, _) in &removed {
+        assert!(!path.exists(), "{}", path.display());
+    }
+    assert!(
+        run_check(&dir, CheckRequest::Incremental)
+            .unwrap()
+            .chain_valid
+    );
+    let start = sealed.get(removed_count).map_or_else(
+        || sealed.last().unwrap().trailer.last_seq + 1,
+        |s| s.header.first_seq,
+    );
+    Pruned {
+        _tmp: tmp,
+        dir,
+        next_seq,
+        head,
+        start,
+        removed,
+        digests,
+    }
+}
+
+#[test]
+fn a_ledger_pruned_by_retention_is_intact_for_both() {
+    // FORMAT.md, "Retention": the held segments verify from the position the unbroken run of
+    // anchors gives, with the same head and entry count for both; outcomes whose signal was
+    // removed are not checked against it. Anchors of segments still present (as a crash
+    // between recording an anchor and deleting its segment leaves them) are ignored.
+    if !have_python() {
+        return;
+    }
+    for remove in [Some(1), Some(3), None] {
+        let p = pruned_ledger(remove);
+        let count = p.next_seq - p.start;
+        let snapshot = Snapshot::open(&p.dir).unwrap();
+        assert_eq!(snapshot.first_seq(), p.start, "{remove:?}");
+        drop(snapshot);
+        engine_intact(&p.dir, count, p.next_seq - 1, &p.head);
+        let out = audit_intact(&p.dir, count, p.next_seq - 1, &p.head);
+        let anchors = p.removed.len();
+        assert!(
+            out.contains(&format!(
+                "check log: intact, {} entries (2 integrity checks, {anchors} retention anchor{})",
+                anchors + 2,
+                if anchors == 1 { "" } else { "s" }
+            )),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!(
+                "retention: seqs 0..={} were removed; the ledger starts at seq {}",
+                p.start - 1,
+                p.start
+            )),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!("from retention anchors 1..={anchors} in")),
+            "{out}"
+        );
+        // The engine's writer opens it too, and appends on from it.
+        drop(Ledger::open(&p.dir).unwrap());
+
+        // The removed segments put back: the anchors are for segments still present, and are
+        // ignored; the whole ledger verifies from seq 0.
+        for (path, bytes) in &p.removed {
+            std::fs::write(path, bytes).unwrap();
+        }
+        engine_intact(&p.dir, p.next_seq, p.next_seq - 1, &p.head);
+        let out = audit_intact(&p.dir, p.next_seq, p.next_seq - 1, &p.head);
+        assert!(!out.contains("retention:"), "{out}");
+    }
+}
+
+#[test]
+fn a_flipped_byte_in_an_anchor_is_located_like_the_engine() {
+    // FORMAT.md, "Check log" and "Retention". With the removed segments put back (the anchors
+    // ignored), a flipped byte in an anchor is check-log damage at that anchor for both. In
+    // the pruned ledger, the anchors from the damaged one on are not read: the run of anchors
+    // stops before it, and both report the segment missing there (the auditor naming the
+    // check-log damage the engine reads).
+    if !have_python() {
+        return;
+    }
+    let p = pruned_ledger(Some(3));
+    let pruned_dir = p.dir.parent().unwrap().join("pruned");
+    copy_dir(&p.dir, &pruned_dir);
+    let (clean, offsets) = check_log_frames(&p.dir);
+    // Check-log seq 0 is the full check, 1..=3 the anchors, 4 the incremental check.
+    assert_eq!(offsets.len(), 5);
+    for (path, bytes) in &p.removed {
+        std::fs::write(path, bytes).unwrap();
+    }
+    for anchor in 1..=3usize {
+        let at = offsets[anchor];
+        assert_eq!(clean[at + 8], 0x04);
+        let mut bytes = clean.clone();
+        bytes[at + 8 + 100] ^= 0x10;
+        // Restored: check-log damage only.
+        std::fs::write(p.dir.join(CHECK_LOG_FILE), &bytes).unwrap();
+        let damage = both_refuse_check_log_at(&p.dir, at, Some(anchor as u64), "crc mismatch");
+        // Pruned: the segment after the last anchor read is missing, for both.
+        std::fs::write(pruned_dir.join(CHECK_LOG_FILE), &bytes).unwrap();
+        let missing = if anchor == 1 {
+            0
+        } else {
+            let prev_anchor_body = offsets[anchor - 1] + 8;
+            u64::from_le_bytes(
+                clean[prev_anchor_body + 32..prev_anchor_body + 40]
+                    .try_into()
+                    .unwrap(),
+            ) + 1
+        };
+        let missing_name = format!("{missing:020}.seg");
+        let failure = both_refuse_in(
+            &pruned_dir,
+            &missing_name,
+            0,
+            missing,
+            &format!(
+                "{CHECK_LOG_FILE} is damaged at byte {} seq {}",
+                damage.offset,
+                damage.seq.unwrap()
+            ),
+        );
+        assert_eq!(
+            failure.kind,
+            CorruptKind::MissingSegment { first_seq: missing }
+        );
+    }
+}
+
+#[test]
+fn segments_missing_from_a_pruned_ledger_and_edited_anchors_are_refused_by_both() {
+    // FORMAT.md, "Retention": removing a middle segment, or the first held one, by hand is
+    // detected, and so is any edit of an anchor, or a check log cut back before the anchors.
+    if !have_python() {
+        return;
+    }
+    let p = pruned_ledger(Some(3));
+    let held: Vec<PathBuf> = Snapshot::open(&p.dir)
+        .unwrap()
+        .segments()
+        .iter()
+        .map(|s| s.path.clone())
+        .collect();
+    assert!(held.len() >= 3, "{} held", held.len());
+    let first_seq_of = |path: &Path| -> u64 {
+        path.file_name().unwrap().to_str().unwrap()[..20]
+            .parse()
+            .unwrap()
+    };
+    let name_of = |seq: u64| format!("{seq:020}.seg");
+    let fresh = |name: &str| {
+        let dir = p.dir.parent().unwrap().join(name);
+        copy_dir(&p.dir, &dir);
+        dir
+    };
+
+    // 1. A middle segment removed by hand: missing where it started.
+    let dir = fresh("middle");
+    let middle = first_seq_of(&held[1]);
+    std::fs::remove_file(dir.join(name_of(middle))).unwrap();
+    let failure = both_refuse_in(&dir, &name_of(middle), 0, middle, "missing segment");
+    assert_eq!(
+        failure.kind,
+        CorruptKind::MissingSegment { first_seq: middle }
+    );
+
+    // 2. The first held segment removed by hand: the anchors end before the next one.
+    let dir = fresh("first");
+    std::fs::remove_file(dir.join(name_of(p.start))).unwrap();
+    let failure = both_refuse_in(&dir, &name_of(p.start), 0, p.start, "missing segment");
+    assert_eq!(
+        failure.kind,
+        CorruptKind::MissingSegment { first_seq: p.start }
+    );
+
+    // 3. An anchor edited, its frame's row hash and CRC recomputed: only the links can tell.
+    let (clean, offsets) = check_log_frames(&p.dir);
+    let anchor_seqs = |at: usize| {
+        let b = &clean[at + 8..];
+        let u = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap());
+        (u(24), u(32))
+    };
+    //    a. The first anchor's file hash: the next check-log entry no longer chains to it, so
+    //       the anchors after it are not read, and the segment after it is missing.
+    let dir = fresh("anchor-file-hash");
+    let mut bytes = clean.clone();
+    rebuild_frame(&mut bytes, offsets[1], |c| c[140] ^= 1);
+    std::fs::write(dir.join(CHECK_LOG_FILE), &bytes).unwrap();
+    let missing = anchor_seqs(offsets[1]).1 + 1;
+    let damage = read_check_log(&dir).unwrap().damage.unwrap();
+    assert_eq!((damage.offset, damage.seq), (offsets[2] as u64, Some(2)));
+    both_refuse_in(
+        &dir,
+        &name_of(missing),
+        0,
+        missing,
+        &format!("{CHECK_LOG_FILE} is damaged at byte {} seq 2", offsets[2]),
+    );
+    //    b. The last anchor's last_row_hash: the first held segment does not join it.
+    let dir = fresh("anchor-last-row-hash");
+    let mut bytes = clean.clone();
+    rebuild_frame(&mut bytes, offsets[3], |c| c[100] ^= 1);
+    std::fs::write(dir.join(CHECK_LOG_FILE), &bytes).unwrap();
+    assert_eq!(anchor_seqs(offsets[3]).1 + 1, p.start);
+    let failure = both_refuse_in(&dir, &name_of(p.start), 0, p.start, "prev_hash");
+    assert!(
+        matches!(failure.kind, CorruptKind::ChainBreak { .. }),
+        "{failure}"
+    );
+    //    c. The same, and the rest of the check log rewritten to chain on from it: the check
+    //       log is intact, and the held ledger still does not join the anchors.
+    let dir = fresh("anchor-rechained");
+    let mut bytes = clean.clone();
+    rebuild_frame(&mut bytes, offsets[3], |c| c[100] ^= 1);
+    let n = u32::from_le_bytes(bytes[offsets[3]..offsets[3] + 4].try_into().unwrap()) as usize;
+    let row: [u8; 32] = bytes[offsets[3] + 8 + n - 32..offsets[3] + 8 + n]
+        .try_into()
+        .unwrap();
+    let next = offsets[3] + 8 + n;
+    let next_n = u32::from_le_bytes(bytes[next..next + 4].try_into().unwrap()) as usize;
+    bytes[next + 8 + next_n - 64..next + 8 + next_n - 32].copy_from_slice(&row);
+    rehash_frame(&mut bytes, next);
+    std::fs::write(dir.join(CHECK_LOG_FILE), &bytes).unwrap();
+    assert!(read_check_log(&dir).unwrap().damage.is_none());
+    let failure = both_refuse_in(&dir, &name_of(p.start), 0, p.start, "prev_hash");
+    assert!(
+        matches!(failure.kind, CorruptKind::ChainBreak { .. }),
+        "{failure}"
+    );
+    //    d. An anchor's seq range moved (record_count kept consistent): the run breaks there.
+    let dir = fresh("anchor-range");
+    let mut bytes = clean.clone();
+    rebuild_frame(&mut bytes, offsets[2], |c| {
+        for o in [24, 32] {
+            let v = u64::from_le_bytes(c[o..o + 8].try_into().unwrap()) + 1;
+            c[o..o + 8].copy_from_slice(&v.to_le_bytes());
+        }
+    });
+    std::fs::write(dir.join(CHECK_LOG_FILE), &bytes).unwrap();
+    let missing = anchor_seqs(offsets[1]).1 + 1;
+    both_refuse_in(&dir, &name_of(missing), 0, missing, "missing segment");
+
+    //    e. An anchor's prev_hash (what its segment's first entry chained to): the run breaks
+    //       there, although the anchors after it run on to the held segments.
+    let dir = fresh("anchor-prev-hash");
+    let mut bytes = clean.clone();
+    rebuild_frame(&mut bytes, offsets[2], |c| c[64] ^= 1);
+    std::fs::write(dir.join(CHECK_LOG_FILE), &bytes).unwrap();
+    let missing = anchor_seqs(offsets[1]).1 + 1;
+    both_refuse_in(&dir, &name_of(missing), 0, missing, "missing segment");
+
+    // 4. The check log cut back before the anchors (to its first check), or removed.
+    let dir = fresh("cut-back");
+    std::fs::write(dir.join(CHECK_LOG_FILE), &clean[..offsets[1]]).unwrap();
+    both_refuse_in(&dir, &name_of(0), 0, 0, "missing segment");
+    std::fs::remove_file(dir.join(CHECK_LOG_FILE)).unwrap();
+    both_refuse_in(&dir, &name_of(0), 0, 0, "missing segment");
+
+    // 5. A malformed anchor (re-hashed): check-log damage, which also stops the run of
+    //    anchors — a missing segment for both, the auditor naming the check-log damage.
+    type Edit = fn(&mut Vec<u8>);
+    let cases: [(&str, Edit, &str); 4] = [
+        ("a reserved byte", |c| c[5] = 1, "reserved bytes"),
+        (
+            "record_count off by one",
+            |c| {
+                let v = u64::from_le_bytes(c[40..48].try_into().unwrap()) + 1;
+                c[40..48].copy_from_slice(&v.to_le_bytes());
+            },
+            "entries",
+        ),
+        ("a byte after the file length", |c| c.push(0), "232"),
+        (
+            "last_seq before first_seq",
+            |c| {
+                // last_seq = first_seq - 2: "last_seq - first_seq + 1" wraps to u64::MAX.
+                let first = u64::from_le_bytes(c[24..32].try_into().unwrap());
+                c[32..40].copy_from_slice(&(first - 2).to_le_bytes());
+                c[40..48].copy_from_slice(&u64::MAX.to_le_bytes());
+            },
+            "entries",
+        ),
+    ];
+    for (name, edit, what) in cases {
+        let dir = fresh(&format!("malformed-{}", name.replace(' ', "-")));
+        let mut bytes = clean.clone();
+        rebuild_frame(&mut bytes, offsets[2], edit);
+        std::fs::write(dir.join(CHECK_LOG_FILE), &bytes).unwrap();
+        let damage = read_check_log(&dir).unwrap().damage.unwrap();
+        assert_eq!(
+            (damage.offset, damage.seq),
+            (offsets[2] as u64, Some(2)),
+            "{name}: {damage}"
+        );
+        assert!(
+            matches!(damage.kind, CorruptKind::Malformed(_)),
+            "{name}: {damage}"
+        );
+        let missing = anchor_seqs(offsets[1]).1 + 1;
+        both_refuse_in(
+            &dir,
+            &name_of(missing),
+            0,
+            missing,
+            &format!("{CHECK_LOG_FILE} is damaged at byte {} seq 2", offsets[2]),
+        );
+        let (_, out) = audit(&dir, &[]);
+        assert!(out.contains(what), "{name}: {out}");
+    }
+}
+
+#[test]
+fn a_digest_of_a_pruned_seq_is_refused_by_both_naming_its_anchor() {
+    // FORMAT.md, "Retention", "Digests of removed entries": the entry is gone, so the digest
+    // cannot be checked; both say so, naming the anchor of the removed segment that held it,
+    // and whether that anchor records the digest's row hash (it can when the digest's seq was
+    // its segment's last). A digest of a held entry is still checked.
+    if !have_python() {
+        return;
+    }
+    let p = pruned_ledger(Some(3));
+    let snapshot = Snapshot::open(&p.dir).unwrap();
+    let digests_dir = p.dir.parent().unwrap().join("digests");
+    std::fs::create_dir_all(&digests_dir).unwrap();
+    let mut forged = p.digests[0];
+    forged.row_hash.0[0] ^= 1;
+    // (digest, its anchor's check-log seq, what is said of the anchor's row hash)
+    let cases = [
+        (p.digests[0], 1, Some("records this same row_hash")),
+        (p.digests[1], 2, None),
+        (forged, 1, Some("records a DIFFERENT row_hash")),
+    ];
+    for (i, (digest, anchor, same)) in cases.into_iter().enumerate() {
+        let err = digest.check(&snapshot).unwrap_err();
+        let CorruptKind::DigestPruned(message) = &err.kind else {
+            panic!("{err}");
+        };
+        assert_eq!(err.seq, Some(digest.seq));
+        let removed = format!("seq {} was removed by retention", digest.seq);
+        let names = format!("(retention anchor {anchor} in");
+        assert!(message.contains(&removed), "{message}");
+        assert!(message.contains(&names), "{message}");
+        let path = digests_dir.join(format!("{i}.json"));
+        std::fs::write(&path, digest.to_json()).unwrap();
+        let (code, out) = audit(&p.dir, &["--against", path.to_str().unwrap()]);
+        assert_eq!(code, 1, "{out}");
+        let want = format!(
+            "TAMPERED: ledger byte 0 seq {}: digest not checkable: ",
+            digest.seq
+        );
+        assert!(out.starts_with(&want), "want {want:?}, got {out:?}");
+        assert!(out.contains(&removed), "{out}");
+        assert!(
+            out.contains(&format!("(retention anchor {anchor} at byte")),
+            "{out}"
+        );
+        match same {
+            Some(same) => {
+                assert!(message.contains(same), "{message}");
+                assert!(out.contains(same), "{out}");
+            }
+            None => {
+                assert!(!message.contains("row_hash"), "{message}");
+                assert!(!out.contains("row_hash"), "{out}");
+            }
+        }
+    }
+    // The head digest is held, for both.
+    let head = Digest::of_head(&snapshot).unwrap().unwrap();
+    head.check(&snapshot).unwrap();
+    let path = digests_dir.join("head.json");
+    std::fs::write(&path, head.to_json()).unwrap();
+    let (code, out) = audit(&p.dir, &["--against", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.ends_with(&format!("seq {} row_hash {} is held\n", head.seq, p.head)),
+        "{out}"
+    );
 }

@@ -439,13 +439,19 @@ fn segment_bytes(header_hex: &[u8], frames: &[Vec<u8>], trailer_hex: Option<&[u8
     out
 }
 
-/// The `ledger.toml` of a committed ledger of format `version`, default settings.
+/// The `ledger.toml` of a committed ledger of format `version`, default settings: for version
+/// 1, the keys a version-1 engine wrote (the settings that came with version 2 left out).
 fn ledger_toml_text(version: u16) -> String {
-    LedgerToml {
+    let text = LedgerToml {
         format_version: version,
         persistence: PersistenceConfig::default(),
     }
-    .to_toml_text()
+    .to_toml_text();
+    if version >= 2 {
+        return text;
+    }
+    let v1_end = text.find("# true: retention removes nothing").unwrap();
+    text[..v1_end].to_owned()
 }
 
 /// Annotated hex of a signal body, one field per line, for FORMAT.md.

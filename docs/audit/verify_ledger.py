@@ -7,18 +7,27 @@ document's "Verifying a ledger" algorithm: segment names and headers (format ver
 never decreasing from one segment to the next), how segments join, every frame's length and
 CRC32, the entry kinds each segment's version allows, every signal and outcome entry's layout
 rules, every seq, prev_hash and row hash, every outcome's link to its signal, every trailer
-(its timestamp range over signal entries only); and, with --against, a head digest (its seq,
-row_hash and timestamp).
+(its timestamp range over signal entries only); the check log `checks.log` (its header, its own
+hash chain, the layouts of its integrity checks and retention anchors, a torn tail told from
+damage as in the active segment); where a ledger pruned by retention starts (the unbroken run
+of retention anchors from seq 0 to the first held segment); and, with --against, a head digest
+(its seq, row_hash and timestamp; a digest of a seq removed by retention cannot be checked, and
+is refused naming the anchor of the segment that held it).
 
 usage: python3 verify_ledger.py LEDGER_DIR [--against DIGEST_JSON] [--strict]
 
-Prints `intact: N entries, head seq S row_hash H` and exits 0, or prints
+Prints `intact: N entries, head seq S row_hash H` (N held entries; S is N - 1 unless retention
+removed the first seqs) as its last line and exits 0, or prints
 `TAMPERED: <file> byte <offset> seq <seq>: <what>` and exits 1 (the failure with the lowest seq,
 as a sequential pass finds them: an outcome's link is checked when the outcome is reached, since
-its signal always comes before it). A torn tail in the active segment
-(FORMAT.md, "Opening and recovery") is not part of the ledger: it is reported on a `note:` line and
-does not fail verification unless --strict is given. Exit status 2 means the arguments or the
-directory could not be used at all.
+its signal always comes before it). Damage in the check log is reported only when the segments
+are intact, as `TAMPERED: checks.log byte <offset> seq <check-log seq, or - for its header>:
+check log: <what>`. Before the `intact:` line, a ledger with a check log gets a `check log:`
+line (its entries), and a pruned ledger a `retention:` line (what was removed and the anchors
+it starts from). A torn tail in the active segment or in the check log (FORMAT.md, "Opening and
+recovery", "Check log") is not part of the ledger: it is reported on a `note:` line and does not
+fail verification unless --strict is given. Exit status 2 means the arguments or the directory
+could not be used at all.
 """
 
 import datetime
@@ -73,6 +82,19 @@ SIGNAL_STRINGS = (
 OUTCOME_FIXED_LEN = 40
 ID_LEN_MAX = 64
 REASON_LEN_MAX = 1024
+# FORMAT.md, "Check log".
+CHECK_LOG_FILE = "checks.log"
+CHECK_LOG_MAGIC = b"\x89SLC\r\n\x1a\n"
+CHECK_LOG_VERSION = 2
+KIND_CHECK = 0x03
+KIND_ANCHOR = 0x04
+CHECK_LOG_KINDS = {KIND_CHECK: "integrity check", KIND_ANCHOR: "retention anchor"}
+CHECK_MODES = {0: "full", 1: "incremental", 2: "range"}
+# An integrity check's content up to and including the errors_json length, then errors_json.
+CHECK_FIXED_LEN = 100
+ERRORS_JSON_LEN_MAX = 65536
+# A retention anchor's content (everything before the two hashes).
+ANCHOR_CONTENT_LEN = 168
 SEGMENT_NAME = re.compile(r"[0-9]{20}\.seg")
 I64_MAX = (1 << 63) - 1
 I64_MIN = -(1 << 63)
@@ -377,13 +399,19 @@ def failure_order(t):
 class Walk:
     """The chain position while walking the ledger, and what has been seen."""
 
-    def __init__(self, want_seq):
-        self.next_seq = 0
-        self.last_hash = GENESIS
+    def __init__(self, want_seq, start_seq=0, start_hash=GENESIS):
+        # The start position: (0, genesis), or for a ledger pruned by retention the position
+        # its retention anchors give (FORMAT.md, "Retention").
+        self.start_seq = start_seq
+        self.next_seq = start_seq
+        self.last_hash = start_hash
         self.want_seq = want_seq
         self.wanted = None  # (file, offset, row_hash, recorded_at_ns) of seq want_seq
-        # The signal_id of every entry walked, by seq (None for an outcome), for outcome links.
+        # The signal_id of every entry walked, by seq - start_seq (None for an outcome), for
+        # outcome links.
         self.signal_ids = []
+        # The retention anchors the start position comes from (empty when it is seq 0).
+        self.anchors_used = []
         # The first broken outcome link (FORMAT.md, "Verifying a ledger", step 4). The walk goes
         # on after it, so that damage at a lower seq (a trailer's) is still the one reported.
         self.link_failure = None
@@ -427,11 +455,12 @@ class Walk:
         computed = row_hash(body)
         if computed != stored:
             raise bad(f"row hash mismatch: stored {stored.hex()}, computed {computed.hex()}")
-        if link is not None:
+        if link is not None and link[0] >= self.start_seq:
             # The entry at signal_seq (< seq, so already walked and intact) must be a signal
-            # with the outcome's signal_id.
+            # with the outcome's signal_id. A signal removed by retention (before start_seq) is
+            # not held, and its link cannot be checked (FORMAT.md, "Verifying a ledger", step 4).
             signal_seq, signal_id = link
-            held = self.signal_ids[signal_seq]
+            held = self.signal_ids[signal_seq - self.start_seq]
             problem = None
             if held is None:
                 problem = (f"outcome names signal {signal_id!r} at seq {signal_seq}, which is not "
@@ -545,20 +574,230 @@ def walk_active(walk, name, data, header):
 
 
 # ----------------------------------------------------------------------------------------------
+# The check log (FORMAT.md, "Check log").
+# ----------------------------------------------------------------------------------------------
+
+class CheckLog:
+    """The check log as read: its intact entries up to the first damage, a torn tail, damage."""
+
+    def __init__(self, present):
+        self.present = present
+        self.entries = []  # dicts with "kind", "seq", "offset", "row_hash" and the fields
+        self.torn = None  # (offset, bytes, reason)
+        self.damage = None  # Tampered in checks.log
+
+    def anchors(self):
+        return [e for e in self.entries if e["kind"] == KIND_ANCHOR]
+
+    def checks(self):
+        return [e for e in self.entries if e["kind"] == KIND_CHECK]
+
+
+def check_log_header_problem(data):
+    """The first (R) rule the check log's 80-byte header breaks, or None (checked in a segment
+    header's order: length, magic, version, CRC, reserved bytes)."""
+    if len(data) < HEADER_LEN:
+        return f"file of {len(data)} bytes is shorter than the {HEADER_LEN}-byte header"
+    if data[0:8] != CHECK_LOG_MAGIC:
+        return "bad magic"
+    version = u16(data, 8)
+    if version != CHECK_LOG_VERSION:
+        return (f"format version {version} is not supported (a check log is of version "
+                f"{CHECK_LOG_VERSION})")
+    if u32(data, 76) != crc32(data[0:76]):
+        return f"header crc mismatch (stored {u32(data, 76):08x}, computed {crc32(data[0:76]):08x})"
+    if any(data[10:16]) or any(data[24:76]):
+        return "reserved bytes are not zero"
+    return None
+
+
+def check_log_entry(body):
+    """The fields of a check-log entry body whose (R) layout rules hold; raises Layout."""
+    n = len(body)
+    content_len = n - 64
+    kind = body[0]
+    if kind == KIND_CHECK:
+        if content_len < CHECK_FIXED_LEN:
+            raise Layout(f"body of {n} bytes is too short for an integrity check")
+        if body[1] not in CHECK_MODES:
+            raise Layout(f"mode code {body[1]}")
+        if body[2] > 1:
+            raise Layout(f"chain_valid {body[2]}")
+        if any(body[3:8]):
+            raise Layout("reserved bytes are not zero")
+        errors_len = u32(body, 96)
+        if errors_len > ERRORS_JSON_LEN_MAX:
+            raise Layout(f"errors_json of {errors_len} bytes, longer than {ERRORS_JSON_LEN_MAX}")
+        r = Reader(body, CHECK_FIXED_LEN)
+        errors_json = r.utf8(r.take(errors_len, "errors_json"), "errors_json")
+        r.finish("errors_json")
+        return {
+            "mode": CHECK_MODES[body[1]],
+            "chain_valid": body[2] == 1,
+            "checked_at_ns": i64(body, 16),
+            "range_start": u64(body, 24),
+            "range_end": u64(body, 32),
+            "expected_count": u64(body, 40),
+            "actual_count": u64(body, 48),
+            "head_row_hash": bytes(body[56:88]),
+            "duration_ns": u64(body, 88),
+            "errors_json": errors_json,
+        }
+    # A retention anchor.
+    if content_len != ANCHOR_CONTENT_LEN:
+        raise Layout(f"a retention anchor body is {ANCHOR_CONTENT_LEN + 64} bytes, not {n}")
+    if any(body[1:8]):
+        raise Layout("reserved bytes are not zero")
+    a = {
+        "removed_at_ns": i64(body, 16),
+        "first_seq": u64(body, 24),
+        "last_seq": u64(body, 32),
+        "record_count": u64(body, 40),
+        "min_timestamp_ns": i64(body, 48),
+        "max_timestamp_ns": i64(body, 56),
+        "prev_hash": bytes(body[64:96]),
+        "last_row_hash": bytes(body[96:128]),
+        "file_sha256": bytes(body[128:160]),
+        "file_len": u64(body, 160),
+    }
+    if a["record_count"] != a["last_seq"] - a["first_seq"] + 1:
+        raise Layout(f"anchor of seqs {a['first_seq']}..={a['last_seq']} says "
+                     f"{a['record_count']} entries")
+    return a
+
+
+def read_check_log(directory):
+    """Reads and checks `checks.log` (an absent file is an empty log): the header, then the
+    frames from byte 80 walked as in the active segment, with expected (seq, prev_hash) from
+    (0, genesis). Damage is kept in the result (reported after any damage in the segments)."""
+    path = os.path.join(directory, CHECK_LOG_FILE)
+    if not os.path.exists(path):
+        return CheckLog(False)
+    with open(path, "rb") as f:
+        data = memoryview(f.read())
+    log = CheckLog(True)
+    problem = check_log_header_problem(data)
+    if problem:
+        log.damage = Tampered(CHECK_LOG_FILE, 0, None, f"check log: header: {problem}")
+        return log
+    size = len(data)
+    o = HEADER_LEN
+    seq, last_hash = 0, GENESIS
+    while True:
+        f = frame_at(data, o, size)
+        if f[0] == "end":
+            return log
+        if f[0] == "valid":
+            body = f[1]
+            try:
+                fields = check_log_frame(body, seq, last_hash)
+            except Layout as e:
+                log.damage = Tampered(CHECK_LOG_FILE, o, seq, f"check log: {e}")
+                return log
+            n = len(body)
+            last_hash = bytes(body[n - 32:])
+            fields.update(kind=body[0], seq=seq, offset=o, row_hash=last_hash)
+            log.entries.append(fields)
+            seq += 1
+            o = f[2]
+            continue
+        # A check log has no trailer: a trailer sentinel is a frame length out of range.
+        why = f[1] if f[0] != "trailer" else (
+            f"frame length {SENTINEL} out of range {BODY_LEN_MIN}..={BODY_LEN_MAX} (a check log "
+            f"has no trailer)")
+        after = valid_frame_after(data, o, seq)
+        if after is not None:
+            log.damage = Tampered(CHECK_LOG_FILE, o, seq, f"check log: {why}, followed by a valid "
+                                  f"frame at byte {after}: not a torn tail")
+        else:
+            log.torn = (o, size - o, why)
+        return log
+
+
+def check_log_frame(body, seq, last_hash):
+    """Checks a CRC-valid check-log frame's body as the entry with `seq` chained to `last_hash`:
+    its kind, seq, prev_hash, row hash and layout. Returns its fields; raises Layout."""
+    kind = body[0]
+    if kind not in CHECK_LOG_KINDS:
+        if kind in KIND_NAMES:
+            raise Layout(f"entry kind {kind:#04x} ({KIND_NAMES[kind]}) is not allowed in the "
+                         f"check log")
+        if kind in RESERVED_KINDS:
+            raise Layout(f"entry kind {kind:#04x} ({RESERVED_KINDS[kind]}) is not allowed in the "
+                         f"check log")
+        raise Layout(f"unknown entry kind {kind:#04x}")
+    stored_seq = u64(body, 8)
+    if stored_seq != seq:
+        raise Layout(f"seq gap: expected check-log seq {seq}, found {stored_seq}")
+    n = len(body)
+    prev = bytes(body[n - 64:n - 32])
+    if prev != last_hash:
+        raise Layout(f"chain break: prev_hash {prev.hex()} is not the previous row_hash "
+                     f"{last_hash.hex()}")
+    stored = bytes(body[n - 32:])
+    computed = row_hash(body)
+    if computed != stored:
+        raise Layout(f"row hash mismatch: stored {stored.hex()}, computed {computed.hex()}")
+    try:
+        return check_log_entry(body)
+    except Layout as e:
+        raise Layout(f"malformed {CHECK_LOG_KINDS[kind]}: {e}") from None
+
+
+def anchored_start(log, first_held):
+    """Where the held ledger starts when its first segment is named for `first_held` > 0
+    (FORMAT.md, "Retention"): walking the anchors in check-log order, the first must start at
+    seq 0 chained to genesis, each next one where the previous ended, chained to its last
+    row_hash, until one ends at first_held - 1. Returns (True, seq, hash, anchors used), or
+    (False, seq, None, anchors used) with the seq where the run of anchors stops."""
+    next_seq, last_hash, used = 0, GENESIS, []
+    for a in log.anchors():
+        if a["first_seq"] != next_seq or a["prev_hash"] != last_hash:
+            break
+        next_seq, last_hash = a["last_seq"] + 1, a["last_row_hash"]
+        used.append(a)
+        if next_seq == first_held:
+            return True, next_seq, last_hash, used
+    return False, next_seq, None, used
+
+
+# ----------------------------------------------------------------------------------------------
 # The ledger (FORMAT.md, "Directory layout", "How segments join", "Verifying a ledger").
 # ----------------------------------------------------------------------------------------------
 
 def verify_ledger(directory, want_seq=None):
-    """Returns (entries, head row_hash or None, torn tail or None, walk); raises Tampered."""
+    """Returns (walk, torn tail or None, check log); raises Tampered: damage in the segments
+    (steps 1 to 4) first, then damage in the check log (step 5)."""
     if not os.path.isfile(os.path.join(directory, "ledger.toml")):
         raise UsageError(f"{directory} is not a signal-ledger directory (no ledger.toml)")
     # A segment name is 20 digits + ".seg" whose number fits in a u64 (FORMAT.md, "Segment files
     # and their names"); zero-padding makes the lexical order the numeric order.
     names = sorted(n for n in os.listdir(directory)
                    if SEGMENT_NAME.fullmatch(n) and int(n[:20]) < 1 << 64)
-    walk = Walk(want_seq)
-    if not names or int(names[0][:20]) != 0:
+    log = read_check_log(directory)
+    if not names:
         raise Tampered(segment_name(0), 0, 0, "missing segment starting at seq 0")
+    first_held = int(names[0][:20])
+    walk = Walk(want_seq)
+    if first_held != 0:
+        # FORMAT.md, "Verifying a ledger", step 2, and "Retention": the anchors of the check log
+        # must run unbroken from seq 0 to the first held seq - 1.
+        reached, seq, last_hash, used = anchored_start(log, first_held)
+        if not reached:
+            how = (f"the retention anchors in {CHECK_LOG_FILE} run unbroken from seq 0 to seq "
+                   f"{seq - 1} only" if used else
+                   f"no retention anchor in {CHECK_LOG_FILE} starts at seq 0 chained to genesis")
+            if not log.present:
+                how = f"there is no {CHECK_LOG_FILE} to hold retention anchors"
+            damage = ""
+            if log.damage is not None:
+                damage = (f"; {CHECK_LOG_FILE} is damaged at byte {log.damage.offset} seq "
+                          f"{'-' if log.damage.seq is None else log.damage.seq}: {log.damage.what}")
+            raise Tampered(segment_name(seq), 0, seq,
+                           f"missing segment starting at seq {seq}: the first segment held starts "
+                           f"at seq {first_held}, and {how}{damage}")
+        walk = Walk(want_seq, seq, last_hash)
+        walk.anchors_used = used
     try:
         torn = walk_segments(directory, names, walk)
     except Tampered as t:
@@ -568,8 +807,10 @@ def verify_ledger(directory, want_seq=None):
         raise
     if walk.link_failure is not None:
         raise walk.link_failure
-    head = walk.last_hash if walk.next_seq > 0 else None
-    return walk.next_seq, head, torn, walk
+    # FORMAT.md, "Verifying a ledger", step 5: after any damage in the segments.
+    if log.damage is not None:
+        raise log.damage
+    return walk, torn, log
 
 
 def walk_segments(directory, names, walk):
@@ -638,6 +879,20 @@ def parse_rfc3339_ns(text):
     return total
 
 
+def format_rfc3339_ns(ns):
+    """`ns` since the epoch as RFC 3339 in UTC, with 0, 3, 6 or 9 fractional digits."""
+    secs, frac = divmod(ns, 1_000_000_000)
+    t = datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=secs)
+    text = t.strftime("%Y-%m-%dT%H:%M:%S")
+    if frac:
+        digits = f"{frac:09d}"
+        for keep in (3, 6, 9):
+            if digits[keep:].strip("0") == "":
+                text += "." + digits[:keep]
+                break
+    return text + "Z"
+
+
 def load_digest(path):
     try:
         with open(path, encoding="utf-8") as f:
@@ -679,38 +934,88 @@ def main(argv):
     directory = args[0]
     digest = load_digest(against) if against else None
     try:
-        count, head, torn, walk = verify_ledger(directory, digest[0] if digest else None)
+        walk, torn, log = verify_ledger(directory, digest[0] if digest else None)
         if torn is not None:
             name, offset, dropped, reason = torn
             note = (f"torn tail in {name} at byte {offset}: {reason}; {dropped} bytes are not part "
                     f"of the ledger (the writer truncates them on its next open)")
             if strict:
-                raise Tampered(name, offset, count, note)
+                raise Tampered(name, offset, walk.next_seq, note)
+            print(f"note: {note}")
+        if log.torn is not None:
+            offset, dropped, reason = log.torn
+            note = (f"torn tail in {CHECK_LOG_FILE} at byte {offset}: {reason}; {dropped} bytes "
+                    f"are not part of the check log (the next append cuts them off)")
+            if strict:
+                raise Tampered(CHECK_LOG_FILE, offset, len(log.entries), note)
             print(f"note: {note}")
         if digest is not None:
-            seq, row, ts_ns = digest
-            if seq >= count:
-                raise Tampered(os.path.basename(os.path.normpath(directory)), 0, seq,
-                               f"digest mismatch: the ledger ends before seq {seq} (it holds "
-                               f"{count} entries): entries were removed")
-            name, offset, stored, recorded_at = walk.wanted
-            if stored != row:
-                raise Tampered(name, offset, seq, f"digest mismatch: seq {seq} has row_hash "
-                               f"{stored.hex()}, the digest says {row.hex()}")
-            if ts_ns != recorded_at:
-                raise Tampered(name, offset, seq, f"digest mismatch: seq {seq} has the digest's "
-                               f"row_hash but recorded_at {recorded_at} ns, the digest's timestamp "
-                               f"says {ts_ns} ns")
+            check_digest(directory, walk, log, digest)
     except Tampered as t:
         print(t.line())
         return 1
-    if head is None:
+    if log.present:
+        print(f"check log: intact, {plural(len(log.entries), 'entry', 'entries')} "
+              f"({plural(len(log.checks()), 'integrity check', 'integrity checks')}, "
+              f"{plural(len(log.anchors()), 'retention anchor', 'retention anchors')})")
+    if walk.anchors_used:
+        first, last = walk.anchors_used[0], walk.anchors_used[-1]
+        print(f"retention: seqs 0..={walk.start_seq - 1} were removed; the ledger starts at seq "
+              f"{walk.start_seq}, chained to {last['last_row_hash'].hex()}, from retention "
+              f"anchors {first['seq']}..={last['seq']} in {CHECK_LOG_FILE}")
+    count = walk.next_seq - walk.start_seq
+    if count == 0:
         print("intact: 0 entries, no head")
     else:
-        print(f"intact: {count} entries, head seq {count - 1} row_hash {head.hex()}")
+        print(f"intact: {count} entries, head seq {walk.next_seq - 1} row_hash "
+              f"{walk.last_hash.hex()}")
     if digest is not None:
         print(f"against {against}: seq {digest[0]} row_hash {digest[1].hex()} is held")
     return 0
+
+
+def plural(n, one, many):
+    return f"{n} {one if n == 1 else many}"
+
+
+def check_digest(directory, walk, log, digest):
+    """FORMAT.md, "Head digests and verify --against", on a verified ledger; raises Tampered."""
+    seq, row, ts_ns = digest
+    ledger = os.path.basename(os.path.normpath(directory))
+    if seq < walk.start_seq:
+        # FORMAT.md, "Retention", "Digests of removed entries": the entry is gone; name the
+        # anchor of the removed segment that held it, and whether it records the digest's hash.
+        a = next((a for a in log.anchors() if a["first_seq"] <= seq <= a["last_seq"]), None)
+        if a is None:
+            what = (f"the ledger no longer holds seq {seq} (it starts at seq {walk.start_seq}) and "
+                    f"no retention anchor covers it")
+        else:
+            same = ""
+            if a["last_seq"] == seq:
+                if a["last_row_hash"] == row:
+                    same = ("; the anchor records this same row_hash for it, and what remains "
+                            "chains on from it")
+                else:
+                    same = (f"; the anchor records a DIFFERENT row_hash for it, "
+                            f"{a['last_row_hash'].hex()}")
+            removed_at = format_rfc3339_ns(a["removed_at_ns"])
+            what = (f"seq {seq} was removed by retention at {removed_at} "
+                    f"with segment {a['first_seq']}..={a['last_seq']} (retention anchor {a['seq']} "
+                    f"at byte {a['offset']} of {CHECK_LOG_FILE}); the ledger now starts at seq "
+                    f"{walk.start_seq}, so the digest cannot be checked against its entry{same}")
+        raise Tampered(ledger, 0, seq, f"digest not checkable: {what}")
+    if seq >= walk.next_seq:
+        raise Tampered(ledger, 0, seq,
+                       f"digest mismatch: the ledger ends before seq {seq} (its next seq is "
+                       f"{walk.next_seq}): entries were removed")
+    name, offset, stored, recorded_at = walk.wanted
+    if stored != row:
+        raise Tampered(name, offset, seq, f"digest mismatch: seq {seq} has row_hash "
+                       f"{stored.hex()}, the digest says {row.hex()}")
+    if ts_ns != recorded_at:
+        raise Tampered(name, offset, seq, f"digest mismatch: seq {seq} has the digest's "
+                       f"row_hash but recorded_at {recorded_at} ns, the digest's timestamp "
+                       f"says {ts_ns} ns")
 
 
 if __name__ == "__main__":

@@ -103,6 +103,11 @@ pub enum Command {
     /// Move a ledger written by an older signal-ledger on to this build's format version
     /// (verifies it first; never rewrites an entry).
     Upgrade,
+    /// List the integrity checks recorded in the check log (verify --record, the scheduler),
+    /// after checking the log's own chain.
+    Checks(ChecksArgs),
+    /// Remove expired sealed segments (retention_days), leaving verifiable anchors; legal hold.
+    Retention(RetentionArgs),
 }
 
 /// `outcome` options.
@@ -117,7 +122,7 @@ pub struct OutcomeArgs {
     )]
     pub signal_id: Option<String>,
     /// The signal was acted upon.
-    #[arg(long, required_unless_present_any = ["dismissed", "file"])]
+    #[arg(long)]
     pub acted: bool,
     /// The signal was dismissed (not acted upon).
     #[arg(long)]
@@ -350,6 +355,64 @@ pub struct VerifyArgs {
     /// Check on one thread.
     #[arg(long)]
     pub sequential: bool,
+    /// Record the check (pass or fail) in the ledger's hash-chained check log.
+    #[arg(long)]
+    pub record: bool,
+}
+
+/// `checks` formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ChecksFormat {
+    /// Aligned columns, one check per line.
+    Table,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `checks` options.
+#[derive(Debug, Clone, Args)]
+pub struct ChecksArgs {
+    /// Only the checks that failed.
+    #[arg(long)]
+    pub failed: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ChecksFormat::Table)]
+    pub format: ChecksFormat,
+}
+
+/// `retention` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum RetentionCommand {
+    /// Show which sealed segments have expired (a dry run), or remove them with --apply, each
+    /// after recording its retention anchor in the check log.
+    Run {
+        /// Remove them (without it, nothing changes).
+        #[arg(long)]
+        apply: bool,
+    },
+    /// Place (on) or lift (off) a legal hold: while on, retention removes nothing.
+    Hold {
+        /// on or off.
+        #[arg(value_enum)]
+        state: HoldState,
+    },
+}
+
+/// `retention hold` states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HoldState {
+    /// Retention removes nothing.
+    On,
+    /// Retention removes expired segments again.
+    Off,
+}
+
+/// `retention` options.
+#[derive(Debug, Clone, Args)]
+pub struct RetentionArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: RetentionCommand,
 }
 
 /// `get` options.

@@ -28,7 +28,7 @@ use clap::Parser;
 
 use crate::args::{Cli, Command};
 use crate::commands::{
-    bench_sink, demo, generate, ingest, init, inspect, lineage, outcome, query, verify,
+    bench_sink, checks, demo, generate, ingest, init, inspect, lineage, outcome, query, verify,
 };
 use crate::error::{one_line, CliResult, EXIT_ERROR, EXIT_OK};
 
@@ -116,5 +116,7 @@ fn run(cli: &Cli) -> CliResult<u8> {
         Command::Lineage(a) => lineage::run(g, a).map(|()| EXIT_OK),
         Command::Outcome(a) => outcome::run(g, a).map(|()| EXIT_OK),
         Command::Upgrade => outcome::upgrade(g).map(|()| EXIT_OK),
+        Command::Checks(a) => checks::list(g, a),
+        Command::Retention(a) => checks::retention(g, a).map(|()| EXIT_OK),
     }
 }

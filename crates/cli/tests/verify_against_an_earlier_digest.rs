@@ -87,7 +87,7 @@ fn an_old_digest_holds_after_appends_and_fails_on_a_rebuilt_ledger() {
     assert_eq!(out.code, 1);
     assert!(
         out.stdout
-            .contains("digest mismatch: the ledger ends before seq 999 (it holds 10 entries)"),
+            .contains("digest mismatch: the ledger ends before seq 999 (its last seq is 9)"),
         "{}",
         out.stdout
     );

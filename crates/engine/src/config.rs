@@ -32,7 +32,7 @@ impl Durability {
     }
 }
 
-/// The row-hash algorithm. Only SHA-256 exists in format version 1.
+/// The row-hash algorithm. Only SHA-256 exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum HashAlgorithm {
@@ -66,6 +66,15 @@ pub struct PersistenceConfig {
     pub segment_size_bytes: u64,
     /// Sync after each append (default fdatasync).
     pub durability: Durability,
+    /// A legal hold: while true, retention removes nothing, whatever `retention_days` says
+    /// (default false).
+    pub legal_hold: bool,
+    /// Seconds between the integrity checks a long-running writer (`ingest --follow`) runs and
+    /// records in the check log; 0 runs none (default 0).
+    pub check_interval_secs: u64,
+    /// Every this many scheduled checks, one is a full pass; the others check only what was
+    /// appended since the last passed check (default 24; at least 1).
+    pub full_check_every: u32,
 }
 
 impl Default for PersistenceConfig {
@@ -77,6 +86,9 @@ impl Default for PersistenceConfig {
             flush_interval_ms: 0,
             segment_size_bytes: SEGMENT_SIZE_BYTES_DEFAULT,
             durability: Durability::Fdatasync,
+            legal_hold: false,
+            check_interval_secs: 0,
+            full_check_every: 24,
         }
     }
 }
@@ -97,6 +109,9 @@ impl PersistenceConfig {
     pub fn validate(&self) -> std::result::Result<(), String> {
         if self.batch_size == 0 {
             return Err("batch_size must be at least 1".into());
+        }
+        if self.full_check_every == 0 {
+            return Err("full_check_every must be at least 1".into());
         }
         if self.segment_size_bytes < SEGMENT_SIZE_BYTES_MIN {
             return Err(format!(
@@ -173,12 +188,21 @@ impl LedgerToml {
              # seal the active segment and start a new one at this size\n\
              segment_size_bytes = {}\n\
              # fdatasync | fsync | none\n\
-             durability = \"{durability}\"\n",
+             durability = \"{durability}\"\n\
+             # true: retention removes nothing (a legal hold)\n\
+             legal_hold = {}\n\
+             # seconds between scheduled integrity checks of a running writer; 0 = none\n\
+             check_interval_secs = {}\n\
+             # every Nth scheduled check is a full pass, the others incremental\n\
+             full_check_every = {}\n",
             self.format_version,
             p.retention_days,
             p.batch_size,
             p.flush_interval_ms,
             p.segment_size_bytes,
+            p.legal_hold,
+            p.check_interval_secs,
+            p.full_check_every,
         )
     }
 }

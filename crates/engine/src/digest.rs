@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::checklog::{anchor_holding, read_check_log, CHECK_LOG_FILE};
 use crate::error::{CorruptKind, Corruption, LedgerError, Result};
 use crate::hash::Hash;
 use crate::record::codec::{signal_recorded_at, split_hashes};
@@ -89,6 +90,45 @@ impl Digest {
         })
     }
 
+    /// Why a digest whose seq lies before the first held entry cannot be checked: the
+    /// retention anchor of the removed segment that held it, and what the anchor records.
+    fn pruned(&self, snapshot: &Snapshot) -> Corruption {
+        let first = snapshot.first_seq();
+        let log = read_check_log(snapshot.dir()).unwrap_or_default();
+        let message = match anchor_holding(&log, self.seq) {
+            Some(a) => {
+                let same = if a.last_seq == self.seq {
+                    if a.last_row_hash == self.row_hash {
+                        "; the anchor records this same row_hash for it, and what remains chains on from it"
+                    } else {
+                        "; the anchor records a DIFFERENT row_hash for it"
+                    }
+                } else {
+                    ""
+                };
+                format!(
+                    "seq {} was removed by retention at {} with segment {}..={} (retention anchor {} in {}); the ledger now starts at seq {first}, so the digest cannot be checked against its entry{same}",
+                    self.seq,
+                    format_rfc3339_ns(a.removed_at_ns),
+                    a.first_seq,
+                    a.last_seq,
+                    a.seq,
+                    CHECK_LOG_FILE
+                )
+            }
+            None => format!(
+                "the ledger no longer holds seq {} (it starts at seq {first}) and no retention anchor covers it",
+                self.seq
+            ),
+        };
+        Corruption {
+            file: snapshot.dir().to_path_buf(),
+            offset: 0,
+            seq: Some(self.seq),
+            kind: CorruptKind::DigestPruned(message),
+        }
+    }
+
     /// Checks that `snapshot` holds this exact entry. Whether the rest of the chain is intact is
     /// `verify`'s job; together they prove nothing up to `seq` was rewritten.
     pub fn check(&self, snapshot: &Snapshot) -> std::result::Result<(), Corruption> {
@@ -99,24 +139,16 @@ impl Digest {
             kind: CorruptKind::DigestMismatch(message),
         };
         if self.seq < snapshot.first_seq() {
-            return Err(mismatch(
-                snapshot.dir().to_path_buf(),
-                0,
-                format!(
-                    "the ledger no longer holds seq {} (it starts at seq {})",
-                    self.seq,
-                    snapshot.first_seq()
-                ),
-            ));
+            return Err(self.pruned(snapshot));
         }
         if self.seq >= snapshot.next_seq() {
             return Err(mismatch(
                 snapshot.dir().to_path_buf(),
                 0,
                 format!(
-                    "the ledger ends before seq {} (it holds {} entries): entries were removed",
+                    "the ledger ends before seq {} (its last seq is {}): entries were removed",
                     self.seq,
-                    snapshot.next_seq()
+                    snapshot.next_seq().saturating_sub(1)
                 ),
             ));
         }

@@ -73,7 +73,15 @@ pub fn is_own_temporary(name: &str) -> bool {
             || base == crate::sink::METRICS_FILE
             || parse_segment_file_name(base).is_some()
             || is_sidecar_temporary(base)
+            || is_check_log_temporary(base)
     })
+}
+
+/// `checks.log.<pid>`: the check log being created by process `pid`.
+fn is_check_log_temporary(base: &str) -> bool {
+    base.strip_prefix(crate::checklog::CHECK_LOG_FILE)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// `<first seq>.idx.<pid>`: an index sidecar being written by process `pid`.

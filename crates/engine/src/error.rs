@@ -76,6 +76,9 @@ pub enum CorruptKind {
     },
     /// The ledger does not hold the digest it is checked against.
     DigestMismatch(String),
+    /// The digest's entry was removed by retention: it can no longer be checked against an
+    /// entry (the message says what the retention anchor records of it).
+    DigestPruned(String),
 }
 
 impl fmt::Display for CorruptKind {
@@ -115,6 +118,7 @@ impl fmt::Display for CorruptKind {
                 "damaged frame followed by a valid frame at byte {valid_frame_at}: not a torn tail, refusing to truncate"
             ),
             CorruptKind::DigestMismatch(m) => write!(f, "digest mismatch: {m}"),
+            CorruptKind::DigestPruned(m) => write!(f, "digest not checkable: {m}"),
         }
     }
 }
@@ -146,6 +150,7 @@ impl fmt::Display for Corruption {
             CorruptKind::DigestMismatch(_) if self.file.extension().is_none_or(|e| e != "seg") => {
                 return write!(f, "{}", self.kind)
             }
+            CorruptKind::DigestPruned(_) => return write!(f, "{}", self.kind),
             _ => {}
         }
         write!(f, "corrupt entry in {name} at byte {}", self.offset)?;

@@ -6,6 +6,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use crate::checklog::{anchored_start, read_check_log};
 use crate::dir::list_segments;
 use crate::error::{CorruptKind, Corruption, LedgerError, Result};
 use crate::hash::{Hash, GENESIS_PREV_HASH};
@@ -79,6 +80,32 @@ pub fn read_layout(dir: &Path, tail_access: TailAccess) -> Result<SegmentLayout>
             kind: CorruptKind::MissingSegment { first_seq: 0 },
         });
         return Ok(layout);
+    }
+    // Retention removes the oldest segments whole, each after recording an anchor in the
+    // check log: the first held segment then starts where the run of anchors ends.
+    if let Some(&(first, _)) = segments.first() {
+        if first > 0 {
+            let log = read_check_log(dir)?;
+            match anchored_start(&log, first) {
+                Ok(Some((next_seq, last_hash))) => {
+                    layout.sealed_end = ChainPosition {
+                        next_seq,
+                        last_hash,
+                    }
+                }
+                Ok(None) => {}
+                Err(gap) => {
+                    let next = gap.seq.unwrap_or(0);
+                    layout.damage = Some(Corruption {
+                        file: segment_path(dir, next),
+                        offset: 0,
+                        seq: Some(next),
+                        kind: CorruptKind::MissingSegment { first_seq: next },
+                    });
+                    return Ok(layout);
+                }
+            }
+        }
     }
     let count = segments.len();
     let mut last_version = 0u16;

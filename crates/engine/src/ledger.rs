@@ -39,9 +39,11 @@ use crate::segment::writer::{ActiveSegment, SealedSegment};
 use crate::segment::SegmentBytes;
 
 mod outcomes;
+mod retention;
 mod upgrade;
 
 pub use outcomes::{OutcomeReceipt, RecordedOutcome};
+pub use retention::{ExpiredSegment, RetentionPlan};
 pub use upgrade::UpgradeReport;
 
 /// Where one signal of an append is in the ledger, once durable.

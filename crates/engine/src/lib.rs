@@ -11,6 +11,7 @@
 //! - [`verify()`]: parallel integrity verification; [`Digest`]: head digests kept elsewhere.
 //! - [`input`]: NDJSON input of signals; [`record`]: the columns and their byte layout.
 
+pub mod checklog;
 pub mod config;
 pub mod digest;
 pub mod dir;

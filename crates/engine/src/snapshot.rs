@@ -334,25 +334,34 @@ impl Snapshot {
         offset: usize,
         seq: u64,
     ) -> Result<Option<OutcomeView<'_>>> {
-        let Some(s) = self.segments.get(segment) else {
+        let Some(entry) = self.entry_at(segment, offset, seq, EntryKind::Outcome) else {
             return Ok(None);
         };
+        decode_outcome(entry.body)
+            .map(Some)
+            .map_err(|kind| self.corrupt(&entry, kind))
+    }
+
+    /// The whole, CRC-valid frame of kind `kind` and seq `seq` at `offset` of segment
+    /// `segment`, if there is one (an index that placed it wrongly finds none).
+    fn entry_at(
+        &self,
+        segment: usize,
+        offset: usize,
+        seq: u64,
+        kind: EntryKind,
+    ) -> Option<EntryRef<'_>> {
+        let s = self.segments.get(segment)?;
         let area = s.bytes.get(..s.records_end).unwrap_or_default();
         let FrameAt::Valid { body, .. } = frame_at(area, offset) else {
-            return Ok(None);
+            return None;
         };
-        if entry_seq(body) != Some(seq) || entry_kind(body) != Ok(EntryKind::Outcome) {
-            return Ok(None);
-        }
-        let entry = EntryRef {
+        (entry_seq(body) == Some(seq) && entry_kind(body) == Ok(kind)).then_some(EntryRef {
             seq,
             segment,
             offset,
             body,
-        };
-        decode_outcome(body)
-            .map(Some)
-            .map_err(|kind| self.corrupt(&entry, kind))
+        })
     }
 
     /// The signal with `seq` whose frame an index places at `offset` in segment `segment`:
@@ -373,23 +382,10 @@ impl Snapshot {
         offset: usize,
         seq: u64,
     ) -> Result<Option<SignalView<'_>>> {
-        let Some(s) = self.segments.get(segment) else {
+        let Some(entry) = self.entry_at(segment, offset, seq, EntryKind::Signal) else {
             return Ok(None);
         };
-        let area = s.bytes.get(..s.records_end).unwrap_or_default();
-        let FrameAt::Valid { body, .. } = frame_at(area, offset) else {
-            return Ok(None);
-        };
-        if entry_seq(body) != Some(seq) || entry_kind(body) != Ok(EntryKind::Signal) {
-            return Ok(None);
-        }
-        let entry = EntryRef {
-            seq,
-            segment,
-            offset,
-            body,
-        };
-        decode_signal(body)
+        decode_signal(entry.body)
             .map(Some)
             .map_err(|kind| self.corrupt(&entry, kind))
     }

@@ -1,6 +1,7 @@
 //! The read-only commands: `digest`, `stats`, `get` and `tail`. Each opens a snapshot, so they
 //! work while a writer appends.
 
+use signal_ledger_engine::checklog::read_check_log;
 use signal_ledger_engine::config::LedgerToml;
 use signal_ledger_engine::record::json::{
     write_entry_record_json, write_outcome_json, write_record_json,
@@ -65,7 +66,34 @@ pub fn stats_json(snapshot: &Snapshot, toml: &LedgerToml, sink: Option<&SinkMetr
         .u64("batch_size", p.batch_size as u64)
         .u64("flush_interval_ms", p.flush_interval_ms)
         .u64("retention_days", u64::from(p.retention_days))
+        .bool("legal_hold", p.legal_hold)
+        .u64("check_interval_secs", p.check_interval_secs)
+        .u64("full_check_every", u64::from(p.full_check_every))
         .finish();
+    let checks = read_check_log(snapshot.dir()).ok().map(|log| {
+        let last = log.checks().last();
+        JsonObject::new()
+            .u64("checks", log.checks().count() as u64)
+            .u64(
+                "failed",
+                log.checks().filter(|c| !c.chain_valid).count() as u64,
+            )
+            .opt_u64("last_check_id", last.map(|c| c.check_id))
+            .opt_str(
+                "last_checked_at",
+                last.map(|c| format_rfc3339_ns(c.checked_at_ns)).as_deref(),
+            )
+            .raw(
+                "last_passed",
+                last.map_or("null", |c| if c.chain_valid { "true" } else { "false" }),
+            )
+            .u64("anchors", log.anchors().count() as u64)
+            .opt_str(
+                "damage",
+                log.damage.as_ref().map(ToString::to_string).as_deref(),
+            )
+            .finish()
+    });
     JsonObject::new()
         .str("ledger", &output::path_text(snapshot.dir()))
         .u64("format_version", u64::from(toml.format_version))
@@ -98,6 +126,7 @@ pub fn stats_json(snapshot: &Snapshot, toml: &LedgerToml, sink: Option<&SinkMetr
             snapshot.damage().map(ToString::to_string).as_deref(),
         )
         .raw("config", &config)
+        .raw("check_log", checks.as_deref().unwrap_or("null"))
         .raw("sink", &sink)
         .finish()
 }

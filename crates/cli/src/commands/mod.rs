@@ -2,6 +2,7 @@
 //! stores nothing itself: it wires the engine and formats what it returns.
 
 pub mod bench_sink;
+pub mod checks;
 pub mod demo;
 pub mod follow;
 pub mod generate;

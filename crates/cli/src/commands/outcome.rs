@@ -7,7 +7,7 @@ use signal_ledger_engine::ledger::{now_ns, OutcomeReceipt};
 use signal_ledger_engine::record::json::push_json_str;
 use signal_ledger_engine::record::{Decision, Outcome};
 use signal_ledger_engine::timefmt::parse_rfc3339_ns;
-use signal_ledger_engine::Ledger;
+use signal_ledger_engine::{Ledger, LedgerError};
 
 use crate::args::{GlobalArgs, OutcomeArgs};
 use crate::error::{CliError, CliResult};
@@ -17,13 +17,47 @@ use crate::wiring;
 /// Runs `outcome`: one outcome from the flags, or every line of `--file`, in one append.
 pub fn run(global: &GlobalArgs, args: &OutcomeArgs) -> CliResult<()> {
     let dir = wiring::ledger_dir(global)?;
-    let outcomes = match &args.file {
-        Some(path) => read_outcomes(path)?,
-        None => vec![outcome_from_flags(args)?],
+    let (lines, outcomes): (Vec<Option<u64>>, Vec<Outcome>) = match &args.file {
+        Some(path) => read_outcomes(path)?
+            .into_iter()
+            .map(|(line, o)| (Some(line), o))
+            .unzip(),
+        None => (vec![None], vec![outcome_from_flags(args)?]),
     };
     let mut ledger = wiring::open_writer(dir, global)?;
-    let receipt = ledger.append_outcomes(&outcomes)?;
+    let receipt = ledger
+        .append_outcomes(&outcomes)
+        .map_err(|e| refusal(e, &lines, args.file.as_deref()))?;
     output::println(&receipt_json(&outcomes, &receipt))
+}
+
+/// An append's refusal, naming the input line of the outcome at fault (for `--file`).
+fn refusal(e: LedgerError, lines: &[Option<u64>], file: Option<&std::path::Path>) -> CliError {
+    let at = |index: usize| lines.get(index).copied().flatten();
+    let (line, message) = match &e {
+        LedgerError::UnknownSignal { index, signal_id } => (
+            at(*index),
+            format!("field signal_id: no signal with signal_id {signal_id:?} is recorded in this ledger"),
+        ),
+        LedgerError::InvalidOutcome { index, error } => (at(*index), error.to_string()),
+        _ => return e.into(),
+    };
+    match (file, line) {
+        (Some(path), Some(line)) => CliError::new(format!(
+            "{}: line {line}: {message}; nothing was appended",
+            input_name(path)
+        )),
+        _ => CliError::new(message),
+    }
+}
+
+/// How an input file is named in messages.
+fn input_name(path: &std::path::Path) -> String {
+    if path == std::path::Path::new("-") {
+        "standard input".to_owned()
+    } else {
+        path_text(path)
+    }
 }
 
 /// The outcome the flags describe.
@@ -32,6 +66,9 @@ fn outcome_from_flags(args: &OutcomeArgs) -> CliResult<Outcome> {
         .signal_id
         .clone()
         .ok_or_else(|| CliError::new("give a SIGNAL_ID (or --file)"))?;
+    if !args.acted && !args.dismissed {
+        return Err(CliError::new("give --acted or --dismissed"));
+    }
     let decided_at_ns = match &args.at {
         Some(text) => parse_rfc3339_ns(text)
             .map_err(|problem| CliError::new(format!("--at {text:?}: {problem}")))?,
@@ -48,7 +85,7 @@ fn outcome_from_flags(args: &OutcomeArgs) -> CliResult<Outcome> {
 
 /// Every outcome of an NDJSON file ("-": standard input); any bad line refuses the whole input,
 /// naming the first.
-fn read_outcomes(path: &std::path::Path) -> CliResult<Vec<Outcome>> {
+fn read_outcomes(path: &std::path::Path) -> CliResult<Vec<(u64, Outcome)>> {
     let mut bytes = Vec::new();
     let read = if path == std::path::Path::new("-") {
         std::io::stdin().lock().read_to_end(&mut bytes)
@@ -63,11 +100,11 @@ fn read_outcomes(path: &std::path::Path) -> CliResult<Vec<Outcome>> {
             .next()
             .map_or_else(String::new, |e| e.to_string());
         let tail = if more > 0 {
-            format!(" (and {more} more bad lines); nothing was appended")
+            format!(" (and {more} more invalid lines); nothing was appended")
         } else {
             "; nothing was appended".to_owned()
         };
-        CliError::new(format!("{}: {first}{tail}", path_text(path)))
+        CliError::new(format!("{}: {first}{tail}", input_name(path)))
     })
 }
 

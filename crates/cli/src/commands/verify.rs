@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
+use signal_ledger_engine::checklog::{check_record, read_check_log, record_check, CheckMode};
 use signal_ledger_engine::{
-    verify_with_progress, Corruption, Digest, Snapshot, VerifyOptions, VerifyReport,
+    verify_with_progress, CorruptKind, Corruption, Digest, Snapshot, VerifyOptions, VerifyReport,
 };
 
 use crate::args::{GlobalArgs, VerifyArgs};
@@ -19,15 +20,31 @@ pub struct Verdict {
     pub report: VerifyReport,
     /// The digest checked against and what the check found.
     pub against: Option<(Digest, Result<(), Corruption>)>,
+    /// Damage in the check log (its own chain), if any.
+    pub check_log_damage: Option<Corruption>,
+    /// The check_id under which this verification was recorded (`--record`).
+    pub recorded: Option<u64>,
 }
 
 impl Verdict {
-    /// The failure to report: verify's first, else the digest check's.
+    /// The failure to report: verify's first, else the check log's, else the digest check's
+    /// (the order of FORMAT.md, "Verifying a ledger", then "Head digests").
     pub fn first_failure(&self) -> Option<&Corruption> {
         self.report
             .first_failure
             .as_ref()
+            .or(self.check_log_damage.as_ref())
             .or_else(|| self.against.as_ref().and_then(|(_, r)| r.as_ref().err()))
+    }
+
+    /// Every failure found, as text (what a recorded check keeps in its errors_json).
+    pub fn failures(&self) -> Vec<String> {
+        let digest = self.against.as_ref().and_then(|(_, r)| r.as_ref().err());
+        digest
+            .into_iter()
+            .chain(self.check_log_damage.as_ref())
+            .map(|c| c.to_string())
+            .collect()
     }
 
     /// Whether the ledger is intact and holds the digest.
@@ -47,8 +64,20 @@ impl Verdict {
     /// One line: `intact: N records checked (seq A..=B) in S s, head seq H row_hash X`, or
     /// `TAMPERED: <the first failure>`.
     pub fn to_text(&self) -> String {
+        let recorded = self
+            .recorded
+            .map(|id| format!("; recorded as check {id}"))
+            .unwrap_or_default();
         if let Some(failure) = self.first_failure() {
-            return format!("TAMPERED: {failure}");
+            // A digest of entries retention removed is not evidence of tampering: it just
+            // cannot be checked any more (the message names the anchor).
+            let verdict = match failure.kind {
+                CorruptKind::DigestPruned(_) if self.report.first_failure.is_none() => {
+                    "NOT CHECKABLE"
+                }
+                _ => "TAMPERED",
+            };
+            return format!("{verdict}: {failure}{recorded}");
         }
         let r = &self.report;
         let mut text = format!("intact: {} records checked", r.records_checked);
@@ -72,6 +101,7 @@ impl Verdict {
                 digest.seq, digest.row_hash
             ));
         }
+        text.push_str(&recorded);
         text
     }
 
@@ -103,6 +133,7 @@ impl Verdict {
             ),
             None => o.raw("against", "null"),
         };
+        o.opt_u64("check_id", self.recorded);
         o.finish()
     }
 }
@@ -143,7 +174,25 @@ pub fn check(snapshot: &Snapshot, options: VerifyOptions, against: Option<Digest
         let result = d.check(snapshot);
         (d, result)
     });
-    Verdict { report, against }
+    let check_log_damage = match read_check_log(snapshot.dir()) {
+        Ok(log) => {
+            if log.torn_bytes > 0 {
+                output::eprintln(&format!(
+                    "note: {} ends in {} bytes that are not a valid entry (an append cut short, or its last entry damaged); the next append removes them",
+                    log.path.display(),
+                    log.torn_bytes
+                ));
+            }
+            log.damage
+        }
+        Err(e) => e.corruption().cloned(),
+    };
+    Verdict {
+        report,
+        against,
+        check_log_damage,
+        recorded: None,
+    }
 }
 
 /// Opens `dir` and verifies it.
@@ -152,6 +201,15 @@ pub fn verify_dir(
     options: VerifyOptions,
     against: Option<Digest>,
 ) -> CliResult<Verdict> {
+    Ok(verify_snapshot(dir, options, against)?.1)
+}
+
+/// Opens `dir`, verifies it, and returns the snapshot verified with the verdict.
+fn verify_snapshot(
+    dir: &Path,
+    options: VerifyOptions,
+    against: Option<Digest>,
+) -> CliResult<(Snapshot, Verdict)> {
     let snapshot = wiring::open_snapshot(dir)?;
     if let Some(t) = snapshot.torn_tail() {
         output::eprintln(&format!(
@@ -161,7 +219,8 @@ pub fn verify_dir(
             t.offset
         ));
     }
-    Ok(check(&snapshot, options, against))
+    let verdict = check(&snapshot, options, against);
+    Ok((snapshot, verdict))
 }
 
 /// Runs `verify` and returns the exit code.
@@ -173,7 +232,36 @@ pub fn run(global: &GlobalArgs, args: &VerifyArgs) -> CliResult<u8> {
         to_seq: args.to_seq,
         sequential: args.sequential,
     };
-    let verdict = verify_dir(dir, options, against)?;
+    let (snapshot, mut verdict) = verify_snapshot(dir, options, against)?;
+    if args.record {
+        // A check of a seq range asked for, or of the whole ledger.
+        let mode = if args.from_seq.is_some() || args.to_seq.is_some() {
+            CheckMode::Range
+        } else {
+            CheckMode::Full
+        };
+        let check = check_record(
+            &snapshot,
+            mode,
+            &options,
+            &verdict.report,
+            verdict.failures(),
+        );
+        match record_check(dir, check) {
+            Ok(recorded) => verdict.recorded = Some(recorded.check_id),
+            Err(e) => {
+                // The verdict stands; say it was not recorded, and why.
+                output::println(&if args.json {
+                    verdict.to_json()
+                } else {
+                    verdict.to_text()
+                })?;
+                return Err(CliError::new(format!(
+                    "the check was not recorded in the check log: {e}"
+                )));
+            }
+        }
+    }
     output::println(&if args.json {
         verdict.to_json()
     } else {

@@ -28,13 +28,27 @@ struct OutcomeLine {
 
 /// Parses one outcome line; `now_ns` is `at` when the line gives none.
 pub fn parse_outcome_line(line: &str, now_ns: i64) -> Result<Outcome, LineError> {
-    let parsed: OutcomeLine = serde_json::from_str(line).map_err(|e| {
-        // serde names the field for unknown, duplicate and missing ones in its message.
-        let message = e.to_string();
-        let text = message
+    let without_position = |message: String| {
+        message
             .rsplit_once(" at line ")
-            .map_or(message.as_str(), |(m, _)| m);
-        LineError::whole(format!("not an outcome object: {text}"))
+            .map_or(message.clone(), |(m, _)| m.to_owned())
+    };
+    let mut de = serde_json::Deserializer::from_str(line);
+    let parsed: OutcomeLine = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let field = e.path().to_string();
+        let problem = without_position(e.inner().to_string());
+        if field == "." {
+            // serde names the field itself for unknown, duplicate and missing ones.
+            LineError::whole(format!("not an outcome object: {problem}"))
+        } else {
+            LineError::in_field(field, problem)
+        }
+    })?;
+    de.end().map_err(|e| {
+        LineError::whole(format!(
+            "after the object: {}",
+            without_position(e.to_string())
+        ))
     })?;
     let decided_at_ns = match &parsed.at {
         None => now_ns,
@@ -63,8 +77,13 @@ pub fn parse_outcome_line(line: &str, now_ns: i64) -> Result<Outcome, LineError>
 }
 
 /// Parses a whole NDJSON input of outcomes (`\n` or `\r\n` line ends, blank lines skipped, a
-/// UTF-8 byte order mark at the start ignored): every outcome in order, or every bad line.
-pub fn parse_outcomes_ndjson(bytes: &[u8], now_ns: i64) -> Result<Vec<Outcome>, Vec<InputError>> {
+/// UTF-8 byte order mark at the start ignored): every outcome in order with its line number
+/// (1-based), or every bad line.
+#[allow(clippy::type_complexity)]
+pub fn parse_outcomes_ndjson(
+    bytes: &[u8],
+    now_ns: i64,
+) -> Result<Vec<(u64, Outcome)>, Vec<InputError>> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut outcomes = Vec::new();
     let mut errors = Vec::new();
@@ -78,7 +97,7 @@ pub fn parse_outcomes_ndjson(bytes: &[u8], now_ns: i64) -> Result<Vec<Outcome>, 
             .map_err(|_| LineError::whole("not UTF-8"))
             .and_then(|line| parse_outcome_line(line, now_ns));
         match parsed {
-            Ok(o) => outcomes.push(o),
+            Ok(o) => outcomes.push((line_no, o)),
             Err(e) => {
                 let mut e = e.at_line(line_no);
                 e.input = String::from_utf8_lossy(raw).chars().take(200).collect();
@@ -124,11 +143,20 @@ mod tests {
     fn errors_name_the_field() {
         let bad = [
             (r#"{"signal_id":"s"}"#, None, "acted_upon"),
-            (r#"{"signal_id":"s","acted_upon":1}"#, None, "bool"),
+            (
+                r#"{"signal_id":"s","acted_upon":1}"#,
+                Some("acted_upon"),
+                "bool",
+            ),
+            (
+                r#"{"signal_id":"s","acted_upon":true} x"#,
+                None,
+                "after the object",
+            ),
             (
                 r#"{"signal_id":"s","acted_upon":true,"seq":3}"#,
-                None,
-                "seq",
+                Some("seq"),
+                "unknown field",
             ),
             (
                 r#"{"signal_id":"s","acted_upon":true,"acted_upon":false}"#,

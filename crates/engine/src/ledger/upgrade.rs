@@ -32,20 +32,22 @@ pub struct UpgradeReport {
 }
 
 impl Ledger {
-    /// Upgrades the ledger in `dir` to this build's format version. Takes the writer lock,
-    /// verifies every entry (a damaged ledger is refused, unchanged), seals the active segment
+    /// Upgrades the ledger in `dir` to this build's format version. Verifies every entry (a
+    /// damaged ledger is refused, unchanged), takes the writer lock, seals the active segment
     /// if it is of an older version and holds entries (or replaces it by an empty segment of
     /// the current version if it holds none), and finally rewrites `ledger.toml` with the new
     /// version. Every step is atomic and the last one decides, so an interrupted upgrade can
     /// simply be run again; upgrading a current ledger changes nothing.
     pub fn upgrade(dir: &Path) -> Result<UpgradeReport> {
-        let mut ledger = Ledger::open_any_version(dir, OpenOptions::default(), true)?;
+        // Verified before the writer opens, which may start a segment (after a crash between
+        // sealing one and creating the next): a damaged ledger is left exactly as it is.
         let config_path = dir.join(CONFIG_FILE);
         let mut toml = LedgerToml::load(&config_path)?;
         let report = verify(&Snapshot::open(dir)?, VerifyOptions::default());
         if let Some(damage) = report.first_failure {
             return Err(LedgerError::Corrupt(Box::new(damage)));
         }
+        let mut ledger = Ledger::open_any_version(dir, OpenOptions::default(), true)?;
         let sealed = ledger.start_current_version_segment()?;
         let from_version = toml.format_version;
         if toml.format_version != FORMAT_VERSION {

@@ -1,0 +1,158 @@
+//! `checks`: the integrity checks recorded in the check log; `retention`: expired segments out,
+//! anchors in, and the legal hold.
+
+use signal_ledger_engine::checklog::{read_check_log, CheckRecord};
+use signal_ledger_engine::ledger::{now_ns, RetentionPlan};
+use signal_ledger_engine::timefmt::format_rfc3339_ns;
+
+use crate::args::{
+    ChecksArgs, ChecksFormat, GlobalArgs, HoldState, RetentionArgs, RetentionCommand,
+};
+use crate::commands::verify::corruption_json;
+use crate::error::{CliResult, EXIT_OK, EXIT_TAMPERED};
+use crate::output::{self, path_text, JsonObject};
+use crate::wiring;
+
+/// One check as one JSON object.
+pub fn check_json(c: &CheckRecord) -> String {
+    JsonObject::new()
+        .u64("check_id", c.check_id)
+        .str("checked_at", &format_rfc3339_ns(c.checked_at_ns))
+        .str("mode", c.mode.as_str())
+        .bool("chain_valid", c.chain_valid)
+        .u64("range_start", c.range_start)
+        .u64("range_end", c.range_end)
+        .u64("expected_count", c.expected_count)
+        .u64("actual_count", c.actual_count)
+        .str("head_row_hash", &c.head_row_hash.to_hex())
+        .raw("duration_ms", &format!("{:.3}", c.duration_ns as f64 / 1e6))
+        .raw("errors", &c.errors_json)
+        .finish()
+}
+
+/// One check as a table line.
+fn check_line(c: &CheckRecord) -> String {
+    let range = if c.expected_count == 0 {
+        "(nothing new)".to_owned()
+    } else {
+        format!("{}..={}", c.range_start, c.range_end)
+    };
+    let errors = if c.errors_json == "[]" {
+        String::new()
+    } else {
+        format!("  {}", c.errors_json)
+    };
+    format!(
+        "{:>6}  {}  {:<11}  {:<6}  {:<24}  {:>10}  {:>10}  {:>9.1}{errors}",
+        c.check_id,
+        format_rfc3339_ns(c.checked_at_ns),
+        c.mode.as_str(),
+        if c.chain_valid { "PASS" } else { "FAIL" },
+        range,
+        c.expected_count,
+        c.actual_count,
+        c.duration_ns as f64 / 1e6,
+    )
+}
+
+/// Runs `checks`: lists the recorded checks (all, or the failed ones) after walking the check
+/// log's chain. Exit 1 if the check log itself is damaged (the entries before the damage are
+/// listed, then the damage).
+pub fn list(global: &GlobalArgs, args: &ChecksArgs) -> CliResult<u8> {
+    let dir = wiring::ledger_dir(global)?;
+    wiring::open_snapshot(dir)?; // a ledger, or a clear error
+    let log = read_check_log(dir)?;
+    if log.torn_bytes > 0 {
+        output::eprintln(&format!(
+            "note: {} ends in {} bytes that are not a valid entry (an append cut short, or its last entry damaged)",
+            log.path.display(),
+            log.torn_bytes
+        ));
+    }
+    let mut text = String::new();
+    if args.format == ChecksFormat::Table {
+        text.push_str(&format!(
+            "{:>6}  {:<30}  {:<11}  {:<6}  {:<24}  {:>10}  {:>10}  {:>9}\n",
+            "check", "checked_at", "mode", "result", "range", "expected", "actual", "ms"
+        ));
+    }
+    for check in log.checks().filter(|c| !args.failed || !c.chain_valid) {
+        text.push_str(&match args.format {
+            ChecksFormat::Table => check_line(check),
+            ChecksFormat::Json => check_json(check),
+        });
+        text.push('\n');
+    }
+    output::print(&text)?;
+    match &log.damage {
+        Some(damage) => {
+            match args.format {
+                ChecksFormat::Table => {
+                    output::println(&format!("TAMPERED: the check log is damaged: {damage}"))?
+                }
+                ChecksFormat::Json => output::println(
+                    &JsonObject::new()
+                        .raw("check_log_damage", &corruption_json(damage))
+                        .finish(),
+                )?,
+            }
+            Ok(EXIT_TAMPERED)
+        }
+        None => Ok(EXIT_OK),
+    }
+}
+
+/// The plan as one JSON object.
+fn plan_json(plan: &RetentionPlan) -> String {
+    let expired: Vec<String> = plan
+        .expired
+        .iter()
+        .map(|e| {
+            JsonObject::new()
+                .str("segment", &path_text(&e.path))
+                .u64("first_seq", e.first_seq)
+                .u64("last_seq", e.last_seq)
+                .u64("records", e.record_count)
+                .str("min_timestamp", &format_rfc3339_ns(e.min_timestamp_ns))
+                .str("max_timestamp", &format_rfc3339_ns(e.max_timestamp_ns))
+                .u64("bytes", e.bytes)
+                .opt_u64("anchor_seq", e.anchor_seq)
+                .finish()
+        })
+        .collect();
+    JsonObject::new()
+        .u64("retention_days", u64::from(plan.retention_days))
+        .opt_str("cutoff", plan.cutoff_ns.map(format_rfc3339_ns).as_deref())
+        .bool("legal_hold", plan.legal_hold)
+        .bool("applied", plan.applied)
+        .u64("segments", plan.expired.len() as u64)
+        .u64(
+            "records",
+            plan.expired.iter().map(|e| e.record_count).sum::<u64>(),
+        )
+        .raw("expired", &format!("[{}]", expired.join(",")))
+        .finish()
+}
+
+/// Runs `retention run [--apply]` and `retention hold on|off`.
+pub fn retention(global: &GlobalArgs, args: &RetentionArgs) -> CliResult<()> {
+    let dir = wiring::ledger_dir(global)?;
+    let mut ledger = wiring::open_writer(dir, global)?;
+    match &args.command {
+        RetentionCommand::Run { apply: false } => {
+            output::println(&plan_json(&ledger.retention_plan(now_ns())))
+        }
+        RetentionCommand::Run { apply: true } => {
+            let plan = ledger.apply_retention(now_ns())?;
+            output::println(&plan_json(&plan))
+        }
+        RetentionCommand::Hold { state } => {
+            ledger.set_legal_hold(*state == HoldState::On)?;
+            output::println(
+                &JsonObject::new()
+                    .bool("legal_hold", *state == HoldState::On)
+                    .finish(),
+            )
+        }
+    }
+}
