@@ -55,9 +55,15 @@ fn full_incremental_and_range_checks_are_recorded_and_chained() {
         (range.mode, range.expected_count, range.check_id),
         (CheckMode::Range, 10, 3)
     );
+    // The range check proves 10..=19 only: the next incremental continues after 349.
+    let mut ledger = Ledger::open(&path).unwrap();
+    ledger.append(&demo_signals(5, 98)).unwrap();
+    drop(ledger);
+    let after_range = run_check(&path, CheckRequest::Incremental).unwrap();
+    assert_eq!((after_range.range_start, after_range.range_end), (350, 354));
     let log = read_check_log(&path).unwrap();
     assert!(log.damage.is_none());
-    assert_eq!(log.checks().count(), 4);
+    assert_eq!(log.checks().count(), 5);
 }
 
 #[test]
@@ -153,6 +159,7 @@ fn the_scheduler_runs_while_a_writer_appends_at_full_speed() {
                     .push(outcome.cloned().map_err(|e| e.to_string()))
             },
         )
+        .unwrap()
     };
     let stop = Arc::new(AtomicBool::new(false));
     let appended = Arc::new(AtomicU64::new(0));

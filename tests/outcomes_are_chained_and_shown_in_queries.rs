@@ -292,3 +292,67 @@ fn queries_show_the_latest_outcome_from_sidecars_and_from_built_indexes() {
     with_exec.insert(ids[10].clone());
     assert_eq!(built[5], format!("exec:{}", with_exec.len()));
 }
+
+#[test]
+fn a_later_outcome_does_not_move_rows_across_pages_of_a_query() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("ledger");
+    let signals: Vec<_> = demo_signals(60, 8)
+        .into_iter()
+        .map(|mut s| {
+            s.acted_upon = None;
+            s
+        })
+        .collect();
+    let mut ledger = Ledger::create(&path, Default::default()).unwrap();
+    ledger.append(&signals).unwrap();
+    let not_acted = Query {
+        filter: Filter {
+            acted_upon: Some(false),
+            ..Filter::default()
+        },
+        order: Order {
+            by: signal_ledger::query::OrderBy::Seq,
+            descending: false,
+        },
+        limit: 3,
+        cursor: None,
+    };
+    let first = Catalog::open(&path).unwrap().query(&not_acted).unwrap();
+    assert_eq!(
+        first.records.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        [0, 1, 2]
+    );
+    // Signal 3, the next row, is acted upon after the first page was served.
+    ledger
+        .append_outcomes(&[outcome(&signals[3].signal_id, true, None)])
+        .unwrap();
+    let next = Query {
+        cursor: first.next_cursor,
+        ..not_acted.clone()
+    };
+    let second = Catalog::open(&path).unwrap().query(&next).unwrap();
+    assert_eq!(
+        second.records.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        [3, 4, 5],
+        "the page shows the ledger as the first page saw it"
+    );
+    assert_eq!(second.records[0].signal.acted_upon, None);
+    // A new query sees the outcome.
+    let fresh = Catalog::open(&path).unwrap().query(&not_acted).unwrap();
+    assert_eq!(
+        fresh.records.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        [0, 1, 2]
+    );
+    let page = Catalog::open(&path)
+        .unwrap()
+        .query(&Query {
+            cursor: fresh.next_cursor,
+            ..not_acted
+        })
+        .unwrap();
+    assert_eq!(
+        page.records.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        [4, 5, 6]
+    );
+}

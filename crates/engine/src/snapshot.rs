@@ -102,6 +102,23 @@ impl Snapshot {
                 path: dir.to_path_buf(),
             });
         }
+        // Retention may delete the oldest segments between the listing and the opening of a
+        // file: the listing is then stale, and taken again (a few times at most).
+        let mut attempts = 0;
+        loop {
+            match Self::open_listed(dir) {
+                Err(LedgerError::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound && attempts < 3 =>
+                {
+                    attempts += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// [`Snapshot::open`] of the segments as listed now.
+    fn open_listed(dir: &Path) -> Result<Snapshot> {
         let layout = read_layout(dir, TailAccess::Copy)?;
         let mut segments = Vec::with_capacity(layout.sealed.len() + 1);
         for s in layout.sealed {

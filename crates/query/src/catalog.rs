@@ -24,7 +24,9 @@ pub struct Catalog {
     indexes: Vec<OnceLock<SegmentIndex>>,
     /// Indexes built while gathering outcomes, before outcomes could be applied to them.
     built: Vec<Mutex<Option<SegmentIndex>>>,
-    /// Every outcome of the snapshot, gathered once.
+    /// Outcomes with a seq below this are applied (`u64::MAX`: all).
+    outcome_horizon: u64,
+    /// Every outcome of the snapshot (below `outcome_horizon`), gathered once.
     outcomes: OnceLock<Outcomes>,
 }
 
@@ -37,13 +39,26 @@ impl Catalog {
 
     /// A catalog over a snapshot taken already.
     pub fn from_snapshot(snapshot: Snapshot) -> Catalog {
+        Catalog::with_outcome_horizon(snapshot, u64::MAX)
+    }
+
+    /// A catalog that applies only the outcomes with a seq below `horizon`: what a page of a
+    /// query that began when the ledger ended there must see, so that later outcomes do not
+    /// move rows across pages already served.
+    pub fn with_outcome_horizon(snapshot: Snapshot, horizon: u64) -> Catalog {
         let n = snapshot.segments().len();
         Catalog {
             snapshot,
             indexes: (0..n).map(|_| OnceLock::new()).collect(),
             built: (0..n).map(|_| Mutex::new(None)).collect(),
+            outcome_horizon: horizon,
             outcomes: OnceLock::new(),
         }
+    }
+
+    /// The seq below which outcomes are applied (`u64::MAX`: all).
+    pub fn outcome_horizon(&self) -> u64 {
+        self.outcome_horizon
     }
 
     /// The snapshot.
@@ -99,7 +114,10 @@ impl Catalog {
             .into_par_iter()
             .map(|i| self.outcome_rows_of(i))
             .collect::<Result<Vec<_>>>()?;
-        Ok(self.outcomes.get_or_init(|| Outcomes::gather(per_segment)))
+        let horizon = self.outcome_horizon;
+        Ok(self
+            .outcomes
+            .get_or_init(|| Outcomes::gather(per_segment, horizon)))
     }
 
     /// Segment `i`'s outcome rows with their frame offsets, and its first seq.

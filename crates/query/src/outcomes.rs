@@ -47,9 +47,9 @@ pub struct Outcomes {
 }
 
 impl Outcomes {
-    /// Gathers the outcome rows of every segment: (segment, its first seq, each outcome row
-    /// with its frame offset).
-    pub(crate) fn gather(per_segment: Vec<SegmentOutcomes>) -> Outcomes {
+    /// Gathers the outcome rows of every segment (segment, its first seq, each outcome row with
+    /// its frame offset) whose seq is below `horizon`.
+    pub(crate) fn gather(per_segment: Vec<SegmentOutcomes>, horizon: u64) -> Outcomes {
         let mut sorted: Vec<OutcomeLoc> = per_segment
             .into_iter()
             .flat_map(|(segment, first_seq, rows)| {
@@ -62,6 +62,7 @@ impl Outcomes {
                     has_execution_id: row.has_execution_id,
                 })
             })
+            .filter(|o: &OutcomeLoc| o.seq < horizon)
             .collect();
         sorted.sort_unstable_by_key(|o| (o.signal_seq, o.seq));
         Outcomes { sorted }
@@ -75,6 +76,11 @@ impl Outcomes {
     /// Whether there is none.
     pub fn is_empty(&self) -> bool {
         self.sorted.is_empty()
+    }
+
+    /// The highest outcome seq gathered, if any.
+    pub fn max_seq(&self) -> Option<u64> {
+        self.sorted.iter().map(|o| o.seq).max()
     }
 
     /// Every outcome of the signal with seq `signal_seq`, oldest first.

@@ -178,6 +178,15 @@ impl Catalog {
                 });
             }
         }
+        // A page after the first sees the outcomes the first one saw: those recorded before its
+        // horizon. A catalog that holds later ones answers from one bounded at the horizon.
+        if let Some(c) = &query.cursor {
+            let later = self.outcomes()?.max_seq().is_some_and(|s| s >= c.horizon);
+            if later && self.outcome_horizon() > c.horizon {
+                let snapshot = signal_ledger_engine::Snapshot::open(self.snapshot().dir())?;
+                return Catalog::with_outcome_horizon(snapshot, c.horizon).query(query);
+            }
+        }
         let bounds = Bounds {
             horizon: query
                 .cursor

@@ -73,27 +73,31 @@ pub fn run(global: &GlobalArgs, args: &IngestArgs) -> CliResult<()> {
         SinkConfig::from_persistence(&persistence),
     )?);
     // Scheduled integrity checks, recorded in the check log; a failed one is an error line.
-    let _checks = (persistence.check_interval_secs > 0).then(|| {
-        CheckScheduler::start(
-            dir.to_path_buf(),
-            CheckSchedule {
-                interval: std::time::Duration::from_secs(persistence.check_interval_secs),
-                full_every: persistence.full_check_every,
-            },
-            |outcome| match outcome {
-                Ok(check) if check.chain_valid => {}
-                Ok(check) => output::eprintln(&format!(
-                    "error: integrity check {} FAILED ({} seqs {}..={}): {}",
-                    check.check_id,
-                    check.mode.as_str(),
-                    check.range_start,
-                    check.range_end,
-                    check.errors_json
-                )),
-                Err(e) => output::eprintln(&format!("error: integrity check not recorded: {e}")),
-            },
-        )
-    });
+    let _checks = (persistence.check_interval_secs > 0)
+        .then(|| {
+            CheckScheduler::start(
+                dir.to_path_buf(),
+                CheckSchedule {
+                    interval: std::time::Duration::from_secs(persistence.check_interval_secs),
+                    full_every: persistence.full_check_every,
+                },
+                |outcome| match outcome {
+                    Ok(check) if check.chain_valid => {}
+                    Ok(check) => output::eprintln(&format!(
+                        "error: integrity check {} FAILED ({} seqs {}..={}): {}",
+                        check.check_id,
+                        check.mode.as_str(),
+                        check.range_start,
+                        check.range_end,
+                        check.errors_json
+                    )),
+                    Err(e) => {
+                        output::eprintln(&format!("error: integrity check not recorded: {e}"))
+                    }
+                },
+            )
+        })
+        .transpose()?;
     let counts = Arc::new(ReadCounts::default());
     let reader = {
         let (sink, counts, stop) = (Arc::clone(&sink), Arc::clone(&counts), Arc::clone(&stop));

@@ -10,9 +10,10 @@ use crate::dir::{sync_dir, TMP_SUFFIX};
 use crate::error::{CorruptKind, Corruption, LedgerError, Result};
 use crate::hash::{row_hash, Hash, GENESIS_PREV_HASH};
 use crate::le::{i64_at, u16_at, u32_at};
-use crate::record::codec::{entry_kind, entry_seq, split_hashes};
+use crate::record::codec::{entry_seq, split_hashes};
 use crate::record::frame::{begin_frame, finish_frame, frame_at, FrameAt};
 use crate::segment::header::{FORMAT_VERSION, HEADER_LEN};
+use crate::segment::scan::valid_frame_after;
 
 /// The check log's file name in the ledger directory.
 pub const CHECK_LOG_FILE: &str = "checks.log";
@@ -164,13 +165,10 @@ fn walk(path: &Path, bytes: &[u8]) -> CheckLog {
             bad @ (FrameAt::Trailer | FrameAt::Incomplete | FrameAt::Bad(_)) => {
                 // Torn if nothing whole follows, as in an active segment.
                 let rest = bytes.get(at..).unwrap_or_default();
-                // (A valid frame is one a writer could have written: CRC, a known kind and a seq
-                // not below the expected one, as in the active segment's walk.)
-                let later = (1..rest.len()).any(|d| {
-                    matches!(frame_at(bytes, at + d), FrameAt::Valid { body, .. }
-                        if entry_kind(body).is_ok()
-                            && entry_seq(body).is_some_and(|s| s >= next_seq))
-                });
+                // A valid frame later (one a writer could have written: plausible length, known
+                // kind, seq not below the expected one, then the CRC) makes it damage, as in the
+                // active segment's walk; the cheap checks come first, so garbage costs little.
+                let later = valid_frame_after(bytes, at, next_seq).is_some();
                 if later {
                     let kind = match bad {
                         FrameAt::Bad(kind) => kind,
@@ -207,8 +205,11 @@ fn ensure_exists(dir: &Path, path: &Path) -> Result<()> {
     if path.exists() {
         return Ok(());
     }
+    // The process id and a per-process counter: no two creators share a temporary.
+    static CREATES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = CREATES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let tmp = dir.join(format!(
-        "{CHECK_LOG_FILE}.{}{TMP_SUFFIX}",
+        "{CHECK_LOG_FILE}.{}{n:06}{TMP_SUFFIX}",
         std::process::id()
     ));
     let file = File::create(&tmp).map_err(|e| LedgerError::io("create", &tmp, e))?;

@@ -57,7 +57,9 @@ pub fn check_snapshot(
             let log = read_check_log(dir)?;
             let last_passed = log
                 .checks()
-                .filter(|c| c.chain_valid && c.expected_count > 0)
+                // A range check proves its range only, not that it joins what came before: an
+                // incremental check continues the full and incremental ones.
+                .filter(|c| c.chain_valid && c.expected_count > 0 && c.mode != CheckMode::Range)
                 .last()
                 .cloned();
             match last_passed {
@@ -202,14 +204,15 @@ impl CheckScheduler {
     /// Starts checking the ledger in `dir`: the first check after one interval, incremental
     /// (full if nothing passed before), and every `full_every`-th a full pass. `observe` hears
     /// every check (a failed one is the caller's to make loud) and every error that kept one
-    /// from being recorded.
+    /// from being recorded. Fails only if the thread cannot be started.
     pub fn start(
         dir: PathBuf,
         schedule: CheckSchedule,
         observe: impl Fn(CheckOutcome<'_>) + Send + 'static,
-    ) -> CheckScheduler {
+    ) -> Result<CheckScheduler> {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let signal = Arc::clone(&stop);
+        let dir_shown = dir.clone();
         let full_every = u64::from(schedule.full_every.max(1));
         let thread = std::thread::Builder::new()
             .name("signal-ledger-checks".into())
@@ -238,8 +241,13 @@ impl CheckScheduler {
                     }
                 }
             })
-            .ok();
-        CheckScheduler { stop, thread }
+            .map_err(|e| {
+                crate::LedgerError::io("start the check scheduler thread", &dir_shown, e)
+            })?;
+        Ok(CheckScheduler {
+            stop,
+            thread: Some(thread),
+        })
     }
 
     /// Stops the thread and waits for it (after the check in progress, if any).

@@ -259,7 +259,7 @@ fn trailer_agrees(t: &SegmentTrailer, scan: &SegmentScan, first_seq: u64) -> Res
 /// proportional to the bytes after `from`. A candidate must have a plausible length, a known
 /// kind, a seq not below `min_seq` and a matching CRC32, so random bytes of a torn write pass
 /// with negligible probability.
-fn valid_frame_after(bytes: &[u8], from: usize, min_seq: u64) -> Option<usize> {
+pub(crate) fn valid_frame_after(bytes: &[u8], from: usize, min_seq: u64) -> Option<usize> {
     let last_start = bytes.len().checked_sub(FRAME_HEADER_LEN)?;
     (from + 1..=last_start).find(|&at| {
         let Some(len) = u32_at(bytes, at) else {
