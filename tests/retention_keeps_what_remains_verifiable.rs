@@ -50,6 +50,15 @@ fn now_expiring_first(path: &Path, k: usize) -> i64 {
     created_at(&segments[k]) + DAY_NS + 1
 }
 
+/// A copy of the ledger at `path` without the file `removed` (one of its segments).
+fn copy_without(path: &Path, removed: &Path) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = tmp.path().join("l");
+    copy_ledger(path, &copy);
+    std::fs::remove_file(copy.join(removed.file_name().unwrap())).unwrap();
+    (tmp, copy)
+}
+
 fn intact(path: &Path) -> (u64, u64) {
     let snap = Snapshot::open(path).unwrap();
     let report = verify(&snap, VerifyOptions::default());
@@ -144,13 +153,7 @@ fn segments_removed_by_hand_are_detected() {
     drop(ledger);
     let held = segments(&path);
     // A middle segment.
-    let (_t1, middle) = {
-        let t = tempfile::tempdir().unwrap();
-        let p = t.path().join("l");
-        copy_ledger(&path, &p);
-        std::fs::remove_file(p.join(held[3].file_name().unwrap())).unwrap();
-        (t, p)
-    };
+    let (_t1, middle) = copy_without(&path, &held[3]);
     let report = verify(&Snapshot::open(&middle).unwrap(), VerifyOptions::default());
     let failure = report.first_failure.unwrap();
     assert!(
@@ -158,13 +161,7 @@ fn segments_removed_by_hand_are_detected() {
         "{failure}"
     );
     // The first held segment: no anchor accounts for it.
-    let (_t2, first) = {
-        let t = tempfile::tempdir().unwrap();
-        let p = t.path().join("l");
-        copy_ledger(&path, &p);
-        std::fs::remove_file(p.join(held[0].file_name().unwrap())).unwrap();
-        (t, p)
-    };
+    let (_t2, first) = copy_without(&path, &held[0]);
     let snap = Snapshot::open(&first).unwrap();
     let damage = snap.damage().unwrap().clone();
     assert!(

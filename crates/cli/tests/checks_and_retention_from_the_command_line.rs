@@ -15,8 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use signal_ledger_engine::config::LedgerToml;
-use signal_ledger_engine::record::frame::FRAME_HEADER_LEN;
-use signal_ledger_engine::{Ledger, OpenOptions, PersistenceConfig, Snapshot};
+use signal_ledger_engine::{Ledger, OpenOptions, PersistenceConfig};
 
 /// The keys of every object `checks --format json` prints.
 const CHECK_KEYS: [&str; 11] = [
@@ -43,28 +42,6 @@ fn small_ledger(tmp: &Path, count: usize) -> PathBuf {
     on(&dir, &["--segment-size-bytes", "4096", "init"]).ok();
     on_with_input(&dir, &["ingest"], generate(count, 31).as_bytes()).ok();
     dir
-}
-
-/// XORs the byte at `at` of `path` with `mask`.
-fn flip(path: &Path, at: usize, mask: u8) {
-    let mut bytes = std::fs::read(path).unwrap();
-    bytes[at] ^= mask;
-    std::fs::write(path, &bytes).unwrap();
-}
-
-/// Flips one byte in the middle of the body of record `seq`; returns its segment file and the
-/// frame's offset in it.
-fn flip_record(dir: &Path, seq: u64) -> (PathBuf, u64) {
-    let (path, offset, at) = {
-        let snap = Snapshot::open(dir).unwrap();
-        let entry = snap.entries_from(seq).next().unwrap().unwrap();
-        assert_eq!(entry.seq, seq);
-        let path = snap.segments()[entry.segment].path.clone();
-        let at = entry.offset + FRAME_HEADER_LEN + entry.body.len() / 2;
-        (path, entry.offset as u64, at)
-    };
-    flip(&path, at, 0x20);
-    (path, offset)
 }
 
 /// The frames of `checks.log` (after its 80-byte header): offset and body length of each.

@@ -4,25 +4,7 @@
 
 mod common;
 use common::*;
-use signal_ledger_engine::record::frame::FRAME_HEADER_LEN;
-use signal_ledger_engine::Snapshot;
 use std::path::{Path, PathBuf};
-
-/// Flips one byte in the middle of the body of record `seq`; returns the file and frame offset.
-fn flip_inside(dir: &Path, seq: u64) -> (PathBuf, u64) {
-    let (path, offset, at) = {
-        let snap = Snapshot::open(dir).unwrap();
-        let entry = snap.entries_from(seq).next().unwrap().unwrap();
-        assert_eq!(entry.seq, seq);
-        let path = snap.segments()[entry.segment].path.clone();
-        let at = entry.offset + FRAME_HEADER_LEN + entry.body.len() / 2;
-        (path, entry.offset as u64, at)
-    };
-    let mut bytes = std::fs::read(&path).unwrap();
-    bytes[at] ^= 0x20;
-    std::fs::write(&path, &bytes).unwrap();
-    (path, offset)
-}
 
 fn ledger(tmp: &Path) -> PathBuf {
     let dir = tmp.join("l");
@@ -44,7 +26,7 @@ fn ledger(tmp: &Path) -> PathBuf {
 fn a_flipped_byte_in_a_sealed_segment_is_found() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = ledger(tmp.path());
-    let (path, offset) = flip_inside(&dir, 17);
+    let (path, offset) = flip_record(&dir, 17);
     assert!(
         path.ends_with("00000000000000000000.seg"),
         "{}",
@@ -85,7 +67,7 @@ fn a_flipped_byte_in_the_active_segment_is_found() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = ledger(tmp.path());
     let seq = 1990;
-    let (path, offset) = flip_inside(&dir, seq);
+    let (path, offset) = flip_record(&dir, seq);
     let name = path.file_name().unwrap().to_str().unwrap().to_owned();
     assert_ne!(name, "00000000000000000000.seg");
 

@@ -271,3 +271,27 @@ pub fn binary_on(dir: &Path, args: &[&str]) -> Command {
     c.args(args);
     c
 }
+
+/// XORs the byte at `at` of `path` with `mask`.
+pub fn flip(path: &Path, at: usize, mask: u8) {
+    let mut bytes = std::fs::read(path).unwrap();
+    bytes[at] ^= mask;
+    std::fs::write(path, &bytes).unwrap();
+}
+
+/// Flips one byte in the middle of the body of record `seq` of the ledger in `dir`; returns
+/// its segment file and the frame's offset in it.
+pub fn flip_record(dir: &Path, seq: u64) -> (std::path::PathBuf, u64) {
+    let (path, offset, at) = {
+        let snap = signal_ledger_engine::Snapshot::open(dir).unwrap();
+        let entry = snap.entries_from(seq).next().unwrap().unwrap();
+        assert_eq!(entry.seq, seq);
+        let path = snap.segments()[entry.segment].path.clone();
+        let at = entry.offset
+            + signal_ledger_engine::record::frame::FRAME_HEADER_LEN
+            + entry.body.len() / 2;
+        (path, entry.offset as u64, at)
+    };
+    flip(&path, at, 0x20);
+    (path, offset)
+}

@@ -270,3 +270,27 @@ impl Drop for CheckScheduler {
         self.halt();
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_json_is_a_json_array_within_the_limit_however_many_errors() {
+        let many: Vec<String> = (0..2000)
+            .map(|i| {
+                format!(
+                    "error {i}: \"quoted\" \\ and a line\nbreak {}",
+                    "x".repeat(60)
+                )
+            })
+            .collect();
+        let json = errors_json(&many);
+        assert!(json.len() <= ERRORS_JSON_LEN_MAX, "{}", json.len());
+        let parsed: Vec<String> = serde_json::from_str(&json).unwrap();
+        assert!(!parsed.is_empty() && parsed.len() < many.len());
+        assert_eq!(parsed[..], many[..parsed.len()]);
+        assert_eq!(errors_json(&[]), "[]");
+    }
+}

@@ -270,6 +270,18 @@ impl<'a> Cursor<'a> {
             .map_err(|_| malformed(format!("{what}: short read")))
     }
 
+    /// Reads the kind byte and requires `want`: another known kind is malformed here, an
+    /// unknown one is [`CorruptKind::UnknownKind`].
+    pub(crate) fn expect_kind(&mut self, want: EntryKind) -> Result<(), CorruptKind> {
+        let kind = self.u8("kind")?;
+        if kind == want as u8 {
+            return Ok(());
+        }
+        Err(EntryKind::from_code(kind)
+            .map(|k| malformed(format!("expected a {want:?} entry, found {k:?}")))
+            .unwrap_or(CorruptKind::UnknownKind(kind)))
+    }
+
     pub(crate) fn u8(&mut self, what: &str) -> Result<u8, CorruptKind> {
         Ok(self.array::<1>(what)?[0])
     }
@@ -367,12 +379,7 @@ pub fn decode_signal(body: &[u8]) -> Result<SignalView<'_>, CorruptKind> {
         bytes: content,
         pos: 0,
     };
-    let kind = c.u8("kind")?;
-    if kind != EntryKind::Signal as u8 {
-        return Err(EntryKind::from_code(kind)
-            .map(|k| malformed(format!("expected a signal entry, found {k:?}")))
-            .unwrap_or(CorruptKind::UnknownKind(kind)));
-    }
+    c.expect_kind(EntryKind::Signal)?;
     let direction_code = c.u8("direction")?;
     let direction = Direction::from_code(direction_code)
         .ok_or_else(|| malformed(format!("direction code {direction_code}")))?;

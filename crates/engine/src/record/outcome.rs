@@ -238,12 +238,7 @@ pub fn decode_outcome(body: &[u8]) -> Result<OutcomeView<'_>, CorruptKind> {
         bytes: content,
         pos: 0,
     };
-    let kind = c.u8("kind")?;
-    if kind != EntryKind::Outcome as u8 {
-        return Err(EntryKind::from_code(kind)
-            .map(|k| malformed(format!("expected an outcome entry, found {k:?}")))
-            .unwrap_or(CorruptKind::UnknownKind(kind)));
-    }
+    c.expect_kind(EntryKind::Outcome)?;
     let code = c.u8("decision")?;
     let decision =
         Decision::from_code(code).ok_or_else(|| malformed(format!("decision code {code}")))?;
