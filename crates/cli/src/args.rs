@@ -97,6 +97,12 @@ pub enum Command {
     Export(ExportArgs),
     /// Show a signal's provenance: its parents (transitively) and the signals derived from it.
     Lineage(LineageArgs),
+    /// Replay matching signals and their outcomes in chronological order, paced (max speed,
+    /// real time or ×N), to standard output.
+    Replay(ReplayArgs),
+    /// Write a compliance bundle of a window: CSV, NDJSON, the outcomes behind them, and a
+    /// manifest of hashes that standard tools can check (docs/BUNDLES.md).
+    ExportBundle(ExportBundleArgs),
     /// Record whether a signal was acted upon (an outcome entry chained after it), or append
     /// outcomes from NDJSON with --file.
     Outcome(OutcomeArgs),
@@ -191,6 +197,77 @@ pub struct ExportArgs {
     /// output.
     #[arg(long, value_name = "FILE")]
     pub out: std::path::PathBuf,
+}
+
+/// `replay --order` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReplayOrderArg {
+    /// By the signal's own timestamp (an outcome's decision time), merging producers whose
+    /// clocks arrive out of order.
+    Timestamp,
+    /// Ledger order (seq).
+    Seq,
+}
+
+/// `replay --format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReplayFormat {
+    /// One JSON object per line: {"event": "signal"|"outcome", "position", "record"}.
+    Ndjson,
+    /// A readable line per event.
+    Table,
+}
+
+/// `replay` options.
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("start").args(["start_seq", "start_time", "resume", "checkpoint"])))]
+pub struct ReplayArgs {
+    /// Which signals (--from/--to is the window).
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Speed: max, or a factor of real time such as 1x, 10x or 0.5x.
+    #[arg(long, value_name = "SPEED", default_value = "max")]
+    pub speed: String,
+    /// Order of the events.
+    #[arg(long, value_enum, default_value = "timestamp")]
+    pub order: ReplayOrderArg,
+    /// Longest wait between two events, in seconds of wall time (a longer gap is cut to this).
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub max_gap: f64,
+    /// Signals only: leave out outcome events.
+    #[arg(long)]
+    pub no_outcomes: bool,
+    /// Start at this seq (in seq order: this entry; in timestamp order: the events at or after
+    /// this entry's time).
+    #[arg(long, value_name = "SEQ")]
+    pub start_seq: Option<u64>,
+    /// Start at this time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub start_time: Option<String>,
+    /// Continue after this position (printed with each event, or kept by --checkpoint).
+    #[arg(long, value_name = "POSITION")]
+    pub resume: Option<String>,
+    /// Keep the position of the last event printed in this file, and resume after it when
+    /// the file exists.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
+    /// Stop after this many events.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+    /// Output format (default: table on a terminal, ndjson otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<ReplayFormat>,
+}
+
+/// `export-bundle` options.
+#[derive(Debug, Clone, Args)]
+pub struct ExportBundleArgs {
+    /// Which signals (--from/--to is the window).
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// The bundle directory to create (it must not exist, or be empty).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 /// The filter flags shared by `query` and `aggregate`. Repeat a flag to allow several values.

@@ -56,6 +56,15 @@ impl From<signal_ledger_query::QueryError> for CliError {
     }
 }
 
+impl From<signal_ledger_replay::ReplayError> for CliError {
+    fn from(e: signal_ledger_replay::ReplayError) -> Self {
+        match e {
+            signal_ledger_replay::ReplayError::Query(e) => e.into(),
+            other => CliError::new(other.to_string()),
+        }
+    }
+}
+
 impl From<LedgerError> for CliError {
     fn from(e: LedgerError) -> Self {
         Self::new(e.to_string())

@@ -28,7 +28,8 @@ use clap::Parser;
 
 use crate::args::{Cli, Command};
 use crate::commands::{
-    bench_sink, checks, demo, generate, ingest, init, inspect, lineage, outcome, query, verify,
+    bench_sink, bundle, checks, demo, generate, ingest, init, inspect, lineage, outcome, query,
+    replay, verify,
 };
 use crate::error::{one_line, CliResult, EXIT_ERROR, EXIT_OK};
 
@@ -114,6 +115,8 @@ fn run(cli: &Cli) -> CliResult<u8> {
         Command::Aggregate(a) => query::aggregate(g, a).map(|()| EXIT_OK),
         Command::Export(a) => query::export(g, a).map(|()| EXIT_OK),
         Command::Lineage(a) => lineage::run(g, a).map(|()| EXIT_OK),
+        Command::Replay(a) => replay::run(g, a).map(|()| EXIT_OK),
+        Command::ExportBundle(a) => bundle::run(g, a).map(|()| EXIT_OK),
         Command::Outcome(a) => outcome::run(g, a).map(|()| EXIT_OK),
         Command::Upgrade => outcome::upgrade(g).map(|()| EXIT_OK),
         Command::Checks(a) => checks::list(g, a),

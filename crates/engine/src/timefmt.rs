@@ -203,22 +203,6 @@ pub fn parse_rfc3339_ns(text: &str) -> Result<i64, String> {
         .map_err(|_| format!("{} is outside the representable range {RANGE}", quote(text)))
 }
 
-fn push_2(out: &mut String, v: u32) {
-    out.push(char::from(b'0' + (v / 10 % 10) as u8));
-    out.push(char::from(b'0' + (v % 10) as u8));
-}
-
-/// The last `n` (at most 10) decimal digits of `v`, zero-padded.
-fn push_digits(out: &mut String, mut v: u32, n: u32) {
-    let mut digits = [b'0'; 10];
-    let n = (n as usize).min(digits.len());
-    for d in digits.iter_mut().take(n).rev() {
-        *d = b'0' + (v % 10) as u8;
-        v /= 10;
-    }
-    out.push_str(std::str::from_utf8(digits.get(..n).unwrap_or_default()).unwrap_or_default());
-}
-
 /// Formats nanoseconds since the Unix epoch as RFC 3339 UTC with `Z`, with the shortest of 0, 3,
 /// 6 or 9 fractional digits that is exact (`2026-01-05T14:30:00Z`, `2026-01-05T14:30:00.123Z`).
 ///
@@ -237,28 +221,34 @@ pub fn push_rfc3339_ns(out: &mut String, ns: i64) {
     let (year, month, day) = civil_from_days(secs.div_euclid(SECS_PER_DAY));
     let sod = u32::try_from(secs.rem_euclid(SECS_PER_DAY)).unwrap_or(0);
 
+    // Formatted on the stack and appended once: this runs for every time of every export.
     // An i64 of nanoseconds spans years 1677..=2262: always four digits.
-    push_digits(out, u32::try_from(year).unwrap_or(0), 4);
-    out.push('-');
-    push_2(out, month);
-    out.push('-');
-    push_2(out, day);
-    out.push('T');
-    push_2(out, sod / 3600);
-    out.push(':');
-    push_2(out, sod / 60 % 60);
-    out.push(':');
-    push_2(out, sod % 60);
-    if nanos != 0 {
-        out.push('.');
-        if nanos % 1_000_000 == 0 {
-            push_digits(out, nanos / 1_000_000, 3);
-        } else if nanos % 1_000 == 0 {
-            push_digits(out, nanos / 1_000, 6);
-        } else {
-            push_digits(out, nanos, 9);
+    let mut text = *b"0000-00-00T00:00:00.000000000Z";
+    let mut put = |at: usize, width: usize, mut v: u32| {
+        for d in text.iter_mut().skip(at).take(width).rev() {
+            *d = b'0' + (v % 10) as u8;
+            v /= 10;
         }
-    }
+    };
+    put(0, 4, u32::try_from(year).unwrap_or(0));
+    put(5, 2, month);
+    put(8, 2, day);
+    put(11, 2, sod / 3600);
+    put(14, 2, sod / 60 % 60);
+    put(17, 2, sod % 60);
+    let end = if nanos == 0 {
+        19
+    } else if nanos % 1_000_000 == 0 {
+        put(20, 3, nanos / 1_000_000);
+        23
+    } else if nanos % 1_000 == 0 {
+        put(20, 6, nanos / 1_000);
+        26
+    } else {
+        put(20, 9, nanos);
+        29
+    };
+    out.push_str(std::str::from_utf8(text.get(..end).unwrap_or_default()).unwrap_or_default());
     out.push('Z');
 }
 

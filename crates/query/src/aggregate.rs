@@ -190,7 +190,7 @@ impl Catalog {
     pub fn aggregate(&self, filter: &Filter, group: Option<GroupBy>) -> Result<Vec<AggregateRow>> {
         let mut groups: BTreeMap<String, Acc> = BTreeMap::new();
         let width = group.and_then(bucket_ns).unwrap_or(1);
-        for index in self.indexes()? {
+        for (_, index) in self.indexes_meeting(filter)? {
             let mut segment = SegmentGroups::new(index, group);
             for_each_matching_row(filter, index, |row| {
                 let conviction = index.convictions.get(row).copied().unwrap_or_default();

@@ -10,6 +10,7 @@ use signal_ledger_engine::index::{read_sidecar_outcome_rows, write_sidecar, Segm
 use signal_ledger_engine::{LedgerError, Snapshot};
 
 use crate::error::{QueryError, Result};
+use crate::filter::Filter;
 use crate::outcomes::{Outcomes, SegmentOutcomes};
 
 /// A consistent view of a ledger (a [`Snapshot`]) and the index of each of its segments, each
@@ -100,6 +101,29 @@ impl Catalog {
         (0..self.indexes.len())
             .into_par_iter()
             .map(|i| self.index(i))
+            .collect()
+    }
+
+    /// The index of every segment that may hold a signal of `filter`'s time window, with its
+    /// place in [`Snapshot::segments`], in segment order: a segment whose timestamp range (known
+    /// without its index) misses the window is skipped unloaded. Those not loaded yet are
+    /// loaded side by side.
+    pub fn indexes_meeting(&self, filter: &Filter) -> Result<Vec<(usize, &SegmentIndex)>> {
+        let from = filter.from_ns.unwrap_or(i64::MIN);
+        let to = filter.to_ns.unwrap_or(i64::MAX);
+        let wanted: Vec<usize> = self
+            .snapshot
+            .segments()
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                s.record_count > 0 && s.max_timestamp_ns >= from && s.min_timestamp_ns < to
+            })
+            .map(|(i, _)| i)
+            .collect();
+        wanted
+            .into_par_iter()
+            .map(|i| self.index(i).map(|index| (i, index)))
             .collect()
     }
 

@@ -3,18 +3,15 @@
 //! ledger). Beyond the segment indexes (loaded once, as for any query), memory is one segment's
 //! matching row numbers and a few chunks of output, however many records are exported.
 
-use std::fmt::Write as _;
 use std::io::Write;
 
 use rayon::prelude::*;
 use signal_ledger_engine::index::SegmentIndex;
-use signal_ledger_engine::record::codec::SignalView;
-use signal_ledger_engine::record::json::{push_json_str, write_view_json};
-use signal_ledger_engine::record::signal::COLUMNS;
-use signal_ledger_engine::timefmt::push_rfc3339_ns;
-use signal_ledger_engine::{Hash, LedgerError, SignalRecord};
+use signal_ledger_engine::record::json::write_view_json;
+use signal_ledger_engine::{LedgerError, SignalRecord};
 
 use crate::catalog::Catalog;
+use crate::csv_row::{push_csv_header, push_csv_row};
 use crate::error::Result;
 use crate::filter::Filter;
 use crate::search::matching_rows;
@@ -47,94 +44,24 @@ fn write_error(e: std::io::Error) -> LedgerError {
 /// Matching rows formatted together by one thread.
 const CHUNK_ROWS: usize = 2048;
 
-/// Writes one record's CSV fields (in [`COLUMNS`] order) and ends the row; `scratch` is reused
-/// for the fields that are formatted (numbers, times, parents, hashes).
-fn write_csv_row<W: Write>(
-    csv: &mut csv::Writer<W>,
-    r: &SignalView<'_>,
-    scratch: &mut String,
-) -> csv::Result<()> {
-    let mut formatted = |csv: &mut csv::Writer<W>, f: &dyn Fn(&mut String)| {
-        scratch.clear();
-        f(scratch);
-        csv.write_field(scratch.as_bytes())
-    };
-    let number = |out: &mut String, v: f64| {
-        if v.is_finite() {
-            let _ = write!(out, "{v:?}");
-        }
-    };
-    let hex = |out: &mut String, h: &Hash| {
-        let mut buf = [0u8; 64];
-        if hex::encode_to_slice(h.0, &mut buf).is_ok() {
-            out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
-        }
-    };
-    formatted(csv, &|o| {
-        let _ = write!(o, "{}", r.seq);
-    })?;
-    csv.write_field(r.signal_id)?;
-    csv.write_field(r.source_module)?;
-    csv.write_field(r.source_version.unwrap_or_default())?;
-    csv.write_field(r.ticker)?;
-    csv.write_field(r.direction.as_str())?;
-    formatted(csv, &|o| number(o, r.conviction))?;
-    csv.write_field(r.signal_type.as_str())?;
-    csv.write_field(r.timeframe.unwrap_or_default())?;
-    formatted(csv, &|o| {
-        if let Some(p) = r.price {
-            number(o, p);
-        }
-    })?;
-    formatted(csv, &|o| push_rfc3339_ns(o, r.timestamp_ns))?;
-    formatted(csv, &|o| push_rfc3339_ns(o, r.recorded_at_ns))?;
-    formatted(csv, &|o| {
-        if let Some(ns) = r.expires_at_ns {
-            push_rfc3339_ns(o, ns);
-        }
-    })?;
-    csv.write_field(r.strategy_id.unwrap_or_default())?;
-    csv.write_field(r.correlation_id.unwrap_or_default())?;
-    formatted(csv, &|o| {
-        o.push('[');
-        for (i, p) in r.parent_signal_ids.iter().enumerate() {
-            if i > 0 {
-                o.push(',');
-            }
-            push_json_str(o, p);
-        }
-        o.push(']');
-    })?;
-    csv.write_field(match r.acted_upon {
-        Some(true) => "true",
-        Some(false) => "false",
-        None => "",
-    })?;
-    csv.write_field(r.execution_id.unwrap_or_default())?;
-    formatted(csv, &|o| number(o, r.latency_ms))?;
-    csv.write_field(r.payload_json)?;
-    formatted(csv, &|o| hex(o, &r.prev_hash))?;
-    formatted(csv, &|o| hex(o, &r.row_hash))?;
-    csv.write_record(None::<&[u8]>)
-}
-
 /// Writes `records` as CSV (a header row of the column names, then one row each, as
 /// [`ExportFormat::Csv`] does): how a page of results is printed as CSV.
 pub fn write_csv(records: &[SignalRecord], out: &mut dyn Write) -> Result<()> {
-    let mut csv = csv::Writer::from_writer(out);
-    csv.write_record(COLUMNS).map_err(csv_error)?;
+    let mut text = String::with_capacity(512 * (records.len() + 1));
+    push_csv_header(&mut text);
     let mut scratch = String::new();
     for record in records {
-        write_csv_row(&mut csv, &record.as_view(), &mut scratch).map_err(csv_error)?;
+        push_csv_row(&mut text, &record.as_view(), &mut scratch);
     }
-    csv.flush().map_err(write_error)?;
+    out.write_all(text.as_bytes()).map_err(write_error)?;
+    out.flush().map_err(write_error)?;
     Ok(())
 }
 
-/// A chunk of an export, formatted.
+/// A chunk of an export, formatted in each output's format.
 #[derive(Default)]
 struct Formatted {
-    bytes: Vec<u8>,
+    bytes: Vec<Vec<u8>>,
     summary: ExportSummary,
 }
 
@@ -156,13 +83,17 @@ impl ExportSummary {
     }
 }
 
+/// One output of [`Catalog::export_each`]: a format and where it goes.
+pub struct ExportOutput<'a> {
+    /// How the records are written.
+    pub format: ExportFormat,
+    /// Where.
+    pub out: &'a mut dyn Write,
+}
+
 impl Catalog {
     /// Writes every record meeting `filter`, in seq order, to `out`; `progress` hears the
     /// number of entries examined so far (of [`Catalog::snapshot`]'s record count).
-    ///
-    /// Chunks of matching rows are decoded, re-checked and formatted in parallel (rayon) and
-    /// written in order; beyond the indexes, memory is one segment's matching row numbers plus
-    /// a few chunks of output per thread.
     pub fn export(
         &self,
         filter: &Filter,
@@ -170,92 +101,167 @@ impl Catalog {
         out: &mut dyn Write,
         progress: &dyn Fn(u64),
     ) -> Result<ExportSummary> {
-        if format == ExportFormat::Csv {
-            let mut header = csv::Writer::from_writer(&mut *out);
-            header.write_record(COLUMNS).map_err(csv_error)?;
-            header.flush().map_err(write_error)?;
-        }
-        let window = CHUNK_ROWS * 2 * rayon::current_num_threads().max(1);
-        let mut summary = ExportSummary::default();
-        let mut examined = 0u64;
-        for (segment, index) in self.indexes()?.into_iter().enumerate() {
-            let rows = matching_rows(filter, index);
-            for group in rows.chunks(window) {
-                let parts: Vec<Result<Formatted>> = group
-                    .par_chunks(CHUNK_ROWS)
-                    .map(|chunk| self.format_rows(segment, index, chunk, filter, format))
-                    .collect();
-                for part in parts {
-                    let part = part?;
-                    out.write_all(&part.bytes).map_err(write_error)?;
-                    summary.extend(&part.summary);
-                }
+        self.export_each(filter, &mut [ExportOutput { format, out }], progress)
+    }
+
+    /// [`Catalog::export`] to several outputs at once: each record is decoded and re-checked
+    /// once and written to every output in its format.
+    ///
+    /// Chunks of matching rows are decoded, re-checked and formatted in parallel (rayon) and
+    /// written in order; beyond the indexes, memory is one segment's matching row numbers plus
+    /// a few chunks of output per thread and output.
+    pub fn export_each(
+        &self,
+        filter: &Filter,
+        outputs: &mut [ExportOutput<'_>],
+        progress: &dyn Fn(u64),
+    ) -> Result<ExportSummary> {
+        for output in outputs.iter_mut() {
+            if output.format == ExportFormat::Csv {
+                let mut header = String::new();
+                push_csv_header(&mut header);
+                output
+                    .out
+                    .write_all(header.as_bytes())
+                    .map_err(write_error)?;
             }
-            examined += index.len() as u64;
-            progress(examined);
         }
-        out.flush().map_err(write_error)?;
-        Ok(summary)
+        let formats: Vec<ExportFormat> = outputs.iter().map(|o| o.format).collect();
+        let indexes = self.indexes_meeting(filter)?;
+        let skipped: u64 = self.snapshot().record_count()
+            - indexes
+                .iter()
+                .map(|(_, index)| index.len() as u64)
+                .sum::<u64>();
+        progress(skipped);
+        let window = CHUNK_ROWS * 2 * rayon::current_num_threads().max(1);
+        // Formatting (a producer thread driving rayon) runs ahead of writing (this thread) by
+        // at most a few windows, so the two overlap: writing is a large share of the cost.
+        let (sender, pieces) = std::sync::mpsc::sync_channel::<Piece>(2);
+        std::thread::scope(|scope| {
+            let formats = &formats;
+            scope.spawn(move || {
+                for (segment, index) in indexes {
+                    let rows = matching_rows(filter, index);
+                    for group in rows.chunks(window) {
+                        let parts = group
+                            .par_chunks(CHUNK_ROWS)
+                            .map(|chunk| self.format_rows(segment, index, chunk, filter, formats))
+                            .collect();
+                        if sender.send(Piece::Parts(parts)).is_err() {
+                            return; // the writer failed and left
+                        }
+                    }
+                    if sender.send(Piece::Examined(index.len() as u64)).is_err() {
+                        return;
+                    }
+                }
+            });
+            let written = write_pieces(&pieces, outputs, &|examined| progress(skipped + examined));
+            // On failure this ends the producer at its next piece.
+            drop(pieces);
+            written
+        })
     }
 
     /// Decodes the entries at `rows` of segment `segment`, keeps those that really meet
-    /// `filter`, and formats them.
+    /// `filter`, and formats them in each of `formats`.
     fn format_rows(
         &self,
         segment: usize,
         index: &SegmentIndex,
         rows: &[u32],
         filter: &Filter,
-        format: ExportFormat,
+        formats: &[ExportFormat],
     ) -> Result<Formatted> {
         let mut summary = ExportSummary::default();
-        let mut views = rows.iter().filter_map(|&row| {
+        let mut csv_out = formats
+            .contains(&ExportFormat::Csv)
+            .then(|| String::with_capacity(rows.len() * 512));
+        let mut ndjson_out = formats
+            .contains(&ExportFormat::Ndjson)
+            .then(|| String::with_capacity(rows.len() * 640));
+        let mut scratch = String::new();
+        for &row in rows {
             let seq = index.first_seq + u64::from(row);
             let offset = index.offsets.get(row as usize).copied().unwrap_or_default() as usize;
-            let view = match self.snapshot().view_at(segment, offset, seq) {
-                Ok(Some(view)) => self.with_outcome(view),
-                Ok(None) => return None,
-                Err(e) => return Some(Err(e.into())),
+            let Some(view) = self.snapshot().view_at(segment, offset, seq)? else {
+                continue; // the index placed it wrongly: skipped, never exported wrong
             };
-            match view {
-                Ok(view) if filter.matches_view(&view) => Some(Ok(view)),
-                Ok(_) => None,
-                Err(e) => Some(Err(e)),
+            let view = self.with_outcome(view)?;
+            if !filter.matches_view(&view) {
+                continue;
             }
-        });
-        let bytes = match format {
-            ExportFormat::Csv => {
-                let mut csv = csv::WriterBuilder::new()
-                    .buffer_capacity(1 << 16)
-                    .from_writer(Vec::with_capacity(rows.len() * 512));
-                let mut scratch = String::new();
-                for view in views.by_ref() {
-                    let view = view?;
-                    write_csv_row(&mut csv, &view, &mut scratch).map_err(csv_error)?;
-                    summary.add(view.seq);
+            if let Some(csv) = csv_out.as_mut() {
+                push_csv_row(csv, &view, &mut scratch);
+            }
+            if let Some(text) = ndjson_out.as_mut() {
+                write_view_json(&view, text);
+                text.push('\n');
+            }
+            summary.add(view.seq);
+        }
+        let csv_bytes = csv_out.map(String::into_bytes).unwrap_or_default();
+        let mut made = [
+            (ExportFormat::Csv, csv_bytes),
+            (
+                ExportFormat::Ndjson,
+                ndjson_out.map(String::into_bytes).unwrap_or_default(),
+            ),
+        ];
+        // Each output's bytes (a format asked for twice gets a copy).
+        let bytes = formats
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let again = formats.get(i + 1..).is_some_and(|rest| rest.contains(f));
+                let slot = made.iter_mut().find(|(g, _)| g == f).map(|(_, b)| b);
+                match (slot, again) {
+                    (Some(b), true) => b.clone(),
+                    (Some(b), false) => std::mem::take(b),
+                    (None, _) => Vec::new(),
                 }
-                csv.into_inner()
-                    .map_err(|e| write_error(std::io::Error::other(e.to_string())))?
-            }
-            ExportFormat::Ndjson => {
-                let mut text = String::with_capacity(rows.len() * 640);
-                for view in views.by_ref() {
-                    let view = view?;
-                    write_view_json(&view, &mut text);
-                    text.push('\n');
-                    summary.add(view.seq);
-                }
-                text.into_bytes()
-            }
-        };
+            })
+            .collect();
         Ok(Formatted { bytes, summary })
     }
 }
 
-fn csv_error(e: csv::Error) -> LedgerError {
-    LedgerError::io(
-        "write CSV",
-        "the export output",
-        std::io::Error::other(e.to_string()),
-    )
+/// What the formatting side of an export hands the writing side.
+enum Piece {
+    /// The formatted chunks of a window of matching rows, in order.
+    Parts(Vec<Result<Formatted>>),
+    /// Entries of one more segment examined.
+    Examined(u64),
+}
+
+/// Writes the pieces as they come, in order, to every output; the summary of what was written.
+fn write_pieces(
+    pieces: &std::sync::mpsc::Receiver<Piece>,
+    outputs: &mut [ExportOutput<'_>],
+    progress: &dyn Fn(u64),
+) -> Result<ExportSummary> {
+    let mut summary = ExportSummary::default();
+    let mut examined = 0u64;
+    for piece in pieces {
+        match piece {
+            Piece::Parts(parts) => {
+                for part in parts {
+                    let part = part?;
+                    for (output, bytes) in outputs.iter_mut().zip(&part.bytes) {
+                        output.out.write_all(bytes).map_err(write_error)?;
+                    }
+                    summary.extend(&part.summary);
+                }
+            }
+            Piece::Examined(n) => {
+                examined += n;
+                progress(examined);
+            }
+        }
+    }
+    for output in outputs.iter_mut() {
+        output.out.flush().map_err(write_error)?;
+    }
+    Ok(summary)
 }

@@ -17,6 +17,7 @@
 
 mod aggregate;
 mod catalog;
+mod csv_row;
 mod cursor;
 mod error;
 mod export;
@@ -30,8 +31,8 @@ pub use aggregate::{AggregateRow, GroupBy};
 pub use catalog::Catalog;
 pub use cursor::Cursor;
 pub use error::{QueryError, Result};
-pub use export::{write_csv, ExportFormat, ExportSummary};
+pub use export::{write_csv, ExportFormat, ExportOutput, ExportSummary};
 pub use filter::Filter;
 pub use lineage::{Lineage, LineageLimits, LineageNode, Tree, LINEAGE_DEPTH_MAX};
 pub use outcomes::{OutcomeLoc, Outcomes};
-pub use search::{Order, OrderBy, Page, Query};
+pub use search::{Order, OrderBy, Page, Query, SignalLoc};

@@ -17,6 +17,7 @@ use signal_ledger_engine::SignalRecord;
 
 use crate::catalog::Catalog;
 use crate::error::Result;
+use crate::filter::Filter;
 
 /// Where one outcome entry is, and what it says, as the indexes record it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +82,11 @@ impl Outcomes {
     /// The highest outcome seq gathered, if any.
     pub fn max_seq(&self) -> Option<u64> {
         self.sorted.iter().map(|o| o.seq).max()
+    }
+
+    /// Every outcome, by (signal seq, outcome seq).
+    pub fn all(&self) -> &[OutcomeLoc] {
+        &self.sorted
     }
 
     /// Every outcome of the signal with seq `signal_seq`, oldest first.
@@ -168,5 +174,23 @@ impl Catalog {
             record.signal.execution_id = o.execution_id.map(str::to_owned);
         }
         Ok(())
+    }
+}
+
+impl Catalog {
+    /// Whether the entry at `seq` is a signal that meets `filter` (its latest outcome applied,
+    /// as queries judge it): how an outcome is tied to the signals a filter selects.
+    pub fn signal_matches(&self, seq: u64, filter: &Filter) -> Result<bool> {
+        let snapshot = self.snapshot();
+        if seq < snapshot.first_seq() || seq >= snapshot.next_seq() {
+            return Ok(false);
+        }
+        let Some(entry) = snapshot.entries_from(seq).next().transpose()? else {
+            return Ok(false);
+        };
+        let Some(view) = snapshot.view_at(entry.segment, entry.offset, entry.seq)? else {
+            return Ok(false); // not a signal
+        };
+        Ok(filter.matches_view(&self.with_outcome(view)?))
     }
 }

@@ -63,6 +63,20 @@ pub struct Page {
     pub next_cursor: Option<Cursor>,
 }
 
+/// A signal as an index places it: where its frame is and its sort keys (the timestamp as the
+/// index records it: compare the decoded one before relying on it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SignalLoc {
+    /// Its timestamp, ns, by the index.
+    pub timestamp_ns: i64,
+    /// Its seq.
+    pub seq: u64,
+    /// Its segment (index in the snapshot).
+    pub segment: usize,
+    /// Frame offset in the segment file.
+    pub offset: u32,
+}
+
 /// A matching row: its sort key and where it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Hit {
@@ -295,10 +309,29 @@ impl Catalog {
         })
     }
 
+    /// The signals of segment `segment` that meet `filter` by its index (outcomes applied), in
+    /// seq order: candidates to decode and re-check, for a consumer that walks the segments
+    /// itself (replay).
+    pub fn locate_signals(&self, segment: usize, filter: &Filter) -> Result<Vec<SignalLoc>> {
+        let index = self.index(segment)?;
+        Ok(matching_rows(filter, index)
+            .into_iter()
+            .map(|row| {
+                let row = row as usize;
+                SignalLoc {
+                    timestamp_ns: index.timestamps.get(row).copied().unwrap_or_default(),
+                    seq: index.first_seq + row as u64,
+                    segment,
+                    offset: index.offsets.get(row).copied().unwrap_or_default(),
+                }
+            })
+            .collect())
+    }
+
     /// How many records meet `filter` (from the indexes alone).
     pub fn count(&self, filter: &Filter) -> Result<u64> {
         let mut n = 0u64;
-        for index in self.indexes()? {
+        for (_, index) in self.indexes_meeting(filter)? {
             for_each_matching_row(filter, index, |_| n += 1);
         }
         Ok(n)

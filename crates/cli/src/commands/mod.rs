@@ -2,6 +2,7 @@
 //! stores nothing itself: it wires the engine and formats what it returns.
 
 pub mod bench_sink;
+pub mod bundle;
 pub mod checks;
 pub mod demo;
 pub mod follow;
@@ -12,4 +13,5 @@ pub mod inspect;
 pub mod lineage;
 pub mod outcome;
 pub mod query;
+pub mod replay;
 pub mod verify;

@@ -227,13 +227,23 @@ fn push_raw_json(out: &mut String, payload: &str) {
 }
 
 fn push_hash(out: &mut String, hash: &Hash) {
-    out.push('"');
-    for b in hash.0 {
-        out.push(hex_digit(b >> 4));
-        out.push(hex_digit(b & 0x0f));
+    let mut text = [b'"'; 66];
+    for (pair, b) in text
+        .get_mut(1..65)
+        .unwrap_or_default()
+        .chunks_mut(2)
+        .zip(hash.0)
+    {
+        let digit = |nibble: u8| HEX_DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0');
+        for (slot, d) in pair.iter_mut().zip([digit(b >> 4), digit(b & 0x0f)]) {
+            *slot = d;
+        }
     }
-    out.push('"');
+    out.push_str(std::str::from_utf8(&text).unwrap_or_default());
 }
+
+/// The lowercase hex digits, by value.
+const HEX_DIGITS: [u8; 16] = *b"0123456789abcdef";
 
 fn hex_digit(nibble: u8) -> char {
     char::from_digit(u32::from(nibble & 0x0f), 16).unwrap_or('0')
