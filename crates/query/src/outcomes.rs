@@ -179,17 +179,25 @@ impl Catalog {
 
 impl Catalog {
     /// Whether the entry at `seq` is a signal that meets `filter` (its latest outcome applied,
-    /// as queries judge it): how an outcome is tied to the signals a filter selects.
+    /// as queries and exports judge it): how an outcome is tied to the signals a filter
+    /// selects. Found through its segment's index, not by a walk over frames.
     pub fn signal_matches(&self, seq: u64, filter: &Filter) -> Result<bool> {
         let snapshot = self.snapshot();
-        if seq < snapshot.first_seq() || seq >= snapshot.next_seq() {
+        let segment = snapshot
+            .segments()
+            .partition_point(|s| s.first_seq() + s.record_count <= seq);
+        if seq < snapshot.first_seq() || segment >= snapshot.segments().len() {
             return Ok(false);
         }
-        let Some(entry) = snapshot.entries_from(seq).next().transpose()? else {
+        let index = self.index(segment)?;
+        let Some(row) = seq.checked_sub(index.first_seq).map(|r| r as usize) else {
             return Ok(false);
         };
-        let Some(view) = snapshot.view_at(entry.segment, entry.offset, entry.seq)? else {
-            return Ok(false); // not a signal
+        let Some(&offset) = index.offsets.get(row).filter(|_| index.is_signal(row)) else {
+            return Ok(false);
+        };
+        let Some(view) = snapshot.view_at(segment, offset as usize, seq)? else {
+            return Ok(false); // the index placed it wrongly: queries and exports skip it too
         };
         Ok(filter.matches_view(&self.with_outcome(view)?))
     }
