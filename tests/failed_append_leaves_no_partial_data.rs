@@ -29,7 +29,7 @@ fn disk_full_at_every_point_of_a_batch_that_rolls_segments_leaves_no_trace() {
             err.to_string().contains(".seg"),
             "the error names the file: {err}"
         );
-        assert_eq!(dir_image(&path), before, "budget {budget}: files changed");
+        assert_same_entries(&before, &dir_image(&path), &format!("budget {budget}"));
         assert_eq!(ledger.head(), head);
         // Space returns: the same writer appends, and the result verifies.
         faults.budget.store(i64::MAX, Ordering::SeqCst);
@@ -63,11 +63,12 @@ fn a_failed_sync_is_not_acknowledged_and_leaves_no_trace() {
 
 #[test]
 fn reopening_a_poisoned_writer_removes_what_its_failed_append_left() {
-    // Small segments, so the failed append seals the active segment and starts others before
-    // the disk fills; then undoing it fails: whole frames of it stay on disk.
+    // Small segments, so the append (too large for the active segment) starts a new one and
+    // writes part of itself there before the disk fills; then undoing it (a truncate) fails:
+    // whole frames of it stay on disk.
     let (_tmp, path, mut ledger, faults) = faulty_ledger(32 * 1024);
     let before = dir_image(&path);
-    faults.budget.store(90_000, Ordering::SeqCst);
+    faults.budget.store(10_000, Ordering::SeqCst);
     faults.fail_set_len.store(true, Ordering::SeqCst);
     ledger.append(&demo_signals(400, 12)).unwrap_err();
     assert!(ledger.poisoned().is_some());
@@ -87,4 +88,37 @@ fn reopening_a_poisoned_writer_removes_what_its_failed_append_left() {
     let snap = Snapshot::open(&path).unwrap();
     assert_eq!(snap.record_count(), 110);
     assert!(verify(&snap, VerifyOptions::default()).is_intact());
+}
+
+#[test]
+fn an_append_too_large_for_a_segment_holding_entries_seals_it_first() {
+    // Readers map sealed segments, so undoing a failed append must never shrink one: an append
+    // that would not fit in what is left of a segment holding entries seals that segment
+    // first, with only its earlier (acknowledged) entries, and starts in a new one.
+    let (_tmp, path, _) = build_ledger(3, 3, small_segments(32 * 1024));
+    let before = std::fs::read(&segments(&path)[0]).unwrap();
+    let mut ledger = Ledger::open(&path).unwrap();
+    ledger.append(&demo_signals(400, 11)).unwrap();
+    let sealed = ledger.sealed_segments().to_vec();
+    assert!(sealed.len() >= 3, "{} sealed", sealed.len());
+    assert_eq!(sealed[0].trailer.record_count, 3);
+    assert_eq!(sealed[0].records_end, before.len() as u64);
+    let first = std::fs::read(&segments(&path)[0]).unwrap();
+    assert_eq!(
+        &first[..before.len()],
+        &before[..],
+        "earlier entries untouched"
+    );
+    assert_eq!(
+        first.len(),
+        before.len() + signal_ledger::engine::segment::TRAILER_LEN
+    );
+    // A batch that fits stays in the active segment.
+    let active = segments(&path).pop().unwrap();
+    let active_len = std::fs::metadata(&active).unwrap().len();
+    ledger.append(&demo_signals(2, 12)).unwrap();
+    assert_eq!(ledger.sealed_segments().len(), sealed.len());
+    assert!(std::fs::metadata(&active).unwrap().len() > active_len);
+    drop(ledger);
+    assert!(verify(&Snapshot::open(&path).unwrap(), VerifyOptions::default()).is_intact());
 }

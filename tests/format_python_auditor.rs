@@ -1473,8 +1473,10 @@ struct Pruned {
     /// The removed segment files, oldest first, with their bytes.
     removed: Vec<(PathBuf, Vec<u8>)>,
     /// Digests taken before the pruning: of the last entry of the first removed segment, and
-    /// of an entry in the middle of the second.
+    /// of an entry in the middle of a later one (the first after it holding 3 entries or more).
     digests: Vec<Digest>,
+    /// The retention anchor of that later segment (segment k's anchor is k + 1).
+    middle_anchor: usize,
 }
 
 /// A ledger of 300 demo signals in 8 KiB segments and outcomes (some of signals that retention
@@ -1497,13 +1499,17 @@ fn pruned_ledger(remove: Option<usize>) -> Pruned {
     drop(ledger);
     assert!(run_check(&dir, CheckRequest::Full).unwrap().chain_valid);
     let snapshot = Snapshot::open(&dir).unwrap();
+    // A batch that does not fit beside earlier entries starts a new segment: some hold one.
+    let middle = (1..sealed.len())
+        .find(|&k| sealed[k].trailer.last_seq >= sealed[k].trailer.first_seq + 2)
+        .unwrap();
     let digests = vec![
         Digest::at(&snapshot, sealed[0].trailer.last_seq)
             .unwrap()
             .unwrap(),
         Digest::at(
             &snapshot,
-            (sealed[1].trailer.first_seq + sealed[1].trailer.last_seq) / 2,
+            (sealed[middle].trailer.first_seq + sealed[middle].trailer.last_seq) / 2,
         )
         .unwrap()
         .unwrap(),
@@ -1545,6 +1551,7 @@ fn pruned_ledger(remove: Option<usize>) -> Pruned {
         start,
         removed,
         digests,
+        middle_anchor: middle + 1,
     }
 }
 
@@ -1858,7 +1865,7 @@ fn a_digest_of_a_pruned_seq_is_refused_by_both_naming_its_anchor() {
     // (digest, its anchor's check-log seq, what is said of the anchor's row hash)
     let cases = [
         (p.digests[0], 1, Some("records this same row_hash")),
-        (p.digests[1], 2, None),
+        (p.digests[1], p.middle_anchor, None),
         (forged, 1, Some("records a DIFFERENT row_hash")),
     ];
     for (i, (digest, anchor, same)) in cases.into_iter().enumerate() {

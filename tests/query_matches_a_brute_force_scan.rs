@@ -31,7 +31,7 @@ fn fixture() -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("ledger");
     let mut ledger = Ledger::create(&path, small_segments(400 * 1024)).unwrap();
-    for chunk in scrambled_signals(5_000, 11).chunks(250) {
+    for chunk in scrambled_signals(5_000, 11).chunks(125) {
         ledger.append(chunk).unwrap();
     }
     drop(ledger);

@@ -24,7 +24,7 @@ fn ledger() -> (tempfile::TempDir, PathBuf, Ledger) {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("ledger");
     let mut ledger = Ledger::create(&path, small_segments(256 * 1024)).unwrap();
-    for chunk in scrambled_signals(BEFORE, 21).chunks(200) {
+    for chunk in scrambled_signals(BEFORE, 21).chunks(250) {
         ledger.append(chunk).unwrap();
     }
     (tmp, path, ledger)

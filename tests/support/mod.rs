@@ -95,6 +95,33 @@ pub fn copy_ledger(from: &Path, to: &Path) {
     }
 }
 
+/// `after` (a [`dir_image`]) holds the same entries as `before`, byte for byte. The one change allowed: the
+/// active segment sealed (its trailer added) and an empty one begun, which an append too large
+/// for the active segment does before writing anything (a roll, not a part of the append).
+pub fn assert_same_entries(before: &[(String, Vec<u8>)], after: &[(String, Vec<u8>)], case: &str) {
+    use signal_ledger::engine::segment::{HEADER_LEN, TRAILER_LEN};
+    for (name, bytes) in after {
+        match before.iter().find(|(n, _)| n == name) {
+            Some((_, was)) if was == bytes => {}
+            Some((_, was)) => assert!(
+                bytes.len() == was.len() + TRAILER_LEN && bytes.starts_with(was),
+                "{case}: {name} changed other than by its trailer"
+            ),
+            None => assert!(
+                name.ends_with(".seg") && bytes.len() == HEADER_LEN,
+                "{case}: {name} ({} bytes) left behind",
+                bytes.len()
+            ),
+        }
+    }
+    for (name, _) in before {
+        assert!(
+            after.iter().any(|(n, _)| n == name),
+            "{case}: {name} removed"
+        );
+    }
+}
+
 /// A ledger whose last segment is sealed: 60 signals in 8 KiB segments, then the active segment
 /// after the last sealed one removed (a shorter but consistent ledger; only a digest kept
 /// elsewhere tells it apart). Returns the temp dir, the ledger path and the last sealed segment.

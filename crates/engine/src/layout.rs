@@ -128,6 +128,25 @@ pub fn read_layout(dir: &Path, tail_access: TailAccess) -> Result<SegmentLayout>
             });
             break;
         }
+        // A segment is a regular file of the directory: never followed through a symlink (the
+        // writer would append outside the ledger) nor read as a directory.
+        let kind = std::fs::symlink_metadata(&path)
+            .map_err(|e| LedgerError::io("stat", &path, e))?
+            .file_type();
+        if !kind.is_file() {
+            let what = if kind.is_symlink() {
+                "a symlink"
+            } else if kind.is_dir() {
+                "a directory"
+            } else {
+                "a special file"
+            };
+            layout.damage = Some(damage(
+                0,
+                CorruptKind::HeaderMismatch(format!("the segment is {what}, not a regular file")),
+            ));
+            break;
+        }
         let file = File::open(&path).map_err(|e| LedgerError::io("open", &path, e))?;
         let file_len = file
             .metadata()

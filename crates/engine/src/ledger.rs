@@ -4,7 +4,7 @@
 //! Invariants kept here:
 //! - at most one `Ledger` per directory across processes (the `LOCK` file);
 //! - an append that returns an error leaves nothing behind: every byte it wrote is removed again
-//!   (segments it created are deleted, the segment it sealed is unsealed) before the error is
+//!   (segments it created are deleted, the segment it began in is cut back) before the error is
 //!   returned, and if that cleanup itself fails the writer is poisoned and refuses further
 //!   appends until [`Ledger::reopen`] removes what the append left. A crash mid-append is
 //!   different: it may leave a prefix of the unacknowledged batch (whole entries, plus a torn
@@ -28,14 +28,16 @@ use crate::hash::{Hash, GENESIS_PREV_HASH};
 use crate::ids::{same_columns, same_signal, IdMap, IdTable};
 use crate::index::id_hash;
 use crate::layout::{read_layout, Head, TailAccess};
-use crate::record::codec::{encode_signal_body, entry_kind, signal_recorded_at, EntryKind, Stamp};
+use crate::record::codec::{
+    encode_signal_body, entry_kind, signal_body_len, signal_recorded_at, EntryKind, Stamp,
+};
 use crate::record::frame::{begin_frame, finish_frame, frame_at, FrameAt, FRAME_HEADER_LEN};
 use crate::record::{Signal, ValidSignal};
 use crate::segment::file::{RealFiles, SegmentFileFactory};
 use crate::segment::header::{SegmentHeader, FORMAT_VERSION, HEADER_LEN};
 use crate::segment::name::segment_file_name;
 use crate::segment::scan::TailState;
-use crate::segment::writer::{ActiveSegment, SealedSegment};
+use crate::segment::writer::{ActiveSegment, PreparedSegment, SealedSegment};
 use crate::segment::SegmentBytes;
 
 mod outcomes;
@@ -486,8 +488,9 @@ impl Ledger {
 
     /// Removes the entries from `seq` on, on disk only (the caller reopens): deletes the
     /// segments that start after `seq` (newest first, so a crash leaves a shorter valid
-    /// ledger), then truncates the segment holding `seq` just before its frame (dropping its
-    /// trailer if the failed append sealed it).
+    /// ledger), then truncates the segment holding `seq` just before its frame. If the failed
+    /// append sealed that segment, it was empty before (see [`Ledger::roll_ahead_of`]): it is
+    /// replaced by a new empty file, never shrunk under readers that map it.
     fn cut_from(&self, seq: u64) -> Result<()> {
         let segments: Vec<(u64, &Path)> = self
             .sealed
@@ -513,6 +516,20 @@ impl Ledger {
         let Some(&(first_seq, path)) = segments.get(holding) else {
             return Ok(());
         };
+        if let Some(sealed) = self.sealed.iter().find(|s| s.path == path) {
+            if seq != first_seq {
+                return Err(LedgerError::corrupt(
+                    path,
+                    0,
+                    Some(seq),
+                    crate::error::CorruptKind::Malformed(
+                        "a failed append's entries start inside a sealed segment: not cut".into(),
+                    ),
+                ));
+            }
+            ActiveSegment::create(&self.dir, self.factory.as_ref(), sealed.header)?;
+            return Ok(());
+        }
         let bytes = std::fs::read(path).map_err(|e| LedgerError::io("read", path, e))?;
         let mut at = HEADER_LEN;
         for s in first_seq..seq {
@@ -814,7 +831,18 @@ impl Ledger {
         let recorded_at_ns = now_ns().max(self.last_recorded_at_ns);
         let mut row_hashes = Vec::with_capacity(signals.len());
         let mut signal_ids = Vec::with_capacity(signals.len());
-        let sync_time = self.write_atomically(recorded_at_ns, |ledger| {
+        let frame_bytes: usize = signals
+            .iter()
+            .map(|s| {
+                let s = s.borrow();
+                let id_len = match s.signal_id.len() {
+                    0 => GENERATED_ID_LEN,
+                    n => n,
+                };
+                FRAME_HEADER_LEN + signal_body_len(s, id_len)
+            })
+            .sum();
+        let sync_time = self.write_atomically(recorded_at_ns, frame_bytes as u64, |ledger| {
             ledger.encode_and_write(
                 signals,
                 hashes,
@@ -841,15 +869,30 @@ impl Ledger {
     }
 
     /// Runs `write` (which writes frames at the head, rolling segments as needed, without
-    /// syncing) as one append stamped `recorded_at_ns`: syncs as `durability` says, and on any
-    /// failure removes everything it wrote before returning the error (or poisons the writer if
-    /// that fails too). Returns the time spent syncing.
+    /// syncing) as one append of at most `frame_bytes` stamped `recorded_at_ns`: syncs as
+    /// `durability` says, and on any failure removes everything it wrote before returning the
+    /// error (or poisons the writer if that fails too). Returns the time spent syncing.
     pub(crate) fn write_atomically(
         &mut self,
         recorded_at_ns: i64,
+        frame_bytes: u64,
         write: impl FnOnce(&mut Ledger) -> Result<()>,
     ) -> Result<std::time::Duration> {
         debug_assert!(recorded_at_ns >= self.last_recorded_at_ns);
+        self.roll_ahead_of(frame_bytes)?;
+        // An append that may seal the segment it starts in (which is then empty: see
+        // roll_ahead_of) first writes a spare empty copy of it. Undoing the append renames the
+        // spare over the sealed file, which needs no space on a full disk.
+        let spare = if self.active.len + frame_bytes > self.config.segment_size_bytes {
+            debug_assert_eq!(self.active.len, HEADER_LEN as u64);
+            Some(ActiveSegment::prepare(
+                &self.dir,
+                self.factory.as_ref(),
+                self.active.header,
+            )?)
+        } else {
+            None
+        };
         let first_seq = self.active.position.next_seq;
         self.batch_recorded_at_ns = recorded_at_ns;
         let checkpoint = Checkpoint {
@@ -867,7 +910,7 @@ impl Ledger {
             synced
         });
         if let Err(e) = written {
-            if let Err(rollback) = self.roll_back(&checkpoint) {
+            if let Err(rollback) = self.roll_back(&checkpoint, spare) {
                 self.poisoned = Some(Poison {
                     why: format!("{e}; then rolling back failed: {rollback}"),
                     from_seq: first_seq,
@@ -907,6 +950,7 @@ impl Ledger {
             } else {
                 signal.signal_id.clone()
             };
+            debug_assert!(!signal.signal_id.is_empty() || id.len() == GENERATED_ID_LEN);
             let stamp = Stamp {
                 seq,
                 recorded_at_ns,
@@ -1012,28 +1056,70 @@ impl Ledger {
         Ok(())
     }
 
-    /// Seals the active segment and starts the next one. If starting the next one fails, the
-    /// sealed segment is listed as sealed, so [`Ledger::roll_back`] unseals it.
+    /// Seals the active segment before an append of up to `frame_bytes` that would not fit in
+    /// it, when it holds entries: no append writes frames into a segment holding earlier
+    /// entries and then seals it. So a segment sealed during an append was created by that
+    /// append or was empty when it began, and undoing the append never shrinks a sealed
+    /// segment, which readers map (reading a mapping past the end of a shrunk file is SIGBUS).
+    fn roll_ahead_of(&mut self, frame_bytes: u64) -> Result<()> {
+        let holds_entries = self.active.len > HEADER_LEN as u64;
+        if !holds_entries || self.active.len + frame_bytes <= self.config.segment_size_bytes {
+            return Ok(());
+        }
+        self.refuse_if_poisoned()?;
+        // A failure here (most often a full disk) has changed nothing.
+        let next = self.prepare_next_segment()?;
+        if let Err(e) = self.seal_and_start(next) {
+            // Nothing of the append is written and every entry stays, but the files (a sealed
+            // segment, perhaps with part of a trailer, perhaps no next one) no longer match
+            // this writer: a reopen reads them again, and discards nothing. A seal is never
+            // undone here: readers may already map the sealed file.
+            self.poisoned = Some(Poison {
+                why: format!("starting a new segment failed: {e}"),
+                from_seq: self.active.position.next_seq,
+            });
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Seals the active segment and starts the next one.
     fn roll_segment(&mut self) -> Result<()> {
-        let sealed = self.active.seal()?;
+        let next = self.prepare_next_segment()?;
+        self.seal_and_start(next)
+    }
+
+    /// The segment to follow the active one, written under its temporary name.
+    fn prepare_next_segment(&self) -> Result<PreparedSegment> {
         let next_header = SegmentHeader {
             format_version: FORMAT_VERSION,
-            first_seq: sealed.trailer.last_seq + 1,
+            first_seq: self.active.position.next_seq,
             // Never before any recorded_at so far (of this batch too): a reopened writer takes
             // it as the floor for recorded_at when the segment is still empty.
             created_at_ns: now_ns()
                 .max(self.last_recorded_at_ns)
                 .max(self.batch_recorded_at_ns),
-            prev_hash: sealed.trailer.last_row_hash,
+            prev_hash: self.active.position.last_hash,
         };
+        ActiveSegment::prepare(&self.dir, self.factory.as_ref(), next_header)
+    }
+
+    /// Seals the active segment and puts `next` in place as the new active one. If putting it
+    /// in place fails, the sealed segment is listed as sealed, so [`Ledger::roll_back`] can
+    /// replace it.
+    fn seal_and_start(&mut self, next: PreparedSegment) -> Result<()> {
+        let sealed = self.active.seal()?;
+        debug_assert_eq!(sealed.trailer.last_seq + 1, self.active.position.next_seq);
         self.sealed.push(sealed);
-        self.active = ActiveSegment::create(&self.dir, self.factory.as_ref(), next_header)?;
+        self.active = next.install()?;
         Ok(())
     }
 
-    /// Undoes a failed append: removes segments it created, unseals and truncates the segment
-    /// that was active when it started.
-    fn roll_back(&mut self, cp: &Checkpoint) -> Result<()> {
+    /// Undoes a failed append: removes segments it created, and cuts the segment that was
+    /// active when it started back to its length then; if the append sealed that segment, it
+    /// was empty (see [`Ledger::roll_ahead_of`]) and `spare`, an empty copy written before the
+    /// append, is renamed over it instead, as readers may have mapped the sealed one.
+    fn roll_back(&mut self, cp: &Checkpoint, spare: Option<PreparedSegment>) -> Result<()> {
         // Segments may be removed (and a file of the same name created later): the id table
         // must not read them through handles it kept open.
         self.ids.forget_open_files();
@@ -1051,16 +1137,15 @@ impl Ledger {
             }
         }
         if let Some(s) = original {
-            let mut active = ActiveSegment::resume(
-                s.path,
-                self.factory.as_ref(),
-                s.header,
-                cp.active_len,
-                cp.active_stats,
-                cp.active_position,
-            )?;
-            active.truncate(cp.active_len)?;
-            self.active = active;
+            debug_assert_eq!(
+                cp.active_len, HEADER_LEN as u64,
+                "sealed only if it was empty"
+            );
+            // Renamed over the sealed file: a reader's mapping keeps the old file whole.
+            self.active = match spare {
+                Some(spare) => spare.install()?,
+                None => ActiveSegment::create(&self.dir, self.factory.as_ref(), s.header)?,
+            };
         } else {
             self.active.truncate(cp.active_len)?;
             self.active.stats = cp.active_stats;
@@ -1115,6 +1200,9 @@ fn create_leftovers(dir: &Path) -> Result<Vec<PathBuf>> {
 /// of a saturated sink's writer time, and throughput rose from 368–392k to 426–431k signals/s
 /// at 256 KiB (`bench-sink --rate max`, 2 runs each, docs/BENCHMARKS.md).
 pub(crate) const WRITE_CHUNK_BYTES: usize = 256 * 1024;
+
+/// Length of a signal_id the writer generates (a UUIDv7 in its hyphenated form).
+const GENERATED_ID_LEN: usize = 36;
 
 /// Validates every signal, in parallel for large batches; the error names the lowest index.
 fn validate_all(signals: &[Signal]) -> Result<()> {

@@ -35,7 +35,7 @@ pub struct ParsedInput {
 /// - A UTF-8 byte order mark at the very start of the input is skipped; anywhere else it is
 ///   invalid JSON.
 /// - A line longer than [`LINE_LEN_MAX`] bytes is refused without being parsed; a line that is
-///   not valid UTF-8 is refused.
+///   not valid UTF-8 is refused, naming the column of its first bad byte.
 ///
 /// Lines are parsed in parallel on the rayon pool; results keep line order. Line numbers are
 /// 1-based.
@@ -176,7 +176,12 @@ fn parse_raw_line(line: &[u8]) -> Option<Result<Signal, LineError>> {
     }
     Some(match std::str::from_utf8(line) {
         Ok(text) => parse_signal_line(text),
-        Err(_) => Err(LineError::whole("is not valid UTF-8")),
+        // Located like a JSON syntax error: the 1-based byte column of the first bad byte.
+        Err(e) => Err(LineError::whole(format!(
+            "is not valid UTF-8 at column {} (byte 0x{:02X})",
+            e.valid_up_to() + 1,
+            line.get(e.valid_up_to()).copied().unwrap_or_default()
+        ))),
     })
 }
 
@@ -328,7 +333,16 @@ mod tests {
         input.extend_from_slice(format!("\n{}", line(3)).as_bytes());
         let p = parse_ndjson(&input);
         assert_eq!(lines_of(&p), vec![1, 3]);
-        assert_eq!(errors(&p), vec!["line 2: is not valid UTF-8"]);
+        assert_eq!(
+            errors(&p),
+            vec!["line 2: is not valid UTF-8 at column 41 (byte 0xFF)"]
+        );
+        // A sequence cut short at the end of the line is located at its first byte.
+        let p = parse_ndjson(b"{\"ticker\":\"A\xc3");
+        assert_eq!(
+            errors(&p),
+            vec!["line 1: is not valid UTF-8 at column 13 (byte 0xC3)"]
+        );
     }
 
     #[test]

@@ -5,8 +5,8 @@ use super::{now_ns, Ledger, WRITE_CHUNK_BYTES};
 use crate::error::{LedgerError, Result};
 use crate::hash::Hash;
 use crate::index::id_hash;
-use crate::record::frame::{begin_frame, finish_frame};
-use crate::record::outcome::{encode_outcome_body, Outcome, OutcomeStamp};
+use crate::record::frame::{begin_frame, finish_frame, FRAME_HEADER_LEN};
+use crate::record::outcome::{encode_outcome_body, Outcome, OutcomeStamp, OUTCOME_BODY_LEN_MAX};
 use crate::segment::header::FORMAT_VERSION;
 
 /// One outcome of an append, once durable.
@@ -77,7 +77,9 @@ impl Ledger {
         }
         let recorded_at_ns = now_ns().max(self.last_recorded_at_ns);
         let mut recorded = Vec::with_capacity(outcomes.len());
-        self.write_atomically(recorded_at_ns, |ledger| {
+        // A bound, not the exact length: it only decides whether to start a new segment first.
+        let frame_bytes = outcomes.len() * (FRAME_HEADER_LEN + OUTCOME_BODY_LEN_MAX);
+        self.write_atomically(recorded_at_ns, frame_bytes as u64, |ledger| {
             let mut frames = Vec::new();
             let mut frame_ends = Vec::new();
             let mut prev_hash = ledger.active.position.last_hash;

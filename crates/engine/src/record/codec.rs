@@ -121,6 +121,31 @@ pub(crate) fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
+/// Length of the body [`encode_signal_body`] writes for `signal` with a `signal_id` of
+/// `signal_id_len` bytes: known before encoding, so the writer can tell whether an append fits
+/// its segment before writing any of it.
+pub fn signal_body_len(signal: &Signal, signal_id_len: usize) -> usize {
+    let opt = |s: &Option<String>| 1 + s.as_deref().map_or(0, str::len);
+    SIGNAL_FIXED_LEN
+        + (1 + signal_id_len)
+        + (1 + signal.source_module.len())
+        + opt(&signal.source_version)
+        + (1 + signal.ticker.len())
+        + opt(&signal.timeframe)
+        + opt(&signal.strategy_id)
+        + opt(&signal.correlation_id)
+        + opt(&signal.execution_id)
+        + 1
+        + signal
+            .parent_signal_ids
+            .iter()
+            .map(|p| 1 + p.len())
+            .sum::<usize>()
+        + 4
+        + signal.payload_json.len()
+        + HASHES_LEN
+}
+
 /// Appends the body of `signal` stamped with `stamp` to `out`, with `signal_id` in place of the
 /// signal's own (which may be empty), and returns the row hash it ends with.
 ///
@@ -181,6 +206,7 @@ pub fn encode_signal_body(
     out.extend_from_slice(&stamp.prev_hash.0);
     out.extend_from_slice(&hash.0);
     debug_assert!(out.len() - start <= SIGNAL_BODY_LEN_MAX);
+    debug_assert_eq!(out.len() - start, signal_body_len(signal, signal_id.len()));
     hash
 }
 

@@ -43,11 +43,23 @@ impl std::fmt::Debug for ActiveSegment {
 impl ActiveSegment {
     /// Creates a new, empty segment file with `header`: written under a temporary name, synced,
     /// renamed into place and the directory synced, so a crash never leaves a partial header.
+    /// A file of the same name is replaced whole (a reader's mapping of it stays intact).
     pub fn create(
         dir: &Path,
         factory: &dyn SegmentFileFactory,
         header: SegmentHeader,
     ) -> Result<ActiveSegment> {
+        ActiveSegment::prepare(dir, factory, header)?.install()
+    }
+
+    /// The first half of [`ActiveSegment::create`]: the header written and synced under the
+    /// temporary name, which [`PreparedSegment::install`] renames into place and dropping
+    /// removes. What most often fails on a full disk, done before anything else changes.
+    pub fn prepare(
+        dir: &Path,
+        factory: &dyn SegmentFileFactory,
+        header: SegmentHeader,
+    ) -> Result<PreparedSegment> {
         let path = segment_path(dir, header.first_seq);
         let mut tmp = path.as_os_str().to_owned();
         tmp.push(TMP_SUFFIX);
@@ -66,21 +78,20 @@ impl ActiveSegment {
             let _ = std::fs::remove_file(&tmp);
             return Err(LedgerError::io("write", &tmp, e));
         }
-        if let Err(e) = std::fs::rename(&tmp, &path) {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(LedgerError::io("rename", &tmp, e));
-        }
-        sync_dir(dir)?;
-        Ok(ActiveSegment {
-            path,
-            file,
-            header,
-            len: HEADER_LEN as u64,
-            stats: RecordStats::default(),
-            position: ChainPosition {
-                next_seq: header.first_seq,
-                last_hash: header.prev_hash,
-            },
+        Ok(PreparedSegment {
+            dir: dir.to_path_buf(),
+            tmp,
+            segment: Some(ActiveSegment {
+                path,
+                file,
+                header,
+                len: HEADER_LEN as u64,
+                stats: RecordStats::default(),
+                position: ChainPosition {
+                    next_seq: header.first_seq,
+                    last_hash: header.prev_hash,
+                },
+            }),
         })
     }
 
@@ -167,6 +178,42 @@ impl ActiveSegment {
             trailer,
             records_end: self.len,
         })
+    }
+}
+
+/// A new segment file written under its temporary name, not yet in place (see
+/// [`ActiveSegment::prepare`]). Dropped uninstalled, it removes the temporary.
+pub struct PreparedSegment {
+    dir: PathBuf,
+    tmp: PathBuf,
+    /// Some until installed.
+    segment: Option<ActiveSegment>,
+}
+
+impl PreparedSegment {
+    /// Renames the file into place (replacing any file of that name) and syncs the directory.
+    pub fn install(mut self) -> Result<ActiveSegment> {
+        let Some(segment) = self.segment.take() else {
+            return Err(LedgerError::io(
+                "install",
+                &self.tmp,
+                std::io::Error::other("already installed"),
+            ));
+        };
+        if let Err(e) = std::fs::rename(&self.tmp, &segment.path) {
+            let _ = std::fs::remove_file(&self.tmp);
+            return Err(LedgerError::io("rename", &self.tmp, e));
+        }
+        sync_dir(&self.dir)?;
+        Ok(segment)
+    }
+}
+
+impl Drop for PreparedSegment {
+    fn drop(&mut self) {
+        if self.segment.is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
     }
 }
 
