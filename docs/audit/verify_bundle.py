@@ -135,7 +135,7 @@ def check(bundle, given_sha256, problems):
             try:
                 if not same_cell(column, text, rec[column]):
                     bad.append(column)
-            except (ValueError, KeyError):
+            except (ValueError, KeyError, RecursionError):
                 bad.append(column)
         if bad or len(row) != len(header) or rec.keys() != columns:
             differing.append(f"signals.csv row {n} (seq {rec.get('seq')}): differs from signals.ndjson "
@@ -190,7 +190,7 @@ def main(args):
     problems = []
     try:
         summary = check(args[0], given, problems)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as e:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as e:
         problems.append(f"the bundle cannot be read as documented: {type(e).__name__}: {e}")
     for p in problems[:30]:
         print(p)

@@ -45,6 +45,10 @@ pub const TIMEFRAME_LEN_MAX: usize = 16;
 pub const PARENT_COUNT_MAX: usize = 16;
 /// Largest `payload_json`, in bytes.
 pub const PAYLOAD_LEN_MAX: usize = 64 * 1024;
+/// Deepest nesting of arrays and objects in `payload_json`: deeper payloads break common JSON
+/// readers (serde_json stops at 128 levels, Python's `json` at its recursion limit), so the
+/// ledger's own exports could not be read back.
+pub const PAYLOAD_DEPTH_MAX: usize = 64;
 
 /// Which way a signal points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -407,7 +411,92 @@ impl Signal {
                 "is not a single JSON value",
             ));
         }
+        if let Some(depth) = nesting_beyond(&self.payload_json, PAYLOAD_DEPTH_MAX) {
+            return Err(FieldError::new(
+                "payload_json",
+                format!(
+                    "nests arrays and objects {} levels deep at byte {}, more than \
+                     {PAYLOAD_DEPTH_MAX}",
+                    depth.levels, depth.byte
+                ),
+            ));
+        }
         Ok(())
+    }
+}
+
+/// Where a JSON text first nests arrays and objects deeper than a limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Nesting {
+    /// The depth reached.
+    levels: usize,
+    /// Offset of the `[` or `{` that reached it.
+    byte: usize,
+}
+
+/// The first place `json` (valid JSON) nests arrays and objects more than `max` levels deep,
+/// if any: brackets inside strings do not count.
+fn nesting_beyond(json: &str, max: usize) -> Option<Nesting> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (byte, &b) in json.as_bytes().iter().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return Some(Nesting {
+                        levels: depth,
+                        byte,
+                    });
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod nesting_tests {
+    use super::*;
+
+    #[test]
+    fn depth_counts_arrays_and_objects_but_not_brackets_in_strings() {
+        let at = |json: &str, max| nesting_beyond(json, max);
+        assert_eq!(at("null", 0), None);
+        assert_eq!(at("[]", 1), None);
+        assert_eq!(at("[]", 0), Some(Nesting { levels: 1, byte: 0 }));
+        assert_eq!(at(r#"{"a":[{"b":1}]}"#, 3), None);
+        assert_eq!(
+            at(r#"{"a":[{"b":1}]}"#, 2),
+            Some(Nesting { levels: 3, byte: 6 })
+        );
+        assert_eq!(at(r#"["[[[[", "\"[[[["]"#, 1), None);
+        assert_eq!(at(r#"[[],[],[[]]]"#, 2), Some(Nesting { levels: 3, byte: 8 }));
+    }
+
+    #[test]
+    fn a_payload_nested_past_the_limit_is_refused_and_at_it_accepted() {
+        let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let mut signal = tests_support::valid_signal("deep").into_signal();
+        signal.payload_json = nested(PAYLOAD_DEPTH_MAX);
+        assert_eq!(signal.validate(), Ok(()));
+        signal.payload_json = nested(5_000);
+        let err = signal.validate().unwrap_err();
+        assert_eq!(err.field, "payload_json");
+        assert!(err.problem.contains("65 levels deep at byte 64"), "{err}");
     }
 }
 
