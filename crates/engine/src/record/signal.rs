@@ -484,7 +484,10 @@ mod nesting_tests {
             Some(Nesting { levels: 3, byte: 6 })
         );
         assert_eq!(at(r#"["[[[[", "\"[[[["]"#, 1), None);
-        assert_eq!(at(r#"[[],[],[[]]]"#, 2), Some(Nesting { levels: 3, byte: 8 }));
+        assert_eq!(
+            at(r#"[[],[],[[]]]"#, 2),
+            Some(Nesting { levels: 3, byte: 8 })
+        );
     }
 
     #[test]

@@ -1,0 +1,6 @@
+//! cargo-fuzz target `open_segment`: see `fuzz/src/targets.rs` for what it checks.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| signal_ledger_fuzz::targets::open_segment(data));
