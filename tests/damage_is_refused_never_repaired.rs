@@ -6,24 +6,8 @@
 
 mod support;
 
-use std::path::Path;
-
-use signal_ledger::engine::{verify, CorruptKind, Ledger, LedgerError, Snapshot, VerifyOptions};
+use signal_ledger::engine::{verify, CorruptKind, Snapshot, VerifyOptions};
 use support::*;
-
-fn open_refused(dir: &Path) -> signal_ledger::engine::Corruption {
-    let before = dir_image(dir);
-    let err = Ledger::open(dir).unwrap_err();
-    assert_eq!(
-        dir_image(dir),
-        before,
-        "a refused open changed the directory"
-    );
-    match err {
-        LedgerError::Corrupt(c) => *c,
-        other => panic!("expected Corrupt, got {other}"),
-    }
-}
 
 #[test]
 fn a_bad_record_followed_by_valid_ones_in_the_active_segment_is_refused() {

@@ -230,21 +230,6 @@ fn verify_dir(dir: &Path) -> VerifyReport {
     verify(&Snapshot::open(dir).unwrap(), VerifyOptions::default())
 }
 
-/// The writer's open refuses, naming damage, and changes nothing on disk.
-fn open_refused(dir: &Path) -> Corruption {
-    let before = dir_image(dir);
-    let err = Ledger::open(dir).unwrap_err();
-    assert_eq!(
-        dir_image(dir),
-        before,
-        "a refused open changed the directory"
-    );
-    match err {
-        LedgerError::Corrupt(c) => *c,
-        other => panic!("expected Corrupt, got {other}"),
-    }
-}
-
 /// How many flips: `SIGNAL_LEDGER_TAMPER_FLIPS`, default 10,000.
 fn flips_wanted() -> usize {
     std::env::var("SIGNAL_LEDGER_TAMPER_FLIPS")

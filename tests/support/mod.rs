@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use signal_ledger::demo::{DemoConfig, DemoGenerator};
 use signal_ledger::engine::dir::list_segments;
-use signal_ledger::engine::{AppendReceipt, Ledger, PersistenceConfig, Signal};
+use signal_ledger::engine::{
+    AppendReceipt, Corruption, Ledger, LedgerError, PersistenceConfig, Signal,
+};
 
 /// `count` demo signals from `seed`.
 pub fn demo_signals(count: usize, seed: u64) -> Vec<Signal> {
@@ -92,6 +94,21 @@ pub fn copy_ledger(from: &Path, to: &Path) {
         if entry.file_name() != "LOCK" {
             std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
         }
+    }
+}
+
+/// The writer's open of `dir` refuses, naming damage, and changes nothing on disk.
+pub fn open_refused(dir: &Path) -> Corruption {
+    let before = dir_image(dir);
+    let err = Ledger::open(dir).unwrap_err();
+    assert_eq!(
+        dir_image(dir),
+        before,
+        "a refused open changed the directory"
+    );
+    match err {
+        LedgerError::Corrupt(c) => *c,
+        other => panic!("expected Corrupt, got {other}"),
     }
 }
 

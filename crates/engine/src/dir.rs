@@ -110,6 +110,9 @@ pub fn remove_temporaries(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// How long [`WriterLock::acquire`] retries a lock that looks held before it refuses.
+pub const LOCK_GRACE: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// The exclusive writer lock, held for as long as this value lives.
 #[derive(Debug)]
 pub struct WriterLock {
@@ -117,7 +120,8 @@ pub struct WriterLock {
 }
 
 impl WriterLock {
-    /// Takes the writer lock of `dir`, or fails at once with [`LedgerError::Locked`].
+    /// Takes the writer lock of `dir`, or fails with [`LedgerError::Locked`] after at most
+    /// [`LOCK_GRACE`].
     pub fn acquire(dir: &Path) -> Result<WriterLock> {
         let path = dir.join(LOCK_FILE);
         let mut file = OpenOptions::new()
@@ -127,7 +131,17 @@ impl WriterLock {
             .truncate(false)
             .open(&path)
             .map_err(|e| LedgerError::io("open", &path, e))?;
-        match file.try_lock() {
+        let started = std::time::Instant::now();
+        let mut locked = file.try_lock();
+        // A child process this one is starting (on any thread) holds a copy of every open
+        // descriptor, the lock's too, from fork until exec closes it: a lock released just
+        // before can look held for that instant. Held longer, it is another writer's.
+        while matches!(locked, Err(fs::TryLockError::WouldBlock)) && started.elapsed() < LOCK_GRACE
+        {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            locked = file.try_lock();
+        }
+        match locked {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => {
                 let mut holder = String::new();
