@@ -114,6 +114,27 @@ pub enum Command {
     Checks(ChecksArgs),
     /// Remove expired sealed segments (retention_days), leaving verifiable anchors; legal hold.
     Retention(RetentionArgs),
+    /// Serve the HTTP API: record signals (POST /v1/signals) through one shared sink, query,
+    /// aggregate, lineage, verify, checks, digest, stats and Prometheus /metrics. Prints
+    /// {"listening":"HOST:PORT"} once bound; SIGINT/SIGTERM stop it after everything accepted
+    /// is durable.
+    Serve(ServeArgs),
+}
+
+/// `serve` options.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on, HOST:PORT (port 0 picks a free one; the line printed says which).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    /// Require `Authorization: Bearer TOKEN` on every write (POST); reads never need it.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "SIGNAL_LEDGER_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
 }
 
 /// `outcome` options.

@@ -29,7 +29,7 @@ use clap::Parser;
 use crate::args::{Cli, Command};
 use crate::commands::{
     bench_sink, bundle, checks, demo, generate, ingest, init, inspect, lineage, outcome, query,
-    replay, verify,
+    replay, serve, verify,
 };
 use crate::error::{one_line, CliResult, EXIT_ERROR, EXIT_OK};
 
@@ -121,5 +121,6 @@ fn run(cli: &Cli) -> CliResult<u8> {
         Command::Upgrade => outcome::upgrade(g).map(|()| EXIT_OK),
         Command::Checks(a) => checks::list(g, a),
         Command::Retention(a) => checks::retention(g, a).map(|()| EXIT_OK),
+        Command::Serve(a) => serve::run(g, a).map(|()| EXIT_OK),
     }
 }

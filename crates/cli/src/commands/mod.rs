@@ -14,4 +14,5 @@ pub mod lineage;
 pub mod outcome;
 pub mod query;
 pub mod replay;
+pub mod serve;
 pub mod verify;

@@ -1,0 +1,120 @@
+//! `signal-ledger serve --addr 127.0.0.1:0` prints the address it bound as one JSON line, takes
+//! a signal over HTTP (with the token from SIGNAL_LEDGER_TOKEN), answers it back, and on SIGTERM
+//! stops with exit 0 and the signal durable.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+mod common;
+use common::*;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// Kills the server if the test fails before it stops it.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn serve_prints_its_address_records_and_answers_then_stops_on_sigterm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    init_small(&dir);
+    let mut command = binary_on(&dir, &["serve", "--addr", "127.0.0.1:0"]);
+    command
+        .env("SIGNAL_LEDGER_TOKEN", "tok-123")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut guard = Guard(command.spawn().unwrap());
+    let stdout = guard.0.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(Duration::from_secs(60)).unwrap();
+    let listening: Value = serde_json::from_str(line.trim_end()).unwrap();
+    let addr = listening["listening"].as_str().unwrap().to_owned();
+    assert!(
+        addr.starts_with("127.0.0.1:") && !addr.ends_with(":0"),
+        "{line}"
+    );
+    let base = format!("http://{addr}");
+
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let signal = r#"{"signal_id":"serve-1","source_module":"fusion","ticker":"TSLA","direction":"short","conviction":0.6,"signal_type":"exit","timestamp":"2026-10-30T15:30:00Z"}"#;
+    let without = agent
+        .post(format!("{base}/v1/signals"))
+        .header("Content-Type", "application/json")
+        .send(signal)
+        .unwrap();
+    assert_eq!(without.status().as_u16(), 401);
+    let mut with = agent
+        .post(format!("{base}/v1/signals"))
+        .header("Content-Type", "application/json")
+        .header("Authorization", "Bearer tok-123")
+        .send(signal)
+        .unwrap();
+    assert_eq!(with.status().as_u16(), 200);
+    let recorded: Value = serde_json::from_str(&with.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(recorded["seqs"], serde_json::json!([0]));
+
+    let mut page = agent
+        .get(format!("{base}/v1/signals?ticker=TSLA&direction=short"))
+        .call()
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let page: Value = serde_json::from_str(&page.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(page["records"].as_array().unwrap().len(), 1);
+    assert_eq!(page["records"][0]["signal_id"], "serve-1");
+    assert_eq!(page["records"][0]["seq"], 0);
+
+    // SIGTERM: a clean stop, exit 0, and the signal is in the ledger for every other command.
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &guard.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut waited = Duration::ZERO;
+    let exit = loop {
+        if let Some(exit) = guard.0.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            waited < Duration::from_secs(30),
+            "serve did not stop on SIGTERM"
+        );
+        std::thread::sleep(POLL);
+        waited += POLL;
+    };
+    assert_eq!(exit.code(), Some(0));
+    let got = on(&dir, &["get", "--signal-id", "serve-1"]).json();
+    assert_eq!(got["seq"], 0);
+    assert_eq!(got["ticker"], "TSLA");
+}
+
+#[test]
+fn serve_refuses_an_address_it_cannot_bind_in_one_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    init_small(&dir);
+    let out = on(&dir, &["serve", "--addr", "not-an-address"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.starts_with("error: listen on not-an-address"),
+        "{out:?}"
+    );
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+}

@@ -1,0 +1,141 @@
+//! The router and the state every handler shares: the one [`SignalSink`], the ledger
+//! directory readers open per request, the token, and request counters.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue};
+use axum::routing::{get, post};
+use axum::Router;
+use signal_ledger_engine::SignalSink;
+
+use crate::error::ApiError;
+use crate::{auth, handlers};
+
+/// Default largest request body: 16 MiB.
+pub const BODY_LIMIT_DEFAULT: usize = 16 * 1024 * 1024;
+
+/// How the server behaves.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// When set, every write (POST) needs `Authorization: Bearer <token>`; reads never do.
+    pub token: Option<String>,
+    /// Largest request body accepted, in bytes; a larger one is answered 413.
+    pub body_limit: usize,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            token: None,
+            body_limit: BODY_LIMIT_DEFAULT,
+        }
+    }
+}
+
+/// Counters the server keeps itself (the sink keeps its own metrics).
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Reads answered by the query crate: signals, aggregate, lineage.
+    pub queries: AtomicU64,
+    /// Write requests (POST /v1/signals) that recorded their signals.
+    pub signal_requests: AtomicU64,
+    /// Requests answered with an error status.
+    pub errors: AtomicU64,
+}
+
+impl Counters {
+    /// Adds one to `counter`.
+    pub fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// What every handler shares.
+#[derive(Debug)]
+pub struct AppState {
+    /// The one sink all writes go through (it owns the ledger's writer).
+    pub sink: Arc<SignalSink>,
+    /// The ledger directory (readers open a `Snapshot` or `Catalog` of it per request).
+    pub dir: PathBuf,
+    /// The options in force.
+    pub options: ServerOptions,
+    /// Request counters for /v1/stats and /metrics.
+    pub counters: Counters,
+}
+
+impl AppState {
+    /// State over `sink`.
+    pub fn new(sink: Arc<SignalSink>, options: ServerOptions) -> AppState {
+        AppState {
+            dir: sink.dir().to_path_buf(),
+            sink,
+            options,
+            counters: Counters::default(),
+        }
+    }
+}
+
+/// The API's routes over `state`: writes behind the token check, every body limited.
+pub fn router(state: Arc<AppState>) -> Router {
+    let writes = Router::new()
+        .route("/v1/signals", post(handlers::signals::post_signals))
+        .route("/v1/verify", post(handlers::integrity::post_verify))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            auth::require_token,
+        ));
+    let reads = Router::new()
+        .route("/v1/signals", get(handlers::query::get_signals))
+        .route("/v1/aggregate", get(handlers::query::get_aggregate))
+        .route("/v1/lineage/{id}", get(handlers::query::get_lineage))
+        .route("/v1/checks", get(handlers::integrity::get_checks))
+        .route("/v1/digest", get(handlers::integrity::get_digest))
+        .route("/v1/stats", get(handlers::metrics::get_stats))
+        .route("/metrics", get(handlers::metrics::get_metrics));
+    writes
+        .merge(reads)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.options.body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            on_error,
+        ))
+        .with_state(state)
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(format!("no such endpoint: {}", uri.path()))
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path()))
+}
+
+/// Counts error answers; and when a request with a body is refused (its body perhaps unread:
+/// a 401 before reading, a 413), says `Connection: close`, so a client does not send its next
+/// request on a connection the server is about to drop.
+async fn on_error(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let headers = request.headers();
+    let has_body = headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0");
+    let mut response = next.run(request).await;
+    if response.status().is_client_error() || response.status().is_server_error() {
+        Counters::bump(&state.counters.errors);
+        if has_body {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+    }
+    response
+}

@@ -1,0 +1,164 @@
+//! POST /v1/signals: one signal (a JSON object) or an NDJSON batch, validated by the engine's
+//! input parser, recorded through the shared sink as one group, answered once durable.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Serialize;
+use signal_ledger_engine::input::{parse_ndjson, parse_signal_line_numbered, InputError};
+use signal_ledger_engine::sink::{PersistError, RecordError};
+use signal_ledger_engine::{Durable, Signal};
+
+use crate::app::{AppState, Counters};
+use crate::error::ApiError;
+use crate::handlers::blocking;
+use crate::json;
+
+/// What a recorded request answers.
+#[derive(Debug, Serialize)]
+pub struct Recorded {
+    /// Signals in the request.
+    pub count: usize,
+    /// The seq of each, in request order (the original's for one recorded already).
+    pub seqs: Vec<u64>,
+    /// The signal_id of each (the UUIDv7 the ledger assigned when none was sent).
+    pub signal_ids: Vec<String>,
+    /// How many were in the ledger already (same signal_id, same columns), not appended again.
+    pub already_recorded: usize,
+    /// The row hash of the last one.
+    pub last_row_hash: Option<String>,
+}
+
+/// Which body the request carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Body {
+    /// One JSON object.
+    One,
+    /// NDJSON: one JSON object per line.
+    Ndjson,
+}
+
+fn body_kind(headers: &HeaderMap) -> Result<Body, ApiError> {
+    let Some(value) = headers.get(CONTENT_TYPE) else {
+        return Ok(Body::One);
+    };
+    let text = value.to_str().unwrap_or_default();
+    let mime = text.split(';').next().unwrap_or_default().trim();
+    match mime.to_ascii_lowercase().as_str() {
+        "application/json" | "" => Ok(Body::One),
+        "application/x-ndjson" | "application/ndjson" => Ok(Body::Ndjson),
+        _ => Err(ApiError::UnsupportedMediaType(format!(
+            "Content-Type {text:?}: send application/json (one signal) or application/x-ndjson (a batch)"
+        ))),
+    }
+}
+
+/// The first bad line, and how many more there are (as `ingest` says it).
+fn refusal(errors: &[InputError]) -> ApiError {
+    let mut message = errors.first().map(ToString::to_string).unwrap_or_default();
+    match errors.len() {
+        0 | 1 => {}
+        2 => message.push_str(" (and 1 more invalid line)"),
+        n => message.push_str(&format!(" (and {} more invalid lines)", n - 1)),
+    }
+    ApiError::BadRequest(format!("nothing recorded: {message}"))
+}
+
+/// The body's signals, validated, or the 400 naming the line and field.
+fn parse(kind: Body, body: &[u8]) -> Result<Vec<Signal>, ApiError> {
+    match kind {
+        Body::One => {
+            let text = std::str::from_utf8(body).map_err(|e| {
+                ApiError::BadRequest(format!(
+                    "nothing recorded: the body is not valid UTF-8 at byte {}",
+                    e.valid_up_to()
+                ))
+            })?;
+            let signal = parse_signal_line_numbered(1, text).map_err(|e| refusal(&[e]))?;
+            Ok(vec![signal])
+        }
+        Body::Ndjson => {
+            let parsed = parse_ndjson(body);
+            if !parsed.errors.is_empty() {
+                return Err(refusal(&parsed.errors));
+            }
+            Ok(parsed
+                .signals
+                .into_iter()
+                .map(|s| s.into_signal())
+                .collect())
+        }
+    }
+}
+
+fn record_error(e: RecordError) -> ApiError {
+    match e {
+        RecordError::Invalid { index, error } => ApiError::BadRequest(format!(
+            "nothing recorded: line {}: {}",
+            index.map_or(1, |i| i + 1),
+            signal_ledger_engine::input::LineError::from(error)
+        )),
+        e @ (RecordError::Backpressure { .. } | RecordError::Full { .. }) => {
+            ApiError::Unavailable(format!("{e}; retry later"))
+        }
+        e @ RecordError::Closed { .. } => ApiError::Unavailable(e.to_string()),
+    }
+}
+
+fn persist_error(e: PersistError) -> ApiError {
+    match e {
+        e @ PersistError::SignalIdTaken { .. } => {
+            ApiError::Conflict(format!("nothing recorded: {e}"))
+        }
+        e => ApiError::Internal(format!("nothing recorded: {e}")),
+    }
+}
+
+/// Records the request's signals through the sink as one group (all durable or none) and
+/// answers once they are durable.
+pub async fn post_signals(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let limit = state.options.body_limit;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(format!(
+                "the body is larger than the limit of {limit} bytes ({} MiB); send smaller batches",
+                limit / (1024 * 1024)
+            ))
+        } else {
+            ApiError::BadRequest(format!("the body could not be read: {}", e.body_text()))
+        }
+    })?;
+    let kind = body_kind(&headers)?;
+    let sink = Arc::clone(&state.sink);
+    // Parsing uses the rayon pool; queueing may wait up to the sink's backpressure timeout:
+    // both off the runtime's worker threads.
+    let handle = blocking(move || {
+        let signals = parse(kind, &body)?;
+        if signals.is_empty() {
+            return Err(ApiError::BadRequest(
+                "nothing recorded: the body holds no signal".to_owned(),
+            ));
+        }
+        sink.record_batch(signals).map_err(record_error)
+    })
+    .await?;
+    // The handle is a future: the request waits for its group's sync without holding a thread.
+    let durable: Vec<Durable> = handle.await.map_err(persist_error)?;
+    Counters::bump(&state.counters.signal_requests);
+    json::ok(&Recorded {
+        count: durable.len(),
+        seqs: durable.iter().map(|d| d.seq).collect(),
+        signal_ids: durable.iter().map(|d| d.signal_id.clone()).collect(),
+        already_recorded: durable.iter().filter(|d| d.already_recorded).count(),
+        last_row_hash: durable.last().map(|d| d.row_hash.to_hex()),
+    })
+}

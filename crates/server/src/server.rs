@@ -1,0 +1,68 @@
+//! [`Server`]: a bound listener and the router over one sink, served until a shutdown signal.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use signal_ledger_engine::SignalSink;
+use tokio::net::TcpListener;
+
+use crate::app::{router, AppState, ServerOptions};
+use crate::error::ServerError;
+
+/// The HTTP server: bound to its address, not yet serving.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    state: Arc<AppState>,
+}
+
+impl Server {
+    /// Binds `addr` (`HOST:PORT`; port 0 picks a free one) and prepares the API over `sink`,
+    /// which every write goes through.
+    pub async fn bind(
+        addr: &str,
+        sink: SignalSink,
+        options: ServerOptions,
+    ) -> Result<Server, ServerError> {
+        let bind_error = |source| ServerError::Bind {
+            addr: addr.to_owned(),
+            source,
+        };
+        let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
+        let local_addr = listener.local_addr().map_err(bind_error)?;
+        Ok(Server {
+            listener,
+            local_addr,
+            state: Arc::new(AppState::new(Arc::new(sink), options)),
+        })
+    }
+
+    /// The address actually bound (the port chosen when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The state the handlers share (its sink, for a caller that also records directly).
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight and shuts the
+    /// sink down (everything it accepted is committed first).
+    pub async fn serve<F>(self, shutdown: F) -> Result<(), ServerError>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let app = router(Arc::clone(&self.state));
+        let served = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(ServerError::Serve);
+        let sink = Arc::clone(&self.state.sink);
+        // shutdown joins the flusher thread: off the runtime's worker threads.
+        let _ = tokio::task::spawn_blocking(move || sink.shutdown()).await;
+        served
+    }
+}
