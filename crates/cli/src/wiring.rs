@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use signal_ledger_engine::checklog::{CheckSchedule, CheckScheduler};
 use signal_ledger_engine::config::LedgerToml;
 use signal_ledger_engine::dir::CONFIG_FILE;
 use signal_ledger_engine::{Ledger, LedgerError, OpenOptions, PersistenceConfig, Snapshot};
@@ -87,4 +88,32 @@ pub fn open_snapshot(dir: &Path) -> CliResult<Snapshot> {
 /// The directory a relative `dir` names, for messages that must be usable from elsewhere.
 pub fn absolute(dir: &Path) -> PathBuf {
     std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
+}
+
+/// Starts the ledger's scheduled integrity checks (recorded in the check log) when its settings
+/// ask for them; a failed or unrecorded check is an error line on stderr. Runs until dropped.
+pub fn start_scheduled_checks(
+    dir: &Path,
+    persistence: &PersistenceConfig,
+) -> CliResult<Option<CheckScheduler>> {
+    if persistence.check_interval_secs == 0 {
+        return Ok(None);
+    }
+    let schedule = CheckSchedule {
+        interval: std::time::Duration::from_secs(persistence.check_interval_secs),
+        full_every: persistence.full_check_every,
+    };
+    let scheduler = CheckScheduler::start(dir.to_path_buf(), schedule, |outcome| match outcome {
+        Ok(check) if check.chain_valid => {}
+        Ok(check) => output::eprintln(&format!(
+            "error: integrity check {} FAILED ({} seqs {}..={}): {}",
+            check.check_id,
+            check.mode.as_str(),
+            check.range_start,
+            check.range_end,
+            check.errors_json
+        )),
+        Err(e) => output::eprintln(&format!("error: integrity check not recorded: {e}")),
+    })?;
+    Ok(Some(scheduler))
 }

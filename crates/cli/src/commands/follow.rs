@@ -16,7 +16,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use signal_ledger_engine::checklog::{CheckSchedule, CheckScheduler};
 use signal_ledger_engine::input::{parse_ndjson_line, InputError};
 use signal_ledger_engine::sink::{
     DurableHandle, PersistError, RecordError, SignalSink, SinkConfig,
@@ -72,32 +71,7 @@ pub fn run(global: &GlobalArgs, args: &IngestArgs) -> CliResult<()> {
         ledger,
         SinkConfig::from_persistence(&persistence),
     )?);
-    // Scheduled integrity checks, recorded in the check log; a failed one is an error line.
-    let _checks = (persistence.check_interval_secs > 0)
-        .then(|| {
-            CheckScheduler::start(
-                dir.to_path_buf(),
-                CheckSchedule {
-                    interval: std::time::Duration::from_secs(persistence.check_interval_secs),
-                    full_every: persistence.full_check_every,
-                },
-                |outcome| match outcome {
-                    Ok(check) if check.chain_valid => {}
-                    Ok(check) => output::eprintln(&format!(
-                        "error: integrity check {} FAILED ({} seqs {}..={}): {}",
-                        check.check_id,
-                        check.mode.as_str(),
-                        check.range_start,
-                        check.range_end,
-                        check.errors_json
-                    )),
-                    Err(e) => {
-                        output::eprintln(&format!("error: integrity check not recorded: {e}"))
-                    }
-                },
-            )
-        })
-        .transpose()?;
+    let _checks = wiring::start_scheduled_checks(dir, &persistence)?;
     let counts = Arc::new(ReadCounts::default());
     let reader = {
         let (sink, counts, stop) = (Arc::clone(&sink), Arc::clone(&counts), Arc::clone(&stop));

@@ -3,7 +3,6 @@
 //! `{"listening":"HOST:PORT"}` on standard output, and serves until SIGINT or SIGTERM; then it
 //! finishes the requests in flight and drains the sink, so everything accepted is durable.
 
-use signal_ledger_engine::checklog::{CheckSchedule, CheckScheduler};
 use signal_ledger_engine::sink::{SignalSink, SinkConfig};
 use signal_ledger_server::{Server, ServerOptions};
 
@@ -23,28 +22,8 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> CliResult<()> {
     let ledger = wiring::open_writer(dir, global)?;
     let persistence = ledger.config().clone();
     let sink = SignalSink::start(ledger, SinkConfig::from_persistence(&persistence))?;
-    // Scheduled integrity checks, as `ingest --follow` runs them; a failed one is an error line.
-    let _checks = (persistence.check_interval_secs > 0)
-        .then(|| {
-            CheckScheduler::start(
-                dir.to_path_buf(),
-                CheckSchedule {
-                    interval: std::time::Duration::from_secs(persistence.check_interval_secs),
-                    full_every: persistence.full_check_every,
-                },
-                |outcome| match outcome {
-                    Ok(check) if check.chain_valid => {}
-                    Ok(check) => output::eprintln(&format!(
-                        "error: integrity check {} FAILED: {}",
-                        check.check_id, check.errors_json
-                    )),
-                    Err(e) => {
-                        output::eprintln(&format!("error: integrity check not recorded: {e}"))
-                    }
-                },
-            )
-        })
-        .transpose()?;
+    // Scheduled integrity checks, as `ingest --follow` runs them.
+    let _checks = wiring::start_scheduled_checks(dir, &persistence)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("signal-ledger-http")
