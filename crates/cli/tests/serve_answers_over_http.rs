@@ -49,6 +49,7 @@ fn serve_prints_its_address_records_and_answers_then_stops_on_sigterm() {
         "{line}"
     );
     let base = format!("http://{addr}");
+    assert_eq!(listening["dashboard"], format!("{base}/"), "{line}");
 
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -80,6 +81,14 @@ fn serve_prints_its_address_records_and_answers_then_stops_on_sigterm() {
     assert_eq!(page["records"].as_array().unwrap().len(), 1);
     assert_eq!(page["records"][0]["signal_id"], "serve-1");
     assert_eq!(page["records"][0]["seq"], 0);
+
+    // The dashboard comes from the binary itself: no files beside it, no CDN.
+    let mut home = agent.get(format!("{base}/")).call().unwrap();
+    assert_eq!(home.status().as_u16(), 200);
+    let content_type = home.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    let html = home.body_mut().read_to_string().unwrap();
+    assert!(html.contains("/assets/app.js"), "{html}");
 
     // SIGTERM: a clean stop, exit 0, and the signal is in the ledger for every other command.
     let status = std::process::Command::new("kill")

@@ -2,8 +2,10 @@
 //! time bucket, under any filter — computed from the indexes, without decoding records.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use signal_ledger_engine::index::{DictKey, SegmentIndex, NO_VALUE};
+use signal_ledger_engine::record::json::{push_f64, push_json_str};
 use signal_ledger_engine::timefmt::format_rfc3339_ns;
 use signal_ledger_engine::{Direction, SignalType};
 
@@ -46,6 +48,33 @@ pub struct AggregateRow {
     pub avg_conviction: f64,
     /// Share of records with acted_upon = true.
     pub acted_upon_rate: f64,
+}
+
+impl AggregateRow {
+    /// The group as one JSON object on one line, the form `signal-ledger aggregate` prints
+    /// and GET /v1/aggregate answers in its `groups`:
+    /// `{"key","count","min_conviction","max_conviction","avg_conviction","acted_upon_rate"}`.
+    /// Numbers are in shortest round-trip form (a whole number keeps a `.0`); a non-finite one
+    /// is `null`.
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(160 + self.key.len());
+        out.push_str("{\"key\":");
+        push_json_str(&mut out, &self.key);
+        let _ = write!(out, ",\"count\":{}", self.count);
+        for (name, value) in [
+            ("min_conviction", self.min_conviction),
+            ("max_conviction", self.max_conviction),
+            ("avg_conviction", self.avg_conviction),
+            ("acted_upon_rate", self.acted_upon_rate),
+        ] {
+            out.push_str(",\"");
+            out.push_str(name);
+            out.push_str("\":");
+            push_f64(&mut out, value);
+        }
+        out.push('}');
+        out
+    }
 }
 
 #[derive(Default)]
@@ -210,5 +239,78 @@ impl Catalog {
                 acted_upon_rate: a.acted as f64 / a.count.max(1) as f64,
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn row() -> AggregateRow {
+        AggregateRow {
+            key: "momentum \"v2\"".to_owned(),
+            count: 3,
+            min_conviction: 0.1,
+            max_conviction: 1.0,
+            avg_conviction: (0.1 + 0.2 + 1.0) / 3.0,
+            acted_upon_rate: 2.0 / 3.0,
+        }
+    }
+
+    fn parse(text: &str) -> Value {
+        assert!(!text.contains('\n'), "{text}");
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn json_has_every_figure_under_its_key_in_order() {
+        let r = row();
+        let text = r.to_json();
+        assert!(
+            text.starts_with("{\"key\":") && text.contains(",\"max_conviction\":1.0,"),
+            "{text}"
+        );
+        assert_eq!(
+            parse(&text),
+            json!({
+                "key": "momentum \"v2\"",
+                "count": 3,
+                "min_conviction": 0.1,
+                "max_conviction": 1.0,
+                "avg_conviction": r.avg_conviction,
+                "acted_upon_rate": r.acted_upon_rate,
+            })
+        );
+        let keys = [
+            "key",
+            "count",
+            "min_conviction",
+            "max_conviction",
+            "avg_conviction",
+            "acted_upon_rate",
+        ];
+        let positions: Vec<usize> = keys
+            .iter()
+            .map(|k| text.find(&format!("\"{k}\":")).unwrap())
+            .collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{text}");
+    }
+
+    #[test]
+    fn non_finite_figures_are_null() {
+        let r = AggregateRow {
+            min_conviction: f64::NAN,
+            max_conviction: f64::INFINITY,
+            avg_conviction: f64::NEG_INFINITY,
+            ..row()
+        };
+        let v = parse(&r.to_json());
+        for key in ["min_conviction", "max_conviction", "avg_conviction"] {
+            assert_eq!(v[key], Value::Null, "{key}");
+        }
+        assert_eq!(v["acted_upon_rate"].as_f64(), Some(2.0 / 3.0));
+        assert_eq!(v.as_object().unwrap().len(), 6);
     }
 }

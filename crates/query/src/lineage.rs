@@ -9,8 +9,10 @@
 //! [`LineageNode::expanded_above`]) and stops at a depth and a node budget.
 
 use std::collections::HashSet;
+use std::fmt::Write as _;
 
 use signal_ledger_engine::index::SegmentIndex;
+use signal_ledger_engine::record::json::{push_json_str, write_record_json};
 use signal_ledger_engine::SignalRecord;
 
 use crate::catalog::Catalog;
@@ -74,6 +76,65 @@ pub struct Lineage {
     pub ancestors: Tree,
     /// The signals naming it as a parent, each with theirs, transitively.
     pub descendants: Tree,
+}
+
+impl Lineage {
+    /// The lineage as one JSON object on one line, the form `signal-ledger lineage --format
+    /// json` prints and GET /v1/lineage/{id} answers:
+    /// `{"signal": record, "ancestors": tree, "descendants": tree}`, a tree being
+    /// `{"node_count", "truncated", "nodes": [node]}` and a node
+    /// `{"signal_id", "found", "expanded_above", "record": record or null, "links": [node]}`
+    /// (links: parents among ancestors, children among descendants). Records are written by
+    /// [`write_record_json`].
+    pub fn to_json(&self) -> String {
+        let mut out = String::from("{\"signal\":");
+        write_record_json(&self.signal, &mut out);
+        out.push_str(",\"ancestors\":");
+        self.ancestors.push_json(&mut out);
+        out.push_str(",\"descendants\":");
+        self.descendants.push_json(&mut out);
+        out.push('}');
+        out
+    }
+}
+
+impl Tree {
+    /// Appends `{"node_count", "truncated", "nodes"}`.
+    fn push_json(&self, out: &mut String) {
+        let _ = write!(
+            out,
+            "{{\"node_count\":{},\"truncated\":{},\"nodes\":",
+            self.node_count, self.truncated
+        );
+        push_nodes_json(&self.nodes, out);
+        out.push('}');
+    }
+}
+
+/// Appends `nodes` as a JSON array, each with its links (at most [`LINEAGE_DEPTH_MAX`] deep).
+fn push_nodes_json(nodes: &[LineageNode], out: &mut String) {
+    out.push('[');
+    for (i, node) in nodes.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"signal_id\":");
+        push_json_str(out, &node.signal_id);
+        let _ = write!(
+            out,
+            ",\"found\":{},\"expanded_above\":{},\"record\":",
+            node.record.is_some(),
+            node.expanded_above
+        );
+        match &node.record {
+            Some(record) => write_record_json(record, out),
+            None => out.push_str("null"),
+        }
+        out.push_str(",\"links\":");
+        push_nodes_json(&node.links, out);
+        out.push('}');
+    }
+    out.push(']');
 }
 
 /// Which way a tree grows.
@@ -374,6 +435,106 @@ mod tests {
         assert_eq!(l.descendants.node_count, 3);
         assert!(l.descendants.truncated);
         assert!(catalog.lineage("zzz", shallow).unwrap().is_none());
+    }
+
+    fn record_value(record: &SignalRecord) -> serde_json::Value {
+        let mut text = String::new();
+        write_record_json(record, &mut text);
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn keys(v: &serde_json::Value) -> Vec<&str> {
+        let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    #[test]
+    fn json_has_the_signal_and_both_trees_node_by_node() {
+        let (_tmp, catalog) = ledger();
+        let l = catalog
+            .lineage("d", LineageLimits::default())
+            .unwrap()
+            .unwrap();
+        let text = l.to_json();
+        assert!(!text.contains('\n'), "{text}");
+        assert!(text.starts_with("{\"signal\":"), "{text}");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(keys(&v), ["ancestors", "descendants", "signal"]);
+        assert_eq!(v["signal"], record_value(&l.signal));
+        let ancestors = &v["ancestors"];
+        assert_eq!(keys(ancestors), ["node_count", "nodes", "truncated"]);
+        assert_eq!(ancestors["node_count"], 5);
+        assert_eq!(ancestors["truncated"], false);
+        assert_eq!(
+            v["descendants"],
+            serde_json::json!({"node_count": 1, "truncated": false, "nodes": [{
+                "signal_id": "e",
+                "found": true,
+                "expanded_above": false,
+                "record": record_value(l.descendants.nodes[0].record.as_ref().unwrap()),
+                "links": [],
+            }]})
+        );
+        let b = &ancestors["nodes"][0];
+        assert_eq!(
+            keys(b),
+            ["expanded_above", "found", "links", "record", "signal_id"]
+        );
+        assert_eq!(
+            (&b["signal_id"], &b["found"], &b["expanded_above"]),
+            (&"b".into(), &true.into(), &false.into())
+        );
+        assert_eq!(
+            b["record"],
+            record_value(l.ancestors.nodes[0].record.as_ref().unwrap())
+        );
+        let ghost = &b["links"][1];
+        assert_eq!(
+            *ghost,
+            serde_json::json!({
+                "signal_id": "ghost",
+                "found": false,
+                "expanded_above": false,
+                "record": null,
+                "links": [],
+            })
+        );
+        // c's parent a, met again: found, marked, its links not repeated.
+        let a_again = &ancestors["nodes"][1]["links"][0];
+        assert_eq!(
+            (&a_again["signal_id"], &a_again["expanded_above"]),
+            (&"a".into(), &true.into())
+        );
+        assert_eq!(a_again["links"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn json_of_a_cut_tree_says_truncated_and_escapes_ids() {
+        let (_tmp, catalog) = ledger();
+        let signal = catalog.find_signal("a").unwrap().unwrap();
+        let odd = "quote \" back \\ line\n";
+        let l = Lineage {
+            signal,
+            ancestors: Tree {
+                nodes: vec![LineageNode {
+                    signal_id: odd.to_owned(),
+                    record: None,
+                    links: Vec::new(),
+                    expanded_above: false,
+                }],
+                node_count: 1,
+                truncated: true,
+            },
+            descendants: Tree::default(),
+        };
+        let v: serde_json::Value = serde_json::from_str(&l.to_json()).unwrap();
+        assert_eq!(v["ancestors"]["truncated"], true);
+        assert_eq!(v["ancestors"]["nodes"][0]["signal_id"], odd);
+        assert_eq!(
+            v["descendants"],
+            serde_json::json!({"node_count": 0, "truncated": false, "nodes": []})
+        );
     }
 
     #[test]

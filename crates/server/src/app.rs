@@ -42,6 +42,8 @@ pub struct Counters {
     pub queries: AtomicU64,
     /// Write requests (POST /v1/signals) that recorded their signals.
     pub signal_requests: AtomicU64,
+    /// Write requests (POST /v1/outcomes) that recorded their outcomes.
+    pub outcome_requests: AtomicU64,
     /// Requests answered with an error status.
     pub errors: AtomicU64,
 }
@@ -64,6 +66,9 @@ pub struct AppState {
     pub options: ServerOptions,
     /// Request counters for /v1/stats and /metrics.
     pub counters: Counters,
+    /// Becomes true when the server starts shutting down: long-lived answers (a paced replay)
+    /// end then, so the graceful shutdown does not wait for them.
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -74,6 +79,7 @@ impl AppState {
             sink,
             options,
             counters: Counters::default(),
+            stopping: tokio::sync::watch::Sender::new(false),
         }
     }
 }
@@ -82,18 +88,23 @@ impl AppState {
 pub fn router(state: Arc<AppState>) -> Router {
     let writes = Router::new()
         .route("/v1/signals", post(handlers::signals::post_signals))
+        .route("/v1/outcomes", post(handlers::outcomes::post_outcomes))
         .route("/v1/verify", post(handlers::integrity::post_verify))
         .route_layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             auth::require_token,
         ));
     let reads = Router::new()
+        .merge(crate::dashboard::routes())
         .route("/v1/signals", get(handlers::query::get_signals))
         .route("/v1/aggregate", get(handlers::query::get_aggregate))
         .route("/v1/lineage/{id}", get(handlers::query::get_lineage))
         .route("/v1/checks", get(handlers::integrity::get_checks))
         .route("/v1/digest", get(handlers::integrity::get_digest))
+        .route("/v1/export", get(handlers::export::get_export))
+        .route("/v1/replay", get(handlers::replay::get_replay))
         .route("/v1/stats", get(handlers::metrics::get_stats))
+        .route("/v1/openapi.json", get(handlers::openapi::get_openapi))
         .route("/metrics", get(handlers::metrics::get_metrics));
     writes
         .merge(reads)

@@ -22,11 +22,13 @@
 
 pub mod app;
 pub mod auth;
+pub mod dashboard;
 pub mod error;
 pub mod handlers;
 pub mod json;
 pub mod params;
 mod server;
+mod stream;
 
 pub use app::{router, AppState, ServerOptions, BODY_LIMIT_DEFAULT};
 pub use error::{ApiError, ServerError};

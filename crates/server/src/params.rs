@@ -5,7 +5,10 @@
 
 use signal_ledger_engine::timefmt::parse_rfc3339_ns;
 use signal_ledger_engine::{Direction, SignalType};
-use signal_ledger_query::{Cursor, Filter, GroupBy, LineageLimits, Order, OrderBy, Query};
+use signal_ledger_query::{
+    Cursor, ExportFormat, Filter, GroupBy, LineageLimits, Order, OrderBy, Query,
+};
+use signal_ledger_replay::{Position, ReplayOptions, ReplayOrder, Speed, Start};
 
 use crate::error::ApiError;
 
@@ -236,4 +239,98 @@ pub fn checks(mut params: Params) -> Result<bool, ApiError> {
     let failed = params.parsed("failed", boolean)?.unwrap_or(false);
     params.finish()?;
     Ok(failed)
+}
+
+/// What GET /v1/export answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportAs {
+    /// The records streamed in this format (as `export --format csv|ndjson`).
+    Records(ExportFormat),
+    /// A compliance bundle (as `export-bundle`) as an uncompressed tar.
+    Bundle,
+}
+
+fn export_as(text: &str) -> Result<ExportAs, String> {
+    Ok(match text {
+        "csv" => ExportAs::Records(ExportFormat::Csv),
+        "ndjson" => ExportAs::Records(ExportFormat::Ndjson),
+        "bundle" => ExportAs::Bundle,
+        _ => return Err("is not csv, ndjson or bundle".to_owned()),
+    })
+}
+
+/// GET /v1/export: the filter and `format` (csv, ndjson or bundle; default ndjson).
+pub fn export(mut params: Params) -> Result<(Filter, ExportAs), ApiError> {
+    let filter = filter(&mut params)?;
+    let format = params
+        .parsed("format", export_as)?
+        .unwrap_or(ExportAs::Records(ExportFormat::Ndjson));
+    params.finish()?;
+    Ok((filter, format))
+}
+
+fn replay_order(text: &str) -> Result<ReplayOrder, String> {
+    match text {
+        "timestamp" => Ok(ReplayOrder::Timestamp),
+        "seq" => Ok(ReplayOrder::Seq),
+        _ => Err("is not timestamp or seq".to_owned()),
+    }
+}
+
+/// Longest `max_gap` of a replay, in seconds (a day, as `replay --max-gap`).
+const MAX_GAP_SECS: f64 = 86_400.0;
+
+fn max_gap(text: &str) -> Result<std::time::Duration, String> {
+    match text.parse::<f64>() {
+        Ok(x) if x.is_finite() && (0.0..=MAX_GAP_SECS).contains(&x) => {
+            Ok(std::time::Duration::from_secs_f64(x))
+        }
+        Ok(_) => Err(format!(
+            "is not a number of seconds between 0 and {MAX_GAP_SECS}"
+        )),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// GET /v1/replay, as `replay`'s flags: the filter (from/to is the window), `speed` (`max`, the
+/// default, or a factor of real time such as `1x`, `10x`, `0.5x`), `order` (timestamp, the
+/// default, or seq), `max_gap` (seconds, 0..=86400, default 5), `no_outcomes` (true: signals
+/// only), at most one of `start_seq`, `start_time` (RFC 3339) and `resume` (a position, as the
+/// end event's `last`), and `limit` (most events).
+pub fn replay(mut params: Params) -> Result<ReplayOptions, ApiError> {
+    let defaults = ReplayOptions::default();
+    let filter = filter(&mut params)?;
+    let speed = params.parsed("speed", |t| t.parse::<Speed>().map_err(|e| e.to_string()))?;
+    let order = params.parsed("order", replay_order)?;
+    let max_gap = params.parsed("max_gap", max_gap)?;
+    let no_outcomes = params.parsed("no_outcomes", boolean)?.unwrap_or(false);
+    let start_seq = params.parsed("start_seq", number::<u64>)?.map(Start::Seq);
+    let start_time = params
+        .parsed("start_time", |t| {
+            parse_rfc3339_ns(t).map_err(|e| e.to_string())
+        })?
+        .map(Start::Time);
+    let resume = params
+        .parsed("resume", |t| Position::decode(t).map_err(|e| e.to_string()))?
+        .map(Start::After);
+    let limit = params.parsed("limit", number::<u64>)?;
+    params.finish()?;
+    let starts: Vec<Start> = [start_seq, start_time, resume]
+        .into_iter()
+        .flatten()
+        .collect();
+    if starts.len() > 1 {
+        return Err(ApiError::BadRequest(
+            "give at most one of the query parameters start_seq, start_time and resume".to_owned(),
+        ));
+    }
+    Ok(ReplayOptions {
+        filter,
+        order: order.unwrap_or(defaults.order),
+        speed: speed.unwrap_or(defaults.speed),
+        max_gap: max_gap.unwrap_or(defaults.max_gap),
+        outcomes: !no_outcomes,
+        start: starts.first().copied().unwrap_or(Start::Beginning),
+        limit,
+    })
 }

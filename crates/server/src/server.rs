@@ -49,13 +49,20 @@ impl Server {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight and shuts the
-    /// sink down (everything it accepted is committed first).
+    /// Serves until `shutdown` completes, then finishes the requests in flight (a replay in
+    /// progress ends with its `end` event; an export runs to its end) and shuts the sink down
+    /// (everything it accepted is committed first).
     pub async fn serve<F>(self, shutdown: F) -> Result<(), ServerError>
     where
         F: Future<Output = ()> + Send + 'static,
     {
         let app = router(Arc::clone(&self.state));
+        let state = Arc::clone(&self.state);
+        let shutdown = async move {
+            shutdown.await;
+            // Ends the paced replays, which would otherwise hold the shutdown open.
+            state.stopping.send_replace(true);
+        };
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await

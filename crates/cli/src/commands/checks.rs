@@ -13,23 +13,6 @@ use crate::error::{CliResult, EXIT_OK, EXIT_TAMPERED};
 use crate::output::{self, path_text, JsonObject};
 use crate::wiring;
 
-/// One check as one JSON object.
-pub fn check_json(c: &CheckRecord) -> String {
-    JsonObject::new()
-        .u64("check_id", c.check_id)
-        .str("checked_at", &format_rfc3339_ns(c.checked_at_ns))
-        .str("mode", c.mode.as_str())
-        .bool("chain_valid", c.chain_valid)
-        .u64("range_start", c.range_start)
-        .u64("range_end", c.range_end)
-        .u64("expected_count", c.expected_count)
-        .u64("actual_count", c.actual_count)
-        .str("head_row_hash", &c.head_row_hash.to_hex())
-        .raw("duration_ms", &format!("{:.3}", c.duration_ns as f64 / 1e6))
-        .raw("errors", &c.errors_json)
-        .finish()
-}
-
 /// One check as a table line.
 fn check_line(c: &CheckRecord) -> String {
     let range = if c.expected_count == 0 {
@@ -79,7 +62,7 @@ pub fn list(global: &GlobalArgs, args: &ChecksArgs) -> CliResult<u8> {
     for check in log.checks().filter(|c| !args.failed || !c.chain_valid) {
         text.push_str(&match args.format {
             ChecksFormat::Table => check_line(check),
-            ChecksFormat::Json => check_json(check),
+            ChecksFormat::Json => check.to_json(),
         });
         text.push('\n');
     }

@@ -1,12 +1,11 @@
 //! `lineage`: a signal's ancestors and descendants from the query crate, as two indented trees
-//! or one JSON object.
+//! or one JSON object ([`Lineage::to_json`], the same text the server answers).
 
 use std::io::IsTerminal;
 
-use signal_ledger_engine::record::json::{push_json_str, write_record_json};
 use signal_ledger_engine::timefmt::format_rfc3339_ns;
 use signal_ledger_engine::SignalRecord;
-use signal_ledger_query::{Catalog, Lineage, LineageLimits, LineageNode, Tree};
+use signal_ledger_query::{Catalog, Lineage, LineageLimits, LineageNode};
 
 use crate::args::{GlobalArgs, LineageArgs, LineageFormat};
 use crate::error::{CliError, CliResult};
@@ -32,57 +31,9 @@ pub fn run(global: &GlobalArgs, args: &LineageArgs) -> CliResult<()> {
         LineageFormat::Json
     });
     match format {
-        LineageFormat::Json => output::println(&lineage_json(&lineage)),
+        LineageFormat::Json => output::println(&lineage.to_json()),
         LineageFormat::Tree => output::print(&lineage_text(&lineage)),
     }
-}
-
-/// `{"signal": record, "ancestors": tree, "descendants": tree}`, a tree being
-/// `{"node_count", "truncated", "nodes": [node]}` and a node
-/// `{"signal_id", "found", "expanded_above", "record": record or null, "links": [node]}`
-/// (links: parents among ancestors, children among descendants).
-pub fn lineage_json(lineage: &Lineage) -> String {
-    let mut out = String::from("{\"signal\":");
-    write_record_json(&lineage.signal, &mut out);
-    out.push_str(",\"ancestors\":");
-    tree_json(&lineage.ancestors, &mut out);
-    out.push_str(",\"descendants\":");
-    tree_json(&lineage.descendants, &mut out);
-    out.push('}');
-    out
-}
-
-fn tree_json(tree: &Tree, out: &mut String) {
-    out.push_str(&format!(
-        "{{\"node_count\":{},\"truncated\":{},\"nodes\":",
-        tree.node_count, tree.truncated
-    ));
-    nodes_json(&tree.nodes, out);
-    out.push('}');
-}
-
-fn nodes_json(nodes: &[LineageNode], out: &mut String) {
-    out.push('[');
-    for (i, node) in nodes.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str("{\"signal_id\":");
-        push_json_str(out, &node.signal_id);
-        out.push_str(&format!(
-            ",\"found\":{},\"expanded_above\":{},\"record\":",
-            node.record.is_some(),
-            node.expanded_above
-        ));
-        match &node.record {
-            Some(record) => write_record_json(record, out),
-            None => out.push_str("null"),
-        }
-        out.push_str(",\"links\":");
-        nodes_json(&node.links, out);
-        out.push('}');
-    }
-    out.push(']');
 }
 
 /// One line about a record: id, seq, source, ticker, direction, conviction, timestamp.

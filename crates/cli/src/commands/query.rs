@@ -7,8 +7,7 @@ use signal_ledger_engine::record::json::{push_json_str, write_record_json};
 use signal_ledger_engine::timefmt::{format_rfc3339_ns, parse_rfc3339_ns};
 use signal_ledger_engine::{Direction, SignalRecord, SignalType};
 use signal_ledger_query::{
-    AggregateRow, Catalog, Cursor, ExportFormat, ExportSummary, Filter, GroupBy, Order, OrderBy,
-    Page, Query,
+    Catalog, Cursor, ExportFormat, ExportSummary, Filter, GroupBy, Order, OrderBy, Page, Query,
 };
 
 use crate::args::{
@@ -195,17 +194,6 @@ fn group_from(arg: GroupByArg) -> GroupBy {
     }
 }
 
-fn aggregate_json(row: &AggregateRow) -> String {
-    JsonObject::new()
-        .str("key", &row.key)
-        .u64("count", row.count)
-        .f64("min_conviction", row.min_conviction)
-        .f64("max_conviction", row.max_conviction)
-        .f64("avg_conviction", row.avg_conviction)
-        .f64("acted_upon_rate", row.acted_upon_rate)
-        .finish()
-}
-
 /// Runs `aggregate`.
 pub fn aggregate(global: &GlobalArgs, args: &AggregateArgs) -> CliResult<()> {
     let filter = filter_from(&args.filter)?;
@@ -230,7 +218,7 @@ pub fn aggregate(global: &GlobalArgs, args: &AggregateArgs) -> CliResult<()> {
         }
     } else {
         for r in &rows {
-            text.push_str(&aggregate_json(r));
+            text.push_str(&r.to_json());
             text.push('\n');
         }
     }

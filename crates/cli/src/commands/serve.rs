@@ -1,7 +1,8 @@
 //! `serve`: the HTTP API of the server crate over this ledger. Opens the writer (with the
 //! command-line overrides), starts ONE sink over it, binds the address, prints
-//! `{"listening":"HOST:PORT"}` on standard output, and serves until SIGINT or SIGTERM; then it
-//! finishes the requests in flight and drains the sink, so everything accepted is durable.
+//! `{"listening":"HOST:PORT","dashboard":"http://HOST:PORT/"}` on standard output, and serves
+//! until SIGINT or SIGTERM; then it finishes the requests in flight and drains the sink, so
+//! everything accepted is durable.
 
 use signal_ledger_engine::sink::{SignalSink, SinkConfig};
 use signal_ledger_server::{Server, ServerOptions};
@@ -39,9 +40,11 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> CliResult<()> {
             .map_err(|e| CliError::new(e.to_string()))?;
         let stop = stop_signal()
             .map_err(|e| CliError::io("install a handler for", "SIGINT/SIGTERM", &e))?;
+        let addr = server.local_addr();
         output::println(
             &JsonObject::new()
-                .str("listening", &server.local_addr().to_string())
+                .str("listening", &addr.to_string())
+                .str("dashboard", &format!("http://{addr}/"))
                 .finish(),
         )?;
         server

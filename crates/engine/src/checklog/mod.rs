@@ -10,6 +10,7 @@
 
 mod entry;
 mod file;
+mod json;
 pub mod scheduler;
 
 pub use scheduler::{
@@ -22,6 +23,7 @@ pub use entry::{
     CheckRecord, ERRORS_JSON_LEN_MAX,
 };
 pub use file::{append_entry, read_check_log, CheckLog, CHECK_LOG_FILE, CHECK_LOG_MAGIC};
+pub use json::CHECK_JSON_KEYS;
 
 use crate::error::{CorruptKind, Corruption};
 use crate::hash::{Hash, GENESIS_PREV_HASH};

@@ -198,7 +198,8 @@ fn push_opt_str(out: &mut String, value: Option<&str>) {
 
 /// Debug form: shortest round-trip digits, `1.0` for whole numbers (so the value reads back as a
 /// float), an exponent for very large or small magnitudes; every such form is a JSON number.
-fn push_f64(out: &mut String, v: f64) {
+/// A non-finite number (which JSON cannot hold) is written as `null`.
+pub fn push_f64(out: &mut String, v: f64) {
     if v.is_finite() {
         let _ = write!(out, "{v:?}");
     } else {

@@ -15,7 +15,8 @@ pub struct SinkConfig {
     /// commits as soon as the writer is free: signals that arrive during one commit form the
     /// next group, so groups still grow with the load.
     pub flush_interval: Duration,
-    /// Most signals queued (not yet being committed) before producers wait.
+    /// Most entries — signals and outcomes — queued (not yet being committed) before
+    /// producers wait.
     pub max_queued_signals: usize,
     /// Most bytes of queued signals (their approximate encoded size) before producers wait.
     pub max_queued_bytes: usize,

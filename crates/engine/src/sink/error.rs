@@ -1,9 +1,11 @@
-//! The sink's two errors: refusing a signal now, and failing to persist one later.
+//! The sink's errors: refusing a signal now, failing to persist one later, and the same two for
+//! a batch of outcomes.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::LedgerError;
+use crate::record::outcome::Outcome;
 use crate::record::{FieldError, Signal};
 
 /// Why `record`, `try_record` or `record_batch` refused: nothing was queued. The signals come
@@ -88,4 +90,82 @@ pub enum PersistError {
     /// The sink's writer thread stopped before committing it.
     #[error("not persisted: the sink's writer stopped before committing it")]
     WriterStopped,
+}
+
+/// Why `record_outcomes` refused: nothing was queued. The outcomes come back (except for
+/// `Invalid`) so the caller can retry them.
+#[derive(Debug, thiserror::Error)]
+pub enum OutcomeRecordError {
+    /// An outcome breaks a rule (`index`: its place in the batch).
+    #[error("outcome {index} of the batch refused: {error}")]
+    Invalid {
+        /// Index in the batch.
+        index: usize,
+        /// The rule broken.
+        error: FieldError,
+    },
+    /// The queue stayed full for `backpressure_timeout`: the disk is not keeping up.
+    #[error("not recorded: the sink's queue stayed full for {} ms ({queued} entries queued); the writer is not keeping up", waited.as_millis())]
+    Backpressure {
+        /// How long the caller waited.
+        waited: Duration,
+        /// Entries (signals and outcomes) queued when it gave up.
+        queued: usize,
+        /// The outcomes, not recorded.
+        outcomes: Vec<Outcome>,
+    },
+    /// The sink was shut down.
+    #[error("not recorded: the sink is shut down")]
+    Closed {
+        /// The outcomes, not recorded.
+        outcomes: Vec<Outcome>,
+    },
+}
+
+impl OutcomeRecordError {
+    /// The outcomes that were not recorded (empty for `Invalid`).
+    pub fn into_outcomes(self) -> Vec<Outcome> {
+        match self {
+            OutcomeRecordError::Invalid { .. } => Vec::new(),
+            OutcomeRecordError::Backpressure { outcomes, .. }
+            | OutcomeRecordError::Closed { outcomes } => outcomes,
+        }
+    }
+}
+
+/// Why a queued batch of outcomes was not appended (delivered through its handle). In every
+/// case nothing of the batch is in the ledger (for `Failed`, see [`PersistError`]).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum OutcomePersistError {
+    /// The outcome at `index` of the batch names a signal_id the ledger does not hold (not
+    /// recorded, or its signal was refused or failed before it).
+    #[error("not persisted: outcome {index}: no signal with signal_id {signal_id:?} is recorded in this ledger")]
+    UnknownSignal {
+        /// Index of the outcome in the batch.
+        index: usize,
+        /// The id.
+        signal_id: String,
+    },
+    /// The ledger found the outcome at `index` breaking a rule.
+    #[error("not persisted: outcome {index}: {error}")]
+    Invalid {
+        /// Index of the outcome in the batch.
+        index: usize,
+        /// The rule broken.
+        error: FieldError,
+    },
+    /// The append failed, or the writer stopped, as for a group of signals.
+    #[error(transparent)]
+    Failed(PersistError),
+}
+
+impl OutcomePersistError {
+    /// Index in the batch of the outcome at fault, when one outcome is.
+    pub fn index(&self) -> Option<usize> {
+        match self {
+            OutcomePersistError::UnknownSignal { index, .. }
+            | OutcomePersistError::Invalid { index, .. } => Some(*index),
+            OutcomePersistError::Failed(_) => None,
+        }
+    }
 }

@@ -1,5 +1,6 @@
-//! The sink's writer thread: takes groups off the queue in order, appends each as one durable
-//! batch, completes its handles, and keeps the metrics file.
+//! The sink's writer thread: takes units off the queue in order — groups of signals, batches
+//! of outcomes — appends each as one durable batch, completes its handles, and keeps the
+//! metrics file.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -7,10 +8,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::config::SinkConfig;
-use super::error::PersistError;
+use super::error::{OutcomePersistError, PersistError};
 use super::handle::{Committed, Durable};
 use super::metrics::Metrics;
-use super::queue::{Group, Next, Queue};
+use super::queue::{Group, Next, OutcomeBatch, Queue};
 use crate::error::LedgerError;
 use crate::ledger::{now_ns, Ledger, OpenOptions};
 use crate::record::ValidSignal;
@@ -68,7 +69,7 @@ impl Flusher {
         }
     }
 
-    /// Commits groups until the queue is closed and empty.
+    /// Commits units until the queue is closed and empty.
     pub(crate) fn run(mut self) {
         let queue = Arc::clone(&self.queue);
         let _guard = FailQueuedOnUnwind(&queue);
@@ -76,13 +77,11 @@ impl Flusher {
             match queue.next(self.config.flush_interval, METRICS_EVERY) {
                 Next::Groups(groups) => {
                     self.commit(groups);
-                    self.metrics_dirty = true;
-                    if self
-                        .metrics_written
-                        .is_none_or(|at| at.elapsed() >= METRICS_EVERY)
-                    {
-                        self.write_metrics();
-                    }
+                    self.committed_some();
+                }
+                Next::Outcomes(batch) => {
+                    self.commit_outcomes(batch);
+                    self.committed_some();
                 }
                 Next::Idle => {
                     if self.metrics_dirty {
@@ -93,6 +92,17 @@ impl Flusher {
             }
         }
         self.write_metrics();
+    }
+
+    /// After a commit: the metrics changed; rewrite their file if it is due.
+    fn committed_some(&mut self) {
+        self.metrics_dirty = true;
+        if self
+            .metrics_written
+            .is_none_or(|at| at.elapsed() >= METRICS_EVERY)
+        {
+            self.write_metrics();
+        }
     }
 
     /// Appends `groups` as one batch and completes each group's handles. The signals of a push
@@ -164,27 +174,78 @@ impl Flusher {
         refusals: &[Option<PersistError>],
         error: LedgerError,
     ) {
-        let poisoned = self.ledger.as_ref().is_some_and(|l| l.poisoned().is_some());
-        if poisoned {
-            match self.writable_ledger() {
-                Ok(ledger) => self.ledger = Some(ledger),
-                Err(cleanup) => {
-                    self.metrics.failed(unrefused(units, refusals), &error);
-                    let failure = PersistError::AppendNotUndone {
-                        error: Arc::new(error),
-                        cleanup: Arc::new(cleanup),
-                    };
-                    return complete(
-                        groups,
-                        units,
-                        refusals,
-                        Vec::new().into_iter(),
-                        Some(failure),
-                    );
-                }
-            }
+        if let Err(cleanup) = self.undo_failed_append() {
+            self.metrics.failed(unrefused(units, refusals), &error);
+            let failure = PersistError::AppendNotUndone {
+                error: Arc::new(error),
+                cleanup: Arc::new(cleanup),
+            };
+            return complete(
+                groups,
+                units,
+                refusals,
+                Vec::new().into_iter(),
+                Some(failure),
+            );
         }
         self.fail(groups, units, refusals, error)
+    }
+
+    /// After an append failed: a writer the failure poisoned is reopened, which removes what
+    /// the append left. Err(why) when that failed too: the leftovers stay until the next
+    /// append, which tries again first ([`Flusher::writable_ledger`]).
+    fn undo_failed_append(&mut self) -> Result<(), LedgerError> {
+        let poisoned = self.ledger.as_ref().is_some_and(|l| l.poisoned().is_some());
+        if poisoned {
+            self.ledger = Some(self.writable_ledger()?);
+        }
+        Ok(())
+    }
+
+    /// Appends `batch`'s outcomes in one append of their own (all or none) and completes its
+    /// handle: with the receipt, with the ledger's refusal naming the outcome at fault (an
+    /// unknown signal_id; nothing written), or with the append's failure, handled as for a
+    /// group of signals (a poisoned writer is reopened, removing the append's leftovers).
+    fn commit_outcomes(&mut self, batch: OutcomeBatch) {
+        let n = batch.outcomes.len() as u64;
+        let mut ledger = match self.writable_ledger() {
+            Ok(ledger) => ledger,
+            Err(error) => {
+                self.metrics.outcomes_failed(n, &error);
+                let failure = PersistError::Append(Arc::new(error));
+                return batch
+                    .completion
+                    .complete(Err(OutcomePersistError::Failed(failure)));
+            }
+        };
+        let appended = ledger.append_outcomes(&batch.outcomes);
+        self.ledger = Some(ledger);
+        let result = match appended {
+            Ok(receipt) => {
+                self.metrics.outcomes_durable(receipt.outcomes.len() as u64);
+                Ok(receipt)
+            }
+            Err(LedgerError::UnknownSignal { index, signal_id }) => {
+                self.metrics.outcomes_refused(n);
+                Err(OutcomePersistError::UnknownSignal { index, signal_id })
+            }
+            Err(LedgerError::InvalidOutcome { index, error }) => {
+                self.metrics.outcomes_refused(n);
+                Err(OutcomePersistError::Invalid { index, error })
+            }
+            Err(error) => {
+                self.metrics.outcomes_failed(n, &error);
+                let failure = match self.undo_failed_append() {
+                    Ok(()) => PersistError::Append(Arc::new(error)),
+                    Err(cleanup) => PersistError::AppendNotUndone {
+                        error: Arc::new(error),
+                        cleanup: Arc::new(cleanup),
+                    },
+                };
+                Err(OutcomePersistError::Failed(failure))
+            }
+        };
+        batch.completion.complete(result);
     }
 
     /// Fails every handle of `groups` not refused already with `error` (the append left

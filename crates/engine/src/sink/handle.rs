@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use super::error::PersistError;
+use super::error::{OutcomePersistError, PersistError};
 pub use crate::ledger::Durable;
+use crate::ledger::OutcomeReceipt;
 
 /// What became of each signal of a committed group, in group order: where it is, or why the
 /// ledger refused it (its push's signals only; the rest of the group was appended).
@@ -18,45 +19,68 @@ pub(crate) struct Committed {
     pub outcomes: Vec<Result<Durable, PersistError>>,
 }
 
-type Outcome = Result<Arc<Committed>, PersistError>;
+/// What a group of signals ends with: every signal's outcome, or the failure of them all.
+pub(crate) type GroupResult = Result<Arc<Committed>, PersistError>;
 
-enum SlotState {
-    Pending(Vec<Waker>),
-    Done(Outcome),
+/// What a batch of outcomes ends with: the append's receipt, or why nothing was appended.
+pub(crate) type OutcomesResult = Result<OutcomeReceipt, OutcomePersistError>;
+
+/// A result a unit's handles get when the writer stopped before committing the unit.
+pub(crate) trait WriterStopped {
+    /// The "writer stopped" failure.
+    fn writer_stopped() -> Self;
 }
 
-/// The outcome of one group, shared by the handles of all its signals.
-pub(crate) struct Slot {
-    state: Mutex<SlotState>,
+impl WriterStopped for GroupResult {
+    fn writer_stopped() -> Self {
+        Err(PersistError::WriterStopped)
+    }
+}
+
+impl WriterStopped for OutcomesResult {
+    fn writer_stopped() -> Self {
+        Err(OutcomePersistError::Failed(PersistError::WriterStopped))
+    }
+}
+
+enum SlotState<T> {
+    Pending(Vec<Waker>),
+    Done(T),
+}
+
+/// The result of one queued unit (a group of signals, or a batch of outcomes), shared by the
+/// handles waiting on it.
+pub(crate) struct Slot<T = GroupResult> {
+    state: Mutex<SlotState<T>>,
     done: Condvar,
 }
 
-impl Slot {
-    fn new() -> Slot {
+impl<T: Clone> Slot<T> {
+    fn new() -> Slot<T> {
         Slot {
             state: Mutex::new(SlotState::Pending(Vec::new())),
             done: Condvar::new(),
         }
     }
 
-    fn complete(&self, outcome: Outcome) {
+    fn complete(&self, outcome: T) {
         let previous = std::mem::replace(&mut *self.state.lock(), SlotState::Done(outcome));
         self.done.notify_all();
         match previous {
             SlotState::Pending(wakers) => wakers.into_iter().for_each(Waker::wake),
-            SlotState::Done(_) => debug_assert!(false, "a group completes once"),
+            SlotState::Done(_) => debug_assert!(false, "a unit completes once"),
         }
     }
 
-    fn try_get(&self) -> Option<Outcome> {
+    fn try_get(&self) -> Option<T> {
         match &*self.state.lock() {
             SlotState::Done(outcome) => Some(outcome.clone()),
             SlotState::Pending(_) => None,
         }
     }
 
-    /// Blocks until the group is committed or failed.
-    pub(crate) fn wait(&self) -> Outcome {
+    /// Blocks until the unit is committed or failed.
+    pub(crate) fn wait(&self) -> T {
         let mut state = self.state.lock();
         loop {
             if let SlotState::Done(outcome) = &*state {
@@ -66,7 +90,7 @@ impl Slot {
         }
     }
 
-    fn wait_until(&self, deadline: Instant) -> Option<Outcome> {
+    fn wait_until(&self, deadline: Instant) -> Option<T> {
         let mut state = self.state.lock();
         loop {
             if let SlotState::Done(outcome) = &*state {
@@ -81,7 +105,7 @@ impl Slot {
         }
     }
 
-    fn poll(&self, cx: &mut Context<'_>) -> Poll<Outcome> {
+    fn poll(&self, cx: &mut Context<'_>) -> Poll<T> {
         match &mut *self.state.lock() {
             SlotState::Done(outcome) => Poll::Ready(outcome.clone()),
             SlotState::Pending(wakers) => {
@@ -94,35 +118,35 @@ impl Slot {
     }
 }
 
-/// The writer's side of a group's [`Slot`]: completes it exactly once, and on drop without
+/// The writer's side of a unit's [`Slot`]: completes it exactly once, and on drop without
 /// completing (the writer stopped) fails it, so no handle waits forever.
-pub(crate) struct Completion {
-    slot: Arc<Slot>,
+pub(crate) struct Completion<T: Clone + WriterStopped = GroupResult> {
+    slot: Arc<Slot<T>>,
     completed: bool,
 }
 
-impl Completion {
-    pub(crate) fn new() -> Completion {
+impl<T: Clone + WriterStopped> Completion<T> {
+    pub(crate) fn new() -> Completion<T> {
         Completion {
             slot: Arc::new(Slot::new()),
             completed: false,
         }
     }
 
-    pub(crate) fn slot(&self) -> &Arc<Slot> {
+    pub(crate) fn slot(&self) -> &Arc<Slot<T>> {
         &self.slot
     }
 
-    pub(crate) fn complete(mut self, outcome: Outcome) {
+    pub(crate) fn complete(mut self, outcome: T) {
         self.completed = true;
         self.slot.complete(outcome);
     }
 }
 
-impl Drop for Completion {
+impl<T: Clone + WriterStopped> Drop for Completion<T> {
     fn drop(&mut self) {
         if !self.completed {
-            self.slot.complete(Err(PersistError::WriterStopped));
+            self.slot.complete(T::writer_stopped());
         }
     }
 }
@@ -266,6 +290,68 @@ impl Future for BatchHandle {
                 .map(|outcome| outcome.and_then(|c| self.all(&c))),
             None => Poll::Ready(Ok(Vec::new())),
         }
+    }
+}
+
+/// The claim of a `record_outcomes` call on its result: the receipt once all its outcomes are
+/// durable (appended together, after everything queued before them), or why none was appended.
+/// Wait for it ([`OutcomesHandle::wait`]) or `.await` it. Dropping the handle does not withdraw
+/// the outcomes.
+#[derive(Clone)]
+pub struct OutcomesHandle {
+    slot: Arc<Slot<OutcomesResult>>,
+    len: usize,
+}
+
+impl std::fmt::Debug for OutcomesHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutcomesHandle")
+            .field("len", &self.len)
+            .field("done", &self.slot.try_get().is_some())
+            .finish()
+    }
+}
+
+impl OutcomesHandle {
+    pub(crate) fn new(slot: Arc<Slot<OutcomesResult>>, len: usize) -> OutcomesHandle {
+        OutcomesHandle { slot, len }
+    }
+
+    /// Outcomes in the batch.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the batch was empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Blocks until the outcomes are durable (the receipt: each one's seq, in batch order) or
+    /// refused or failed (nothing of the batch appended).
+    pub fn wait(&self) -> Result<OutcomeReceipt, OutcomePersistError> {
+        self.slot.wait()
+    }
+
+    /// [`OutcomesHandle::wait`] for at most `timeout`; None if still pending then.
+    pub fn wait_timeout(
+        &self,
+        timeout: Duration,
+    ) -> Option<Result<OutcomeReceipt, OutcomePersistError>> {
+        self.slot.wait_until(Instant::now() + timeout)
+    }
+
+    /// The result if known, without waiting.
+    pub fn try_result(&self) -> Option<Result<OutcomeReceipt, OutcomePersistError>> {
+        self.slot.try_get()
+    }
+}
+
+impl Future for OutcomesHandle {
+    type Output = Result<OutcomeReceipt, OutcomePersistError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.slot.poll(cx)
     }
 }
 

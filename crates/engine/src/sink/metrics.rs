@@ -69,15 +69,27 @@ pub struct SinkMetrics {
     pub refused_id_taken: u64,
     /// Signals refused because the sink was shut down.
     pub refused_closed: u64,
+    /// Outcomes accepted into the queue (`record_outcomes`).
+    #[serde(default)]
+    pub outcomes_recorded: u64,
+    /// Outcomes made durable.
+    #[serde(default)]
+    pub outcomes_durable: u64,
+    /// Outcomes whose batch the ledger refused (an outcome naming no recorded signal).
+    #[serde(default)]
+    pub outcomes_refused: u64,
+    /// Outcomes whose append failed (counted in `failed_batches` and `last_error` too).
+    #[serde(default)]
+    pub outcomes_failed: u64,
     /// Signals queued now (not yet being committed).
     pub queue_depth: u64,
-    /// Approximate bytes queued now.
+    /// Approximate bytes queued now (signals and outcomes).
     pub queue_bytes: u64,
     /// Most signals ever queued at once.
     pub queue_depth_max: u64,
     /// Appends made (each one write and one sync, of one or more groups).
     pub batches: u64,
-    /// Appends that failed.
+    /// Appends that failed (of signals or of outcomes).
     pub failed_batches: u64,
     /// Signals per append.
     pub batch_size: Distribution,
@@ -97,6 +109,9 @@ pub struct SinkMetrics {
 struct Histograms {
     durable: u64,
     failed: u64,
+    outcomes_durable: u64,
+    outcomes_refused: u64,
+    outcomes_failed: u64,
     batches: u64,
     failed_batches: u64,
     batch_size: Histogram<u64>,
@@ -141,6 +156,7 @@ pub(crate) struct Metrics {
     refused_full: AtomicU64,
     refused_id_taken: AtomicU64,
     refused_closed: AtomicU64,
+    outcomes_recorded: AtomicU64,
     histograms: Mutex<Histograms>,
 }
 
@@ -154,9 +170,13 @@ impl Metrics {
             refused_full: AtomicU64::new(0),
             refused_id_taken: AtomicU64::new(0),
             refused_closed: AtomicU64::new(0),
+            outcomes_recorded: AtomicU64::new(0),
             histograms: Mutex::new(Histograms {
                 durable: 0,
                 failed: 0,
+                outcomes_durable: 0,
+                outcomes_refused: 0,
+                outcomes_failed: 0,
                 batches: 0,
                 failed_batches: 0,
                 batch_size: histogram(1 << 32),
@@ -187,6 +207,28 @@ impl Metrics {
 
     pub(crate) fn add_refused_closed(&self, n: u64) {
         self.refused_closed.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn add_outcomes_recorded(&self, n: u64) {
+        self.outcomes_recorded.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// `n` outcomes were appended and are durable.
+    pub(crate) fn outcomes_durable(&self, n: u64) {
+        self.histograms.lock().outcomes_durable += n;
+    }
+
+    /// The ledger refused a batch of `n` outcomes (nothing written).
+    pub(crate) fn outcomes_refused(&self, n: u64) {
+        self.histograms.lock().outcomes_refused += n;
+    }
+
+    /// An append of `n` outcomes failed with `error`.
+    pub(crate) fn outcomes_failed(&self, n: u64, error: &LedgerError) {
+        let mut h = self.histograms.lock();
+        h.outcomes_failed += n;
+        h.failed_batches += 1;
+        h.last_error = Some(error.to_string());
     }
 
     /// The signals `units` name (group, range in it) are durable at `durable_at_ns` (wall
@@ -250,6 +292,10 @@ impl Metrics {
             refused_full: self.refused_full.load(Ordering::Relaxed),
             refused_id_taken: self.refused_id_taken.load(Ordering::Relaxed),
             refused_closed: self.refused_closed.load(Ordering::Relaxed),
+            outcomes_recorded: self.outcomes_recorded.load(Ordering::Relaxed),
+            outcomes_durable: h.outcomes_durable,
+            outcomes_refused: h.outcomes_refused,
+            outcomes_failed: h.outcomes_failed,
             queue_depth: depth.signals as u64,
             queue_bytes: depth.bytes as u64,
             queue_depth_max: depth.max_signals_seen as u64,

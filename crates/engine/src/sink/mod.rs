@@ -13,14 +13,23 @@
 //! survives a crash of the process but not of the machine. A signal whose handle has not
 //! completed may be lost by a crash in every mode: it was never acknowledged.
 //!
+//! Outcomes (whether a signal was acted upon) go through the same queue:
+//! [`SignalSink::record_outcomes`] queues a batch of them as a unit of its own, which the
+//! writer appends with [`Ledger::append_outcomes`] — one append, all the batch or none of it —
+//! after every unit queued before it. An outcome may so name a signal queued before it whose
+//! handle has not completed yet.
+//!
 //! Invariants:
-//! - groups are committed in the order they were formed, and the signals of a group in the
-//!   order they were queued, so seqs follow queue order;
-//! - every queued signal's handle completes exactly once — durable, failed with the append's
-//!   error, or failed because the writer stopped — even if its producer dropped the handle;
-//! - the queue holds at most `max_queued_signals` signals and `max_queued_bytes` bytes (plus
-//!   one group being committed); a producer that would exceed it waits or is refused, it is
-//!   never dropped silently.
+//! - units (groups of signals, batches of outcomes) are committed in the order they were
+//!   queued, and the signals of a group in the order they were queued, so seqs follow queue
+//!   order; a group only grows while it is the newest unit, so a signal queued after a batch
+//!   of outcomes is appended after it;
+//! - every queued signal's handle and every batch of outcomes' handle completes exactly once —
+//!   durable, failed with the append's error (or refused by the ledger), or failed because the
+//!   writer stopped — even if its producer dropped the handle;
+//! - the queue holds at most `max_queued_signals` entries (signals and outcomes) and
+//!   `max_queued_bytes` bytes (plus the units being committed); a producer that would exceed
+//!   it waits or is refused, it is never dropped silently.
 
 mod config;
 mod error;
@@ -28,6 +37,8 @@ mod flusher;
 mod handle;
 mod metrics;
 mod queue;
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,15 +47,16 @@ use std::thread::JoinHandle;
 use parking_lot::Mutex;
 
 pub use config::SinkConfig;
-pub use error::{PersistError, RecordError};
-pub use handle::{BatchHandle, Durable, DurableHandle};
+pub use error::{OutcomePersistError, OutcomeRecordError, PersistError, RecordError};
+pub use handle::{BatchHandle, Durable, DurableHandle, OutcomesHandle};
 pub use metrics::{Distribution, SinkMetrics, METRICS_FILE};
 
 use crate::error::{LedgerError, Result};
 use crate::ledger::Ledger;
+use crate::record::outcome::Outcome;
 use crate::record::{Signal, ValidSignal};
 use metrics::Metrics;
-use queue::{Queue, Refused};
+use queue::{Newest, Queue, Refused, RefusedOutcomes};
 
 /// The batching, group-committing write interface over one [`Ledger`]; share it between
 /// producer threads by reference or in an `Arc`.
@@ -171,12 +183,45 @@ impl SignalSink {
         Ok(BatchHandle::new(slot, start, len))
     }
 
+    /// Validates `outcomes` on this thread and queues them as one batch behind everything
+    /// queued so far: the writer appends them in one append ([`Ledger::append_outcomes`]), all
+    /// durable or none, after the signals queued before them — so an outcome may name a signal
+    /// whose handle has not completed yet. Blocks for room like [`SignalSink::record`]. An
+    /// invalid outcome refuses the whole batch (nothing is queued) with its index; one naming
+    /// a signal_id the ledger does not hold fails the batch through its handle
+    /// ([`OutcomePersistError::UnknownSignal`], with its index).
+    pub fn record_outcomes(
+        &self,
+        outcomes: Vec<Outcome>,
+    ) -> std::result::Result<OutcomesHandle, OutcomeRecordError> {
+        for (index, outcome) in outcomes.iter().enumerate() {
+            outcome
+                .validate()
+                .map_err(|error| OutcomeRecordError::Invalid { index, error })?;
+        }
+        let len = outcomes.len();
+        let slot = self
+            .queue
+            .push_outcomes(outcomes, Some(self.config.backpressure_timeout))
+            .map_err(|refused| self.refused_outcomes(refused))?;
+        self.metrics.add_outcomes_recorded(len as u64);
+        Ok(OutcomesHandle::new(slot, len))
+    }
+
     /// Commits everything queued before this call without waiting for batches to fill, and
-    /// returns once it is durable. Returns the error of the last batch if that one failed
-    /// (each handle still carries its own outcome).
+    /// returns once it is durable. Returns the error of the last unit if its append failed
+    /// (each handle still carries its own outcome; a batch of outcomes the ledger refused is
+    /// not a failed append).
     pub fn flush(&self) -> std::result::Result<(), PersistError> {
         match self.queue.request_flush() {
-            Some(slot) => slot.wait().map(|_| ()),
+            Some(Newest::Group(slot)) => slot.wait().map(|_| ()),
+            Some(Newest::Outcomes(slot)) => match slot.wait() {
+                Err(OutcomePersistError::Failed(failure)) => Err(failure),
+                Ok(_)
+                | Err(
+                    OutcomePersistError::UnknownSignal { .. } | OutcomePersistError::Invalid { .. },
+                ) => Ok(()),
+            },
             None => Ok(()),
         }
     }
@@ -186,7 +231,8 @@ impl SignalSink {
         self.metrics.snapshot(&self.queue.depth())
     }
 
-    /// Stops taking signals (later calls get [`RecordError::Closed`]), commits everything
+    /// Stops taking signals and outcomes (later calls get [`RecordError::Closed`] or
+    /// [`OutcomeRecordError::Closed`]), commits everything
     /// queued, stops the writer thread and returns the final metrics. Idempotent; dropping the
     /// sink does the same.
     pub fn shutdown(&self) -> SinkMetrics {
@@ -210,6 +256,24 @@ impl SignalSink {
             self.metrics.add_refused_invalid();
             RecordError::Invalid { index, error }
         })
+    }
+
+    fn refused_outcomes(&self, refused: RefusedOutcomes) -> OutcomeRecordError {
+        let outcomes = refused.outcomes;
+        match refused.why {
+            queue::Why::Closed => OutcomeRecordError::Closed { outcomes },
+            // `record_outcomes` always waits for room: a full queue times out.
+            queue::Why::Full { queued } => OutcomeRecordError::Backpressure {
+                waited: std::time::Duration::ZERO,
+                queued,
+                outcomes,
+            },
+            queue::Why::TimedOut { waited, queued } => OutcomeRecordError::Backpressure {
+                waited,
+                queued,
+                outcomes,
+            },
+        }
     }
 
     fn refused(&self, refused: Refused) -> RecordError {

@@ -1,14 +1,16 @@
 //! The bounded queue between producers and the writer: signals grouped as they arrive into
-//! the groups the writer will commit, with waiting for room (backpressure) and for work.
+//! the groups the writer will commit, batches of outcomes in line between them, with waiting
+//! for room (backpressure) and for work.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use super::config::SinkConfig;
-use super::handle::{Completion, Slot};
+use super::handle::{Completion, OutcomesResult, Slot};
+use crate::record::outcome::Outcome;
 use crate::record::{Signal, ValidSignal};
 
 /// Most groups' worth of signals (`batch_size` each) the writer commits in one append when it is
@@ -57,17 +59,56 @@ impl Group {
     }
 }
 
+/// One `record_outcomes` call's outcomes: appended in one append of their own, all or none.
+pub(crate) struct OutcomeBatch {
+    /// The outcomes, in the caller's order.
+    pub outcomes: Vec<Outcome>,
+    /// Their approximate encoded size.
+    pub bytes: usize,
+    /// Completes the batch's handle.
+    pub completion: Completion<OutcomesResult>,
+}
+
+/// What waits in the queue, in the order it was queued.
+enum Queued {
+    /// A group of signals (only the newest unit of the queue may still grow).
+    Signals(Group),
+    /// A batch of outcomes: the writer appends it after every unit before it and before every
+    /// unit after it; a signal queued after it starts a new group.
+    Outcomes(OutcomeBatch),
+}
+
+/// The slot of the newest unit ever queued: a flush waits on it.
+#[derive(Clone)]
+pub(crate) enum Newest {
+    /// A group of signals.
+    Group(Arc<Slot>),
+    /// A batch of outcomes.
+    Outcomes(Arc<Slot<OutcomesResult>>),
+}
+
 struct State {
-    /// Groups not yet taken by the writer, oldest first. Only the last may still grow.
-    groups: VecDeque<Group>,
+    /// Units not yet taken by the writer, oldest first.
+    units: VecDeque<Queued>,
+    /// Signals in `units`.
     signals: usize,
+    /// Outcomes in `units`.
+    outcomes: usize,
+    /// Approximate bytes of both.
     bytes: usize,
     max_signals_seen: usize,
     closed: bool,
     /// Commit without waiting for groups to fill, until the queue is empty.
     flush_now: bool,
-    /// The slot of the newest group ever formed (done, in flight or queued).
-    newest: Option<Arc<Slot>>,
+    /// The slot of the newest unit ever queued (done, in flight or queued).
+    newest: Option<Newest>,
+}
+
+impl State {
+    /// Signals and outcomes queued: what the queue's count bound counts.
+    fn entries(&self) -> usize {
+        self.signals + self.outcomes
+    }
 }
 
 /// Queue depth now.
@@ -91,10 +132,18 @@ pub(crate) struct Refused {
     pub signals: Vec<ValidSignal>,
 }
 
+/// A refused push of outcomes: the reason and the outcomes, given back.
+pub(crate) struct RefusedOutcomes {
+    pub why: Why,
+    pub outcomes: Vec<Outcome>,
+}
+
 /// What the writer gets from [`Queue::next`].
 pub(crate) enum Next {
     /// Groups to commit together, oldest first (more than one when the writer is behind).
     Groups(Vec<Group>),
+    /// A batch of outcomes to append on its own (everything queued before it is taken).
+    Outcomes(OutcomeBatch),
     /// Nothing arrived within the idle tick.
     Idle,
     /// Closed and empty: the writer is done.
@@ -131,12 +180,20 @@ fn approx_size(s: &Signal) -> usize {
         + s.payload_json.len()
 }
 
+/// Approximate encoded size of an outcome, for the queue's byte bound.
+fn approx_outcome_size(o: &Outcome) -> usize {
+    120 + o.signal_id.len()
+        + o.execution_id.as_ref().map_or(0, String::len)
+        + o.reason.as_ref().map_or(0, String::len)
+}
+
 impl Queue {
     pub(crate) fn new(config: &SinkConfig) -> Queue {
         Queue {
             state: Mutex::new(State {
-                groups: VecDeque::new(),
+                units: VecDeque::new(),
                 signals: 0,
+                outcomes: 0,
                 bytes: 0,
                 max_signals_seen: 0,
                 closed: false,
@@ -162,60 +219,24 @@ impl Queue {
     ) -> Result<(Arc<Slot>, usize), Refused> {
         let n = signals.len();
         let bytes: usize = signals.iter().map(|s| approx_size(s)).sum();
-        // Set when the producer first has to wait (most pushes never do).
-        let mut started: Option<Instant> = None;
         let mut state = self.state.lock();
-        loop {
-            if state.closed {
-                return Err(Refused {
-                    why: Why::Closed,
-                    signals,
-                });
-            }
-            let fits =
-                state.signals + n <= self.max_signals && state.bytes + bytes <= self.max_bytes;
-            if fits || state.signals == 0 {
-                break;
-            }
-            let queued = state.signals;
-            let Some(wait) = wait else {
-                return Err(Refused {
-                    why: Why::Full { queued },
-                    signals,
-                });
-            };
-            let started = *started.get_or_insert_with(Instant::now);
-            if self.room.wait_until(&mut state, started + wait).timed_out() {
-                let still_full = state.signals != 0
-                    && (state.signals + n > self.max_signals
-                        || state.bytes + bytes > self.max_bytes);
-                if still_full || state.closed {
-                    let why = if state.closed {
-                        Why::Closed
-                    } else {
-                        Why::TimedOut {
-                            waited: started.elapsed(),
-                            queued: state.signals,
-                        }
-                    };
-                    return Err(Refused { why, signals });
-                }
-            }
+        if let Err(why) = self.wait_for_room(&mut state, n, bytes, wait) {
+            return Err(Refused { why, signals });
         }
         let now = Instant::now();
         state.signals += n;
         state.bytes += bytes;
         state.max_signals_seen = state.max_signals_seen.max(state.signals);
         let batch_size = self.batch_size;
-        let (slot, start) = match state.groups.back_mut() {
-            Some(newest) if newest.signals.len() + n <= batch_size => {
+        let (slot, start) = match state.units.back_mut() {
+            Some(Queued::Signals(newest)) if newest.signals.len() + n <= batch_size => {
                 newest.add(signals, bytes, now)
             }
             _ => {
                 let mut group = Group::new(now, n.max(batch_size.min(4096)));
                 let added = group.add(signals, bytes, now);
-                state.newest = Some(Arc::clone(&added.0));
-                state.groups.push_back(group);
+                state.newest = Some(Newest::Group(Arc::clone(&added.0)));
+                state.units.push_back(Queued::Signals(group));
                 added
             }
         };
@@ -224,19 +245,96 @@ impl Queue {
         Ok((slot, start))
     }
 
-    /// The next group to commit: the oldest, once it is full, has waited `linger`, or a flush
-    /// or close asks for it. Waits at most `idle_tick` for one to arrive.
+    /// Queues `outcomes` as one batch behind everything queued so far (signals queued after
+    /// them form a new group), waiting up to `wait` for room like [`Queue::push`]. Returns the
+    /// batch's slot.
+    pub(crate) fn push_outcomes(
+        &self,
+        outcomes: Vec<Outcome>,
+        wait: Option<Duration>,
+    ) -> Result<Arc<Slot<OutcomesResult>>, RefusedOutcomes> {
+        let n = outcomes.len();
+        let bytes: usize = outcomes.iter().map(approx_outcome_size).sum();
+        let mut state = self.state.lock();
+        if let Err(why) = self.wait_for_room(&mut state, n, bytes, wait) {
+            return Err(RefusedOutcomes { why, outcomes });
+        }
+        state.outcomes += n;
+        state.bytes += bytes;
+        let batch = OutcomeBatch {
+            outcomes,
+            bytes,
+            completion: Completion::new(),
+        };
+        let slot = Arc::clone(batch.completion.slot());
+        state.newest = Some(Newest::Outcomes(Arc::clone(&slot)));
+        state.units.push_back(Queued::Outcomes(batch));
+        drop(state);
+        self.work.notify_one();
+        Ok(slot)
+    }
+
+    /// Waits (up to `wait`; None: not at all) until `n` more entries of `bytes` fit, or says
+    /// why they cannot be queued. An empty queue always has room, however large the push.
+    fn wait_for_room(
+        &self,
+        state: &mut MutexGuard<'_, State>,
+        n: usize,
+        bytes: usize,
+        wait: Option<Duration>,
+    ) -> Result<(), Why> {
+        let full = |state: &State| {
+            state.entries() != 0
+                && (state.entries() + n > self.max_signals || state.bytes + bytes > self.max_bytes)
+        };
+        // Set when the producer first has to wait (most pushes never do).
+        let mut started: Option<Instant> = None;
+        loop {
+            if state.closed {
+                return Err(Why::Closed);
+            }
+            if !full(state) {
+                return Ok(());
+            }
+            let queued = state.entries();
+            let Some(wait) = wait else {
+                return Err(Why::Full { queued });
+            };
+            let started = *started.get_or_insert_with(Instant::now);
+            if self.room.wait_until(state, started + wait).timed_out() {
+                if state.closed {
+                    return Err(Why::Closed);
+                }
+                if full(state) {
+                    return Err(Why::TimedOut {
+                        waited: started.elapsed(),
+                        queued: state.entries(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// The next unit to commit: a batch of outcomes at once; the oldest group once it is
+    /// full, has waited `linger`, has a unit queued behind it, or a flush or close asks for it.
+    /// Waits at most `idle_tick` for one to arrive.
     pub(crate) fn next(&self, linger: Duration, idle_tick: Duration) -> Next {
         let mut state = self.state.lock();
         let idle_until = Instant::now() + idle_tick;
         loop {
-            let wake_at = match state.groups.front() {
-                Some(front) => {
+            let wake_at = match state.units.front() {
+                Some(Queued::Outcomes(_)) => {
+                    let next = Self::take_outcomes(&mut state);
+                    drop(state);
+                    self.room.notify_all();
+                    return next;
+                }
+                Some(Queued::Signals(front)) => {
                     let due = front.opened + linger;
                     let ready = linger.is_zero()
                         || state.closed
                         || state.flush_now
-                        || state.groups.len() > 1
+                        || state.units.len() > 1
                         || front.signals.len() >= self.batch_size
                         || Instant::now() >= due;
                     if ready {
@@ -259,17 +357,18 @@ impl Queue {
         }
     }
 
-    /// Takes the oldest group and those after it while the total stays within
-    /// [`MAX_GROUPS_PER_APPEND`] groups' worth of signals.
+    /// Takes the oldest group and the groups right after it while the total stays within
+    /// [`MAX_GROUPS_PER_APPEND`] groups' worth of signals; a batch of outcomes ends the run
+    /// (it is appended after them, on its own).
     fn take_ready(&self, state: &mut State) -> Vec<Group> {
         let limit = self.batch_size.saturating_mul(MAX_GROUPS_PER_APPEND);
         let mut taken = Vec::new();
         let mut signals = 0usize;
-        while let Some(next) = state.groups.front() {
+        while let Some(Queued::Signals(next)) = state.units.front() {
             if !taken.is_empty() && signals + next.signals.len() > limit {
                 break;
             }
-            let Some(group) = state.groups.pop_front() else {
+            let Some(Queued::Signals(group)) = state.units.pop_front() else {
                 break;
             };
             signals += group.signals.len();
@@ -277,17 +376,31 @@ impl Queue {
             state.bytes -= group.bytes;
             taken.push(group);
         }
-        if state.groups.is_empty() {
+        if state.units.is_empty() {
             state.flush_now = false;
         }
         taken
     }
 
-    /// Asks the writer to commit everything queued now; returns the newest group's slot (which
+    /// Takes the batch of outcomes at the front (the caller saw it there).
+    fn take_outcomes(state: &mut State) -> Next {
+        let Some(Queued::Outcomes(batch)) = state.units.pop_front() else {
+            // Unreachable: the caller holds the lock and saw a batch at the front.
+            return Next::Idle;
+        };
+        state.outcomes -= batch.outcomes.len();
+        state.bytes -= batch.bytes;
+        if state.units.is_empty() {
+            state.flush_now = false;
+        }
+        Next::Outcomes(batch)
+    }
+
+    /// Asks the writer to commit everything queued now; returns the newest unit's slot (which
     /// completes after all before it), or None if nothing was ever queued.
-    pub(crate) fn request_flush(&self) -> Option<Arc<Slot>> {
+    pub(crate) fn request_flush(&self) -> Option<Newest> {
         let mut state = self.state.lock();
-        if !state.groups.is_empty() {
+        if !state.units.is_empty() {
             state.flush_now = true;
         }
         let newest = state.newest.clone();
@@ -303,18 +416,19 @@ impl Queue {
         self.room.notify_all();
     }
 
-    /// Closes the queue and fails every queued group (dropping a group's completion fails its
+    /// Closes the queue and fails every queued unit (dropping a unit's completion fails its
     /// handles): for a writer that stopped.
     pub(crate) fn fail_all(&self) {
-        let groups = {
+        let units = {
             let mut state = self.state.lock();
             state.closed = true;
             state.signals = 0;
+            state.outcomes = 0;
             state.bytes = 0;
-            std::mem::take(&mut state.groups)
+            std::mem::take(&mut state.units)
         };
         self.room.notify_all();
-        drop(groups);
+        drop(units);
     }
 
     pub(crate) fn depth(&self) -> Depth {
@@ -467,6 +581,96 @@ mod tests {
         q.push(signals(1), None).ok().unwrap();
         assert!(q.request_flush().is_some());
         assert!(taken_despite_linger(q), "a flush");
+    }
+
+    fn outcomes(ids: &[&str]) -> Vec<Outcome> {
+        ids.iter()
+            .map(|id| Outcome {
+                signal_id: (*id).to_owned(),
+                decision: crate::record::Decision::Acted,
+                execution_id: None,
+                reason: None,
+                decided_at_ns: 0,
+            })
+            .collect()
+    }
+
+    /// What `next` hands out, as ("g", signals) per group taken together or ("o", outcomes).
+    fn taken(q: &Queue, linger: Duration) -> Vec<(&'static str, usize)> {
+        match q.next(linger, Duration::from_millis(1)) {
+            Next::Groups(groups) => groups.iter().map(|g| ("g", g.signals.len())).collect(),
+            Next::Outcomes(batch) => vec![("o", batch.outcomes.len())],
+            Next::Idle | Next::Closed => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_batch_of_outcomes_stays_between_the_groups_before_and_after_it() {
+        let q = queue(10, 100);
+        q.push(signals(2), None).ok().unwrap();
+        q.push(signals(1), None).ok().unwrap();
+        q.push_outcomes(outcomes(&["s0", "s1"]), None).ok().unwrap();
+        let (_, start) = q.push(signals(1), None).ok().unwrap();
+        assert_eq!(start, 0, "a signal after outcomes starts a new group");
+        q.push_outcomes(outcomes(&["s2"]), None).ok().unwrap();
+        // A long linger does not hold a group with a unit behind it, nor a batch of outcomes.
+        let linger = Duration::from_secs(30);
+        assert_eq!(taken(&q, linger), [("g", 3)]);
+        assert_eq!(taken(&q, linger), [("o", 2)]);
+        assert_eq!(taken(&q, linger), [("g", 1)]);
+        assert_eq!(taken(&q, linger), [("o", 1)]);
+        assert_eq!(q.depth().signals, 0);
+        assert_eq!(q.depth().bytes, 0);
+        assert!(matches!(
+            q.next(Duration::ZERO, Duration::from_millis(1)),
+            Next::Idle
+        ));
+    }
+
+    #[test]
+    fn outcomes_count_toward_the_bound_and_a_closed_queue_refuses_them() {
+        let q = queue(10, 3);
+        q.push(signals(2), None).ok().unwrap();
+        q.push_outcomes(outcomes(&["a"]), None).ok().unwrap();
+        let full = q.push(signals(1), None).err().unwrap();
+        assert!(matches!(full.why, Why::Full { queued: 3 }));
+        let full = q.push_outcomes(outcomes(&["b"]), None).err().unwrap();
+        assert!(matches!(full.why, Why::Full { queued: 3 }));
+        assert_eq!(full.outcomes.len(), 1, "given back");
+        assert_eq!(taken(&q, Duration::ZERO), [("g", 2)]);
+        assert!(q.push_outcomes(outcomes(&["b"]), None).is_ok());
+        q.close();
+        let closed = q.push_outcomes(outcomes(&["c"]), None).err().unwrap();
+        assert!(matches!(closed.why, Why::Closed));
+        assert_eq!(
+            taken(&q, Duration::ZERO),
+            [("o", 1)],
+            "queued units still drain"
+        );
+        assert_eq!(taken(&q, Duration::ZERO), [("o", 1)]);
+        assert!(matches!(
+            q.next(Duration::ZERO, Duration::from_millis(1)),
+            Next::Closed
+        ));
+    }
+
+    #[test]
+    fn a_flush_returns_the_newest_unit_and_fail_all_fails_queued_outcomes() {
+        let q = queue(10, 100);
+        assert!(q.request_flush().is_none());
+        q.push(signals(1), None).ok().unwrap();
+        let slot = q.push_outcomes(outcomes(&["a"]), None).ok().unwrap();
+        match q.request_flush() {
+            Some(Newest::Outcomes(newest)) => assert!(Arc::ptr_eq(&newest, &slot)),
+            _ => panic!("the batch of outcomes is the newest unit"),
+        }
+        q.fail_all();
+        assert!(matches!(
+            slot.wait(),
+            Err(crate::sink::OutcomePersistError::Failed(
+                crate::sink::PersistError::WriterStopped
+            ))
+        ));
     }
 
     #[test]

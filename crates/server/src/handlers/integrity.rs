@@ -9,10 +9,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Serialize;
 use serde_json::value::RawValue;
-use signal_ledger_engine::checklog::{
-    check_record, read_check_log, record_check, CheckMode, CheckRecord,
-};
-use signal_ledger_engine::timefmt::format_rfc3339_ns;
+use signal_ledger_engine::checklog::{check_record, read_check_log, record_check, CheckMode};
 use signal_ledger_engine::{verify, Corruption, Digest, Snapshot, VerifyOptions};
 
 use crate::app::AppState;
@@ -118,54 +115,13 @@ pub async fn post_verify(
     json::ok(&body)
 }
 
-/// One recorded check (`checks --format json`).
-#[derive(Debug, Serialize)]
-pub struct CheckBody {
-    /// Its id (its seq in the check log).
-    pub check_id: u64,
-    /// When, RFC 3339.
-    pub checked_at: String,
-    /// full, incremental or range.
-    pub mode: String,
-    /// Whether it passed.
-    pub chain_valid: bool,
-    /// First seq checked.
-    pub range_start: u64,
-    /// Last seq checked.
-    pub range_end: u64,
-    /// Entries it should have checked.
-    pub expected_count: u64,
-    /// Entries it checked.
-    pub actual_count: u64,
-    /// The row hash at range_end.
-    pub head_row_hash: String,
-    /// How long it took.
-    pub duration_ms: f64,
-    /// The errors it found, as recorded.
-    pub errors: Box<RawValue>,
-}
-
-fn check_body(c: &CheckRecord) -> Result<CheckBody, ApiError> {
-    Ok(CheckBody {
-        check_id: c.check_id,
-        checked_at: format_rfc3339_ns(c.checked_at_ns),
-        mode: c.mode.as_str().to_owned(),
-        chain_valid: c.chain_valid,
-        range_start: c.range_start,
-        range_end: c.range_end,
-        expected_count: c.expected_count,
-        actual_count: c.actual_count,
-        head_row_hash: c.head_row_hash.to_hex(),
-        duration_ms: c.duration_ns as f64 / 1e6,
-        errors: json::raw(c.errors_json.clone())?,
-    })
-}
-
 /// What GET /v1/checks answers.
 #[derive(Debug, Serialize)]
 pub struct ChecksBody {
-    /// The recorded checks, oldest first (only the failed ones with `failed=true`).
-    pub checks: Vec<CheckBody>,
+    /// The recorded checks, oldest first (only the failed ones with `failed=true`), each as
+    /// [`CheckRecord::to_json`](signal_ledger_engine::checklog::CheckRecord::to_json) writes
+    /// it (the `checks --format json` lines).
+    pub checks: Vec<Box<RawValue>>,
     /// Damage in the check log's own chain (the checks listed are those before it).
     pub check_log_damage: Option<CorruptionBody>,
 }
@@ -182,7 +138,7 @@ pub async fn get_checks(
         let checks = log
             .checks()
             .filter(|c| !failed || !c.chain_valid)
-            .map(check_body)
+            .map(|c| json::raw(c.to_json()))
             .collect::<Result<_, _>>()?;
         Ok(ChecksBody {
             checks,

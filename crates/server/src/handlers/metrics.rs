@@ -68,6 +68,8 @@ pub struct ServerCounts {
     pub queries: u64,
     /// POST /v1/signals requests recorded.
     pub signal_requests: u64,
+    /// POST /v1/outcomes requests recorded.
+    pub outcome_requests: u64,
     /// Requests answered with an error status.
     pub errors: u64,
 }
@@ -77,6 +79,7 @@ fn server_counts(state: &AppState) -> ServerCounts {
     ServerCounts {
         queries: c.queries.load(Ordering::Relaxed),
         signal_requests: c.signal_requests.load(Ordering::Relaxed),
+        outcome_requests: c.outcome_requests.load(Ordering::Relaxed),
         errors: c.errors.load(Ordering::Relaxed),
     }
 }
@@ -181,6 +184,16 @@ pub fn prometheus(m: &SinkMetrics, ledger: &LedgerCounts, server: &ServerCounts)
             "signal_ledger_http_signal_requests_total",
             "POST /v1/signals requests recorded.",
             server.signal_requests,
+        ),
+        (
+            "signal_ledger_http_outcome_requests_total",
+            "POST /v1/outcomes requests recorded.",
+            server.outcome_requests,
+        ),
+        (
+            "signal_ledger_outcomes_durable_total",
+            "Outcomes made durable by the sink.",
+            m.outcomes_durable,
         ),
         (
             "signal_ledger_http_errors_total",

@@ -1,8 +1,13 @@
 //! One module per group of endpoints; each parses its request, calls the library, formats.
 
+pub mod body;
+pub mod export;
 pub mod integrity;
 pub mod metrics;
+pub mod openapi;
+pub mod outcomes;
 pub mod query;
+pub mod replay;
 pub mod signals;
 
 use axum::extract::rejection::QueryRejection;

@@ -6,17 +6,17 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Serialize;
-use signal_ledger_engine::input::{parse_ndjson, parse_signal_line_numbered, InputError};
+use signal_ledger_engine::input::{parse_ndjson, parse_signal_line_numbered};
 use signal_ledger_engine::sink::{PersistError, RecordError};
 use signal_ledger_engine::{Durable, Signal};
 
 use crate::app::{AppState, Counters};
 use crate::error::ApiError;
 use crate::handlers::blocking;
+use crate::handlers::body::{body_kind, refusal, utf8, within_limit, Body};
 use crate::json;
 
 /// What a recorded request answers.
@@ -34,51 +34,11 @@ pub struct Recorded {
     pub last_row_hash: Option<String>,
 }
 
-/// Which body the request carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Body {
-    /// One JSON object.
-    One,
-    /// NDJSON: one JSON object per line.
-    Ndjson,
-}
-
-fn body_kind(headers: &HeaderMap) -> Result<Body, ApiError> {
-    let Some(value) = headers.get(CONTENT_TYPE) else {
-        return Ok(Body::One);
-    };
-    let text = value.to_str().unwrap_or_default();
-    let mime = text.split(';').next().unwrap_or_default().trim();
-    match mime.to_ascii_lowercase().as_str() {
-        "application/json" | "" => Ok(Body::One),
-        "application/x-ndjson" | "application/ndjson" => Ok(Body::Ndjson),
-        _ => Err(ApiError::UnsupportedMediaType(format!(
-            "Content-Type {text:?}: send application/json (one signal) or application/x-ndjson (a batch)"
-        ))),
-    }
-}
-
-/// The first bad line, and how many more there are (as `ingest` says it).
-fn refusal(errors: &[InputError]) -> ApiError {
-    let mut message = errors.first().map(ToString::to_string).unwrap_or_default();
-    match errors.len() {
-        0 | 1 => {}
-        2 => message.push_str(" (and 1 more invalid line)"),
-        n => message.push_str(&format!(" (and {} more invalid lines)", n - 1)),
-    }
-    ApiError::BadRequest(format!("nothing recorded: {message}"))
-}
-
 /// The body's signals, validated, or the 400 naming the line and field.
 fn parse(kind: Body, body: &[u8]) -> Result<Vec<Signal>, ApiError> {
     match kind {
         Body::One => {
-            let text = std::str::from_utf8(body).map_err(|e| {
-                ApiError::BadRequest(format!(
-                    "nothing recorded: the body is not valid UTF-8 at byte {}",
-                    e.valid_up_to()
-                ))
-            })?;
+            let text = utf8(body)?;
             let signal = parse_signal_line_numbered(1, text).map_err(|e| refusal(&[e]))?;
             Ok(vec![signal])
         }
@@ -126,18 +86,8 @@ pub async fn post_signals(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let limit = state.options.body_limit;
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge(format!(
-                "the body is larger than the limit of {limit} bytes ({} MiB); send smaller batches",
-                limit / (1024 * 1024)
-            ))
-        } else {
-            ApiError::BadRequest(format!("the body could not be read: {}", e.body_text()))
-        }
-    })?;
-    let kind = body_kind(&headers)?;
+    let body = within_limit(body, state.options.body_limit)?;
+    let kind = body_kind(&headers, "signal")?;
     let sink = Arc::clone(&state.sink);
     // Parsing uses the rayon pool; queueing may wait up to the sink's backpressure timeout:
     // both off the runtime's worker threads.

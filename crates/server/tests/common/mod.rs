@@ -1,6 +1,8 @@
 //! A real server on 127.0.0.1:0 over a temporary ledger, and a blocking HTTP client for it.
 #![allow(dead_code, clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
 
+pub mod webdriver;
+
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -12,7 +14,7 @@ use signal_ledger_server::{Server, ServerOptions};
 pub struct TestServer {
     pub base: String,
     pub dir: PathBuf,
-    _tmp: tempfile::TempDir,
+    _tmp: Option<tempfile::TempDir>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     served: Option<tokio::task::JoinHandle<()>>,
     rt: tokio::runtime::Runtime,
@@ -39,6 +41,21 @@ impl TestServer {
     pub fn start_with(options: ServerOptions, sink_config: Option<SinkConfig>) -> TestServer {
         let tmp = tempfile::tempdir().unwrap();
         let dir = new_ledger(tmp.path());
+        TestServer::spawn(dir, Some(tmp), options, sink_config)
+    }
+
+    /// A server on the existing ledger `dir` (the caller keeps the directory), e.g. to serve
+    /// a ledger again after a previous server on it stopped.
+    pub fn start_on(dir: &Path, options: ServerOptions) -> TestServer {
+        TestServer::spawn(dir.to_path_buf(), None, options, None)
+    }
+
+    fn spawn(
+        dir: PathBuf,
+        tmp: Option<tempfile::TempDir>,
+        options: ServerOptions,
+        sink_config: Option<SinkConfig>,
+    ) -> TestServer {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -175,5 +192,92 @@ pub fn signal(id: &str, ticker: &str, parents: &[&str]) -> String {
         "timestamp": "2026-10-30T14:00:00Z",
         "parent_signal_ids": parents,
     })
+    .to_string()
+}
+
+/// A response read whole as bytes, with its headers.
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    /// The value of header `name` (case-insensitive), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl TestServer {
+    /// GET `path`, the body read whole as bytes (no size limit).
+    pub fn get_raw(&self, path: &str) -> RawResponse {
+        let mut r = self
+            .agent
+            .get(format!("{}{path}", self.base))
+            .call()
+            .unwrap();
+        let status = r.status().as_u16();
+        let headers = r
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap().to_owned()))
+            .collect();
+        let body = r
+            .body_mut()
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_vec()
+            .unwrap();
+        RawResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+impl TestServer {
+    /// POST /v1/outcomes of `body` with `content_type` and an optional bearer `token`.
+    pub fn post_outcomes(
+        &self,
+        content_type: &str,
+        token: Option<&str>,
+        body: &str,
+    ) -> (u16, Value) {
+        self.post("/v1/outcomes", Some(content_type), token, body.as_bytes())
+    }
+
+    /// POST /v1/outcomes of one outcome object (application/json, no token).
+    pub fn post_one_outcome(&self, body: &str) -> (u16, Value) {
+        self.post_outcomes("application/json", None, body)
+    }
+
+    /// POST /v1/outcomes of NDJSON outcome lines (application/x-ndjson, no token).
+    pub fn post_ndjson_outcomes(&self, body: &str) -> (u16, Value) {
+        self.post_outcomes("application/x-ndjson", None, body)
+    }
+}
+
+/// One outcome line as JSON (the `signal-ledger outcome --file` format): acted upon with an
+/// execution id, or dismissed with a reason.
+pub fn outcome(signal_id: &str, acted: bool) -> String {
+    if acted {
+        serde_json::json!({
+            "signal_id": signal_id,
+            "acted_upon": true,
+            "execution_id": format!("ex-{signal_id}"),
+            "at": "2026-10-30T14:05:00Z",
+        })
+    } else {
+        serde_json::json!({
+            "signal_id": signal_id,
+            "acted_upon": false,
+            "reason": "spread too wide",
+        })
+    }
     .to_string()
 }

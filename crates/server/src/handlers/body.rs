@@ -1,0 +1,72 @@
+//! Request bodies of the write endpoints: which kind the Content-Type says (one JSON object or
+//! NDJSON), the body within the size limit, and the 400 naming the first bad line.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
+use signal_ledger_engine::input::InputError;
+
+use crate::error::ApiError;
+
+/// Which body the request carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    /// One JSON object (`application/json`, or no Content-Type).
+    One,
+    /// NDJSON: one JSON object per line (`application/x-ndjson`).
+    Ndjson,
+}
+
+/// The body kind `headers` announce, or a 415 saying what to send instead; `item` names what
+/// one object is ("signal", "outcome").
+pub fn body_kind(headers: &HeaderMap, item: &str) -> Result<Body, ApiError> {
+    let Some(value) = headers.get(CONTENT_TYPE) else {
+        return Ok(Body::One);
+    };
+    let text = value.to_str().unwrap_or_default();
+    let mime = text.split(';').next().unwrap_or_default().trim();
+    match mime.to_ascii_lowercase().as_str() {
+        "application/json" | "" => Ok(Body::One),
+        "application/x-ndjson" | "application/ndjson" => Ok(Body::Ndjson),
+        _ => Err(ApiError::UnsupportedMediaType(format!(
+            "Content-Type {text:?}: send application/json (one {item}) or application/x-ndjson (a batch)"
+        ))),
+    }
+}
+
+/// The body as read, or a 413 when it is larger than `limit` bytes (a 400 when it could not
+/// be read otherwise).
+pub fn within_limit(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(format!(
+                "the body is larger than the limit of {limit} bytes ({} MiB); send smaller batches",
+                limit / (1024 * 1024)
+            ))
+        } else {
+            ApiError::BadRequest(format!("the body could not be read: {}", e.body_text()))
+        }
+    })
+}
+
+/// The body as UTF-8 text, for a one-object body.
+pub fn utf8(body: &[u8]) -> Result<&str, ApiError> {
+    std::str::from_utf8(body).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "nothing recorded: the body is not valid UTF-8 at byte {}",
+            e.valid_up_to()
+        ))
+    })
+}
+
+/// The 400 for bad lines: the first, and how many more there are (as `ingest` says it).
+pub fn refusal(errors: &[InputError]) -> ApiError {
+    let mut message = errors.first().map(ToString::to_string).unwrap_or_default();
+    match errors.len() {
+        0 | 1 => {}
+        2 => message.push_str(" (and 1 more invalid line)"),
+        n => message.push_str(&format!(" (and {} more invalid lines)", n - 1)),
+    }
+    ApiError::BadRequest(format!("nothing recorded: {message}"))
+}

@@ -1,0 +1,18 @@
+//! GET /v1/openapi.json: the API's OpenAPI 3.1 description, compiled into the binary.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+/// The OpenAPI document (crates/server/openapi.json; a test checks every path it names is
+/// served and every served path is in it).
+pub const OPENAPI_JSON: &str = include_str!("../../openapi.json");
+
+/// The OpenAPI document.
+pub async fn get_openapi() -> Response {
+    let mut response = (StatusCode::OK, OPENAPI_JSON).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
