@@ -114,10 +114,11 @@ pub enum Command {
     Checks(ChecksArgs),
     /// Remove expired sealed segments (retention_days), leaving verifiable anchors; legal hold.
     Retention(RetentionArgs),
-    /// Serve the HTTP API: record signals (POST /v1/signals) through one shared sink, query,
-    /// aggregate, lineage, verify, checks, digest, stats and Prometheus /metrics. Prints
-    /// {"listening":"HOST:PORT"} once bound; SIGINT/SIGTERM stop it after everything accepted
-    /// is durable.
+    /// Serve the HTTP API and the dashboard (at /): record signals and outcomes through one
+    /// shared sink; query, aggregate, lineage, export, replay (server-sent events), verify,
+    /// checks, digest, stats, Prometheus /metrics, /v1/openapi.json. Prints
+    /// {"listening":"HOST:PORT","dashboard":"http://HOST:PORT/"} once bound; SIGINT/SIGTERM
+    /// stop it after everything accepted is durable.
     Serve(ServeArgs),
 }
 

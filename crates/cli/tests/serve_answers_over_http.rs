@@ -6,49 +6,24 @@
 mod common;
 use common::*;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-
-/// Kills the server if the test fails before it stops it.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[test]
 fn serve_prints_its_address_records_and_answers_then_stops_on_sigterm() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("ledger");
     init_small(&dir);
-    let mut command = binary_on(&dir, &["serve", "--addr", "127.0.0.1:0"]);
-    command
-        .env("SIGNAL_LEDGER_TOKEN", "tok-123")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut guard = Guard(command.spawn().unwrap());
-    let stdout = guard.0.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx.recv_timeout(Duration::from_secs(60)).unwrap();
-    let listening: Value = serde_json::from_str(line.trim_end()).unwrap();
+    let mut server = serve(&dir, &[("SIGNAL_LEDGER_TOKEN", "tok-123")]);
+    let listening = server.listening.clone();
+    let line = listening.to_string();
     let addr = listening["listening"].as_str().unwrap().to_owned();
     assert!(
         addr.starts_with("127.0.0.1:") && !addr.ends_with(":0"),
         "{line}"
     );
-    let base = format!("http://{addr}");
+    let base = server.base.clone();
     assert_eq!(listening["dashboard"], format!("{base}/"), "{line}");
 
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -92,13 +67,13 @@ fn serve_prints_its_address_records_and_answers_then_stops_on_sigterm() {
 
     // SIGTERM: a clean stop, exit 0, and the signal is in the ledger for every other command.
     let status = std::process::Command::new("kill")
-        .args(["-TERM", &guard.0.id().to_string()])
+        .args(["-TERM", &server.child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     let mut waited = Duration::ZERO;
     let exit = loop {
-        if let Some(exit) = guard.0.try_wait().unwrap() {
+        if let Some(exit) = server.child.try_wait().unwrap() {
             break exit;
         }
         assert!(

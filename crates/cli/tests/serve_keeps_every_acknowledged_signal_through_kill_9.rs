@@ -1,7 +1,7 @@
 //! `signal-ledger serve` answers a POST only once its signals are durable: producers post
-//! batches over HTTP while the server is killed with SIGKILL; every signal whose request was
-//! answered 200 is in the ledger afterwards, at the seq the answer gave, and the ledger
-//! verifies. (What was in flight and never answered may or may not be there: it was never
+//! batches over HTTP while the server is killed with SIGKILL, again and again on the same
+//! ledger; after each kill, every signal whose request was answered 200 is in the ledger, at
+//! the seq the answer gave, and the ledger verifies. (What was in flight and never answered may or may not be there: it was never
 //! acknowledged.)
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
@@ -9,8 +9,6 @@ mod common;
 use common::*;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -21,18 +19,10 @@ use serde_json::Value;
 const PRODUCERS: usize = 8;
 /// Signals per request.
 const BATCH: usize = 25;
-/// Acknowledged signals to wait for before the kill.
-const ACKNOWLEDGED_BEFORE_KILL: usize = 2_000;
-
-/// Kills the server if the test fails before it does.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+/// Kills of the server (`SIGNAL_LEDGER_HTTP_KILLS` overrides it: the long form).
+const CYCLES: usize = 8;
+/// Fewest signals acknowledged in a cycle before its kill (at most twice as many).
+const KILL_AFTER_MIN: usize = 500;
 
 /// A batch of `BATCH` signals with ids unique to producer `p`, request `r`.
 fn batch(p: usize, r: usize) -> String {
@@ -96,28 +86,12 @@ fn produce(
     acked
 }
 
-#[test]
-fn every_signal_answered_200_survives_a_sigkill_of_the_server() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("ledger");
-    init_small(&dir);
-    let mut command = binary_on(&dir, &["serve", "--addr", "127.0.0.1:0"]);
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let mut guard = Guard(command.spawn().unwrap());
-    let stdout = guard.0.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx.recv_timeout(Duration::from_secs(60)).unwrap();
-    let listening: Value = serde_json::from_str(line.trim_end()).unwrap();
-    let base = format!("http://{}", listening["listening"].as_str().unwrap());
-
+/// One cycle: producers post to a fresh `serve` on `dir` until `kill_after` signals are
+/// acknowledged, then the server is killed with SIGKILL mid-traffic. Returns what was
+/// acknowledged.
+fn serve_and_kill(dir: &std::path::Path, cycle: usize, kill_after: usize) -> Vec<(String, u64)> {
+    let mut server = serve(dir, &[]);
+    let base = server.base.clone();
     let acknowledged = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let results = Arc::new(Mutex::new(Vec::new()));
@@ -130,34 +104,36 @@ fn every_signal_answered_200_survives_a_sigkill_of_the_server() {
                 Arc::clone(&results),
             );
             std::thread::spawn(move || {
-                let acked = produce(&base, p, &acknowledged, &stop);
+                let acked = produce(&base, cycle * PRODUCERS + p, &acknowledged, &stop);
                 results.lock().unwrap().extend(acked);
             })
         })
         .collect();
-
     let deadline = Instant::now() + Duration::from_secs(60);
-    while acknowledged.load(Ordering::Relaxed) < ACKNOWLEDGED_BEFORE_KILL {
+    while acknowledged.load(Ordering::Relaxed) < kill_after {
         assert!(
             Instant::now() < deadline,
             "only {} signals acknowledged in 60 s",
             acknowledged.load(Ordering::Relaxed)
         );
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(Duration::from_millis(1));
     }
     // Requests are in flight now: kill without warning.
-    guard.0.kill().unwrap();
-    guard.0.wait().unwrap();
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
     stop.store(true, Ordering::Relaxed);
     for producer in producers {
         producer.join().unwrap();
     }
     let acked = std::mem::take(&mut *results.lock().unwrap());
-    assert!(acked.len() >= ACKNOWLEDGED_BEFORE_KILL);
+    assert!(acked.len() >= kill_after);
+    acked
+}
 
-    // Every acknowledged signal is there, at its seq; the recovered ledger verifies.
-    let exported = on(&dir, &["export", "--format", "ndjson", "--out", "-"]);
-    let stored: HashMap<String, u64> = json_lines(exported.ok())
+/// Every signal in the ledger in `dir`: signal_id → seq.
+fn stored(dir: &std::path::Path) -> HashMap<String, u64> {
+    let exported = on(dir, &["export", "--format", "ndjson", "--out", "-"]);
+    json_lines(exported.ok())
         .iter()
         .map(|r| {
             (
@@ -165,13 +141,39 @@ fn every_signal_answered_200_survives_a_sigkill_of_the_server() {
                 r["seq"].as_u64().unwrap(),
             )
         })
-        .collect();
-    for (id, seq) in &acked {
-        assert_eq!(
-            stored.get(id),
-            Some(seq),
-            "{id} was acknowledged at seq {seq} but is not in the ledger there"
-        );
+        .collect()
+}
+
+#[test]
+fn every_signal_answered_200_survives_a_sigkill_of_the_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    init_small(&dir);
+    let cycles: usize = std::env::var("SIGNAL_LEDGER_HTTP_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(CYCLES);
+    let mut acked: Vec<(String, u64)> = Vec::new();
+    for cycle in 0..cycles {
+        // Kill at a different point of the traffic each time.
+        let kill_after = KILL_AFTER_MIN + (cycle * 397) % KILL_AFTER_MIN;
+        acked.extend(serve_and_kill(&dir, cycle, kill_after));
+        // Every signal acknowledged so far is there, at its seq; the recovered ledger verifies.
+        let stored = stored(&dir);
+        for (id, seq) in &acked {
+            assert_eq!(
+                stored.get(id),
+                Some(seq),
+                "cycle {cycle}: {id} was acknowledged at seq {seq} but is not in the ledger there"
+            );
+        }
+        on(&dir, &["verify"]).ok();
+        if cycle + 1 == cycles {
+            eprintln!(
+                "{cycles} kills: {} signals acknowledged, all kept; {} stored but never acknowledged",
+                acked.len(),
+                stored.len() - acked.len()
+            );
+        }
     }
-    on(&dir, &["verify"]).ok();
 }

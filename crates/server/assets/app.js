@@ -220,11 +220,12 @@ async function refreshStatus() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Signal Feed: poll the newest signals (seq-desc) and prepend those not shown yet.
+// Signal Feed: poll the newest signals (seq-desc), the new ones and those shown again.
 
 const FEED_KEEP = 500;
 const FEED_POLL_MS = 1500;
-const feed = { key: null, maxSeq: -1, shown: new Set(), paused: false, busy: false, timer: null };
+/** The feed's state: `shown` maps the seq of each row shown to its outcome (`outcomeKey`). */
+const feed = { key: null, maxSeq: -1, shown: new Map(), paused: false, busy: false, timer: null };
 
 /** The feed filters as query parameters, or an Error naming the bad field. */
 function feedParams() {
@@ -244,6 +245,11 @@ function resetFeed(key) {
   feed.maxSeq = -1;
   feed.shown.clear();
   $("feed-rows").replaceChildren();
+}
+
+/** What a record's "acted upon" cell shows: its row is built again when this changes. */
+function outcomeKey(r) {
+  return `${r.acted_upon}|${r.execution_id ?? ""}`;
 }
 
 function actedCell(r) {
@@ -300,45 +306,56 @@ async function pollFeed() {
   if (key !== feed.key) resetFeed(key);
   feed.busy = true;
   try {
-    // Newest first: follow the cursor until a seq already shown, at most FEED_KEEP new ones.
-    const fresh = [];
+    // The newest page again, as many rows as shown (at least the first page's 100) plus the new
+    // signals: an outcome recorded since updates its row, and a signal that has come to match
+    // the filters since (its outcome recorded later) appears in its place. At most FEED_KEEP.
+    const first = feed.maxSeq < 0;
+    const size = Math.max(100, $("feed-rows").children.length);
+    const latest = [];
+    const inLatest = new Set();
+    let fresh = 0;
+    let caughtUp = false; // a row shown before reached: every new signal is in `latest`
     let cursor = null;
     for (;;) {
       const p = new URLSearchParams(params);
       p.set("order", "seq-desc");
-      p.set("limit", feed.maxSeq < 0 ? "100" : "250");
+      p.set("limit", String(first ? 100 : Math.min(FEED_KEEP, size + 50)));
       if (cursor) p.set("cursor", cursor);
       const page = await getJSON(`/v1/signals?${p}`);
-      let seen = false;
       for (const r of page.records) {
-        if (r.seq <= feed.maxSeq) {
-          seen = true;
-          break;
-        }
-        if (!feed.shown.has(r.seq)) fresh.push(r);
+        if (inLatest.has(r.seq)) continue;
+        inLatest.add(r.seq);
+        latest.push(r);
+        if (r.seq > feed.maxSeq) fresh += 1;
+        else caughtUp = true;
       }
-      if (seen || !page.next_cursor || feed.maxSeq < 0 || fresh.length >= FEED_KEEP) break;
+      const enough = caughtUp && latest.length >= size + fresh;
+      if (first || enough || !page.next_cursor || latest.length >= FEED_KEEP) break;
       cursor = page.next_cursor;
     }
     const current = feedParams();
     if (current instanceof Error || current.toString() !== key) return; // filters changed meanwhile
-    const first = feed.maxSeq < 0;
     const rows = $("feed-rows");
-    const fragment = document.createDocumentFragment();
-    for (const r of fresh.slice(0, FEED_KEEP)) {
-      feed.shown.add(r.seq);
-      fragment.append(feedRow(r, !first));
+    const kept = new Map();
+    for (const tr of rows.children) kept.set(Number(tr.dataset.seq), tr);
+    const shown = new Map();
+    const list = [];
+    let added = 0;
+    for (const r of latest.slice(0, Math.min(FEED_KEEP, size + fresh))) {
+      const outcome = outcomeKey(r);
+      const old = kept.get(r.seq);
+      const isNew = !feed.shown.has(r.seq);
+      if (isNew) added += 1;
+      // A row is built again only when it is new or its outcome changed.
+      list.push(old && feed.shown.get(r.seq) === outcome ? old : feedRow(r, !first && isNew));
+      shown.set(r.seq, outcome);
     }
-    rows.prepend(fragment);
-    if (fresh.length) feed.maxSeq = Math.max(feed.maxSeq, fresh[0].seq);
-    while (rows.children.length > FEED_KEEP) {
-      const last = rows.lastElementChild;
-      feed.shown.delete(Number(last.dataset.seq));
-      last.remove();
-    }
+    rows.replaceChildren(...list);
+    feed.shown = shown;
+    if (list.length) feed.maxSeq = Math.max(feed.maxSeq, latest[0].seq);
     $("feed-empty").hidden = rows.children.length > 0;
-    const added = first ? "" : fresh.length ? ` · ${fresh.length} new` : "";
-    statusLine.textContent = `Live · ${fmtInt(rows.children.length)} shown${added} · updated ${new Date().toLocaleTimeString("en-GB", { timeZone: "UTC" })} UTC`;
+    const news = first ? "" : added ? ` · ${added} new` : "";
+    statusLine.textContent = `Live · ${fmtInt(rows.children.length)} shown${news} · updated ${new Date().toLocaleTimeString("en-GB", { timeZone: "UTC" })} UTC`;
     statusLine.dataset.state = "live";
     if (!first) {
       setTimeout(() => {

@@ -17,6 +17,10 @@ use crate::{auth, handlers};
 /// Default largest request body: 16 MiB.
 pub const BODY_LIMIT_DEFAULT: usize = 16 * 1024 * 1024;
 
+/// Default most exports and replays served at once: each holds a thread of the blocking pool
+/// while it runs, and the pool (512 threads) must keep threads for the writes.
+pub const STREAMS_MAX_DEFAULT: usize = 64;
+
 /// How the server behaves.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
@@ -24,6 +28,8 @@ pub struct ServerOptions {
     pub token: Option<String>,
     /// Largest request body accepted, in bytes; a larger one is answered 413.
     pub body_limit: usize,
+    /// Most exports and replays in progress at once; one more is answered 503.
+    pub streams_max: usize,
 }
 
 impl Default for ServerOptions {
@@ -31,6 +37,7 @@ impl Default for ServerOptions {
         ServerOptions {
             token: None,
             body_limit: BODY_LIMIT_DEFAULT,
+            streams_max: STREAMS_MAX_DEFAULT,
         }
     }
 }
@@ -69,6 +76,8 @@ pub struct AppState {
     /// Becomes true when the server starts shutting down: long-lived answers (a paced replay)
     /// end then, so the graceful shutdown does not wait for them.
     pub stopping: tokio::sync::watch::Sender<bool>,
+    /// Permits for exports and replays in progress (`options.streams_max`).
+    pub streams: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -77,10 +86,22 @@ impl AppState {
         AppState {
             dir: sink.dir().to_path_buf(),
             sink,
-            options,
             counters: Counters::default(),
             stopping: tokio::sync::watch::Sender::new(false),
+            streams: Arc::new(tokio::sync::Semaphore::new(options.streams_max)),
+            options,
         }
+    }
+
+    /// A permit for one export or replay, held while it runs; 503 when `streams_max` are in
+    /// progress.
+    pub fn stream_permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        Arc::clone(&self.streams).try_acquire_owned().map_err(|_| {
+            ApiError::Unavailable(format!(
+                "{} exports and replays are in progress, the most this server runs at once; retry later",
+                self.options.streams_max
+            ))
+        })
     }
 }
 

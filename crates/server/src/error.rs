@@ -13,6 +13,9 @@ pub enum ApiError {
     /// 401: a write without the right bearer token.
     #[error("{0}")]
     Unauthorized(String),
+    /// 403: a write from another site's page (a browser's cross-site request).
+    #[error("{0}")]
+    Forbidden(String),
     /// 404: no such signal, route or head.
     #[error("{0}")]
     NotFound(String),
@@ -42,6 +45,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,

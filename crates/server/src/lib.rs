@@ -30,6 +30,6 @@ pub mod params;
 mod server;
 mod stream;
 
-pub use app::{router, AppState, ServerOptions, BODY_LIMIT_DEFAULT};
+pub use app::{router, AppState, ServerOptions, BODY_LIMIT_DEFAULT, STREAMS_MAX_DEFAULT};
 pub use error::{ApiError, ServerError};
-pub use server::Server;
+pub use server::{Server, SHUTDOWN_GRACE};

@@ -211,14 +211,22 @@ pub fn aggregate(mut params: Params) -> Result<(Filter, Option<GroupBy>), ApiErr
     Ok((filter, group))
 }
 
-/// GET /v1/lineage/{id}: `depth` (1..=1000, default 64) and `max_nodes` (default 10,000).
+/// Largest `max_nodes` of GET /v1/lineage/{id}.
+pub const MAX_NODES_MAX: usize = 100_000;
+
+/// GET /v1/lineage/{id}: `depth` (1..=1000, default 64) and `max_nodes` (1..=100,000, default
+/// 10,000).
 pub fn lineage(mut params: Params) -> Result<LineageLimits, ApiError> {
     let depth = params.parsed("depth", |t| match t.parse::<usize>() {
         Ok(n) if (1..=1000).contains(&n) => Ok(n),
         Ok(n) => Err(format!("{n} is outside 1..=1000")),
         Err(e) => Err(e.to_string()),
     })?;
-    let max_nodes = params.parsed("max_nodes", number::<usize>)?;
+    let max_nodes = params.parsed("max_nodes", |t| match t.parse::<usize>() {
+        Ok(n) if (1..=MAX_NODES_MAX).contains(&n) => Ok(n),
+        Ok(n) => Err(format!("{n} is outside 1..={MAX_NODES_MAX}")),
+        Err(e) => Err(e.to_string()),
+    })?;
     params.finish()?;
     Ok(LineageLimits {
         max_depth: depth.unwrap_or(64),

@@ -1,14 +1,19 @@
 //! [`Server`]: a bound listener and the router over one sink, served until a shutdown signal.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use signal_ledger_engine::SignalSink;
 use tokio::net::TcpListener;
 
 use crate::app::{router, AppState, ServerOptions};
 use crate::error::ServerError;
+
+/// How long the server waits, once asked to stop, for the answers in flight before it drops
+/// their connections.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// The HTTP server: bound to its address, not yet serving.
 #[derive(Debug)]
@@ -49,24 +54,40 @@ impl Server {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight (a replay in
-    /// progress ends with its `end` event; an export runs to its end) and shuts the sink down
-    /// (everything it accepted is committed first).
+    /// Serves until `shutdown` completes, then finishes the requests in flight and shuts the
+    /// sink down (everything it accepted is committed first). Replays in progress end at
+    /// once (their `end` event says `stopped`); answers still going [`SHUTDOWN_GRACE`] later
+    /// (a long export, a client that stopped reading) are cut short (the client sees an
+    /// incomplete transfer).
     pub async fn serve<F>(self, shutdown: F) -> Result<(), ServerError>
     where
         F: Future<Output = ()> + Send + 'static,
     {
         let app = router(Arc::clone(&self.state));
         let state = Arc::clone(&self.state);
+        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
         let shutdown = async move {
             shutdown.await;
             // Ends the paced replays, which would otherwise hold the shutdown open.
             state.stopping.send_replace(true);
+            let _ = stopping.send(());
         };
-        let served = axum::serve(self.listener, app)
+        let graceful = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(ServerError::Serve);
+            .into_future();
+        let served = tokio::select! {
+            served = graceful => served.map_err(ServerError::Serve),
+            () = async {
+                if stopped.await.is_ok() {
+                    tokio::time::sleep(SHUTDOWN_GRACE).await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            } => {
+                // The connections still open are dropped with the runtime's tasks.
+                Ok(())
+            }
+        };
         let sink = Arc::clone(&self.state.sink);
         // shutdown joins the flusher thread: off the runtime's worker threads.
         let _ = tokio::task::spawn_blocking(move || sink.shutdown()).await;

@@ -3,9 +3,15 @@
 //! body or an SSE answer polls. The bounded channel holds the writer back to the client's
 //! pace; when the client goes away the receiver is dropped, the writer's next send fails and
 //! whatever was writing ends with an error.
+//!
+//! A body whose writer did not [`finish`](ChannelWriter::finish) (it failed or panicked) ends
+//! with an error, so the client sees an incomplete transfer, never a short body that looks
+//! whole.
 
 use std::io::{self, Write};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::body::{Body, Bytes};
@@ -28,6 +34,8 @@ pub struct ChannelWriter {
     buffer: Vec<u8>,
     /// Set once the body was ended by [`ChannelWriter::fail`]: nothing more is sent.
     failed: bool,
+    /// Set by [`ChannelWriter::finish`]: the body is whole.
+    complete: Arc<AtomicBool>,
 }
 
 /// The error of a send to a body whose client went away.
@@ -42,12 +50,22 @@ impl ChannelWriter {
     /// A writer, and the body that streams what it writes.
     pub fn body() -> (ChannelWriter, Body) {
         let (sender, receiver) = mpsc::channel(CHUNKS_AHEAD);
+        let complete = Arc::new(AtomicBool::new(false));
         let writer = ChannelWriter {
             sender,
             buffer: Vec::with_capacity(CHUNK_BYTES),
             failed: false,
+            complete: Arc::clone(&complete),
         };
-        (writer, Body::from_stream(ChannelStream::new(receiver)))
+        let stream = ChannelStream::new(receiver).complete_when(complete);
+        (writer, Body::from_stream(stream))
+    }
+
+    /// Sends what is buffered and marks the body whole: only a finished body ends cleanly.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.flush()?;
+        self.complete.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// Sends the buffered bytes as one chunk.
@@ -96,13 +114,38 @@ impl Write for ChannelWriter {
     }
 }
 
+/// What a stream yields when its sender stopped before its end: a body's error (so the
+/// transfer is seen to be incomplete), or nothing for an event stream (it just ends).
+pub trait CutShort: Sized {
+    /// The item that ends a stream cut short, if any.
+    fn cut_short() -> Option<Self>;
+}
+
+impl CutShort for Chunk {
+    fn cut_short() -> Option<Self> {
+        Some(Err(io::Error::other(
+            "the answer ended before its end (its writer stopped)",
+        )))
+    }
+}
+
+impl<T> CutShort for Result<T, std::convert::Infallible> {
+    fn cut_short() -> Option<Self> {
+        None
+    }
+}
+
 /// The receiving end of a bounded channel as a `Stream`, holding `guard` until it is dropped
 /// (so dropping the stream, as a server does when its client goes away, can stop the sender's
-/// work through the guard's own `Drop`).
+/// work through the guard's own `Drop`). Made [`complete_when`](ChannelStream::complete_when),
+/// it ends cut short if its channel closes before the sender said it sent everything.
 #[derive(Debug)]
 pub struct ChannelStream<T, G = ()> {
     receiver: mpsc::Receiver<T>,
     _guard: G,
+    /// Set by the sender once it has sent everything (None: any close is the end).
+    complete: Option<Arc<AtomicBool>>,
+    ended: bool,
 }
 
 impl<T> ChannelStream<T> {
@@ -118,14 +161,87 @@ impl<T, G> ChannelStream<T, G> {
         ChannelStream {
             receiver,
             _guard: guard,
+            complete: None,
+            ended: false,
+        }
+    }
+
+    /// The same stream, cut short if its channel closes before `complete` is set.
+    pub fn complete_when(mut self, complete: Arc<AtomicBool>) -> Self {
+        self.complete = Some(complete);
+        self
+    }
+}
+
+impl<T: CutShort, G: Unpin> futures_core::Stream for ChannelStream<T, G> {
+    type Item = T;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let this = self.get_mut();
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        match this.receiver.poll_recv(cx) {
+            Poll::Ready(None) => {
+                this.ended = true;
+                let whole = this
+                    .complete
+                    .as_ref()
+                    .is_none_or(|complete| complete.load(Ordering::Acquire));
+                Poll::Ready(if whole { None } else { T::cut_short() })
+            }
+            other => other,
         }
     }
 }
 
-impl<T, G: Unpin> futures_core::Stream for ChannelStream<T, G> {
-    type Item = T;
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::io::Write;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        self.get_mut().receiver.poll_recv(cx)
+    use super::*;
+
+    /// Everything `body` yields: the bytes, and whether it ended with an error.
+    async fn drain(body: Body) -> (Vec<u8>, bool) {
+        let mut stream = body.into_data_stream();
+        let mut bytes = Vec::new();
+        loop {
+            let next = std::future::poll_fn(|cx| {
+                futures_core::Stream::poll_next(Pin::new(&mut stream), cx)
+            })
+            .await;
+            match next {
+                None => return (bytes, false),
+                Some(Ok(chunk)) => bytes.extend_from_slice(&chunk),
+                Some(Err(_)) => return (bytes, true),
+            }
+        }
+    }
+
+    #[test]
+    fn only_a_finished_body_ends_cleanly() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        for finish in [true, false] {
+            let (mut writer, body) = ChannelWriter::body();
+            let drained = runtime.spawn(drain(body));
+            let written = std::thread::spawn(move || {
+                writer.write_all(&[7u8; CHUNK_BYTES + 10]).unwrap();
+                if finish {
+                    writer.finish().unwrap();
+                }
+                // Otherwise dropped unfinished, as by a panic in the export.
+            });
+            written.join().unwrap();
+            let (bytes, failed) = runtime.block_on(drained).unwrap();
+            if finish {
+                assert_eq!(bytes.len(), CHUNK_BYTES + 10);
+                assert!(!failed);
+            } else {
+                assert!(failed, "an unfinished body must not end like a whole one");
+            }
+        }
     }
 }

@@ -526,3 +526,44 @@ fn the_default_limit_is_16_mib() {
     );
     assert_eq!(record_count(&server), 0);
 }
+
+#[test]
+fn writes_from_another_sites_page_or_without_a_content_type_are_refused() {
+    let server = TestServer::start(ServerOptions::default());
+    let one = signal("csrf-1", "AAPL", &[]);
+    let host = server.base.strip_prefix("http://").unwrap().to_owned();
+    let json = ("Content-Type", "application/json");
+    // What a page of another site can make a browser send without asking first.
+    let refused: [(&[(&str, &str)], u16); 5] = [
+        (&[json, ("Origin", "http://evil.example")], 403),
+        (&[json, ("Sec-Fetch-Site", "cross-site")], 403),
+        (&[json, ("Sec-Fetch-Site", "same-site")], 403),
+        (&[], 415),
+        (&[("Content-Type", "text/plain")], 415),
+    ];
+    for (headers, expected) in refused {
+        let (status, answer) = server.post_with("/v1/signals", headers, one.as_bytes());
+        assert_eq!(status, expected, "{headers:?}: {answer}");
+        assert!(answer["error"].is_string(), "{answer}");
+    }
+    let (status, _) = server.post_with("/v1/verify", &[("Origin", "http://evil.example")], b"");
+    assert_eq!(status, 403, "a cross-site page cannot start checks either");
+    assert_eq!(record_count(&server), 0);
+    // The server's own pages (the dashboard) and programs are let through.
+    let origin = format!("http://{host}");
+    let same: [&[(&str, &str)]; 3] = [
+        &[
+            json,
+            ("Origin", origin.as_str()),
+            ("Sec-Fetch-Site", "same-origin"),
+        ],
+        &[json, ("Sec-Fetch-Site", "none")],
+        &[json],
+    ];
+    for (n, headers) in same.into_iter().enumerate() {
+        let body = signal(&format!("same-{n}"), "AAPL", &[]);
+        let (status, answer) = server.post_with("/v1/signals", headers, body.as_bytes());
+        assert_eq!(status, 200, "{headers:?}: {answer}");
+    }
+    assert_eq!(record_count(&server), 3);
+}

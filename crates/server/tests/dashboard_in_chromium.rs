@@ -13,7 +13,7 @@ mod common;
 use std::sync::{Mutex, MutexGuard};
 
 use common::webdriver::{browser_or_skip, decode_base64, screenshot_dir, Browser};
-use common::{demo_ndjson, new_ledger, signal, TestServer};
+use common::{demo_ndjson, new_ledger, outcome, signal, TestServer};
 use serde_json::{json, Value};
 use signal_ledger_engine::{verify, Snapshot, VerifyOptions};
 use signal_ledger_server::ServerOptions;
@@ -311,6 +311,67 @@ fn the_feed_filters_by_ticker_and_follows_new_signals() {
         let tickers = b.attributes("[data-testid=feed-row]", "data-ticker");
         (tickers.len() == 100 && tickers.iter().any(|t| t != "ZZTEST")).then_some(())
     });
+}
+
+/// The text of the "acted upon" cell of the feed row of `seq` (empty while not shown).
+fn feed_outcome(browser: &Browser, seq: u64) -> String {
+    browser.text_of(&format!(
+        "[data-testid=feed-row][data-seq='{seq}'] [data-col=acted_upon]"
+    ))
+}
+
+#[test]
+fn the_feed_follows_outcomes_recorded_after_their_signals() {
+    let _one = one_browser();
+    let Some(browser) = browser_or_skip("the_feed_follows_outcomes_recorded_after_their_signals")
+    else {
+        return;
+    };
+    let server = TestServer::start(ServerOptions::default());
+    assert_eq!(server.post_ndjson(&demo_ndjson(40, 6)).0, 200);
+    let mut seqs = Vec::new();
+    for id in ["fo-0", "fo-1", "fo-2"] {
+        let (status, added) = server.post_one(&signal(id, "FOTEST", &[]));
+        assert_eq!(status, 200, "{added}");
+        seqs.push(added["seqs"][0].as_u64().unwrap());
+    }
+    let (old, pending, newest) = (seqs[0], seqs[1], seqs[2]);
+    assert_eq!(server.post_one_outcome(&outcome("fo-2", true)).0, 200);
+
+    open(&browser, &server, "feed");
+    browser.type_into("[data-testid=feed-ticker]", "FOTEST");
+    browser.wait_until("the three FOTEST rows", |b| {
+        (seqs_of(b, "[data-testid=feed-row]") == [newest, pending, old]).then_some(())
+    });
+    browser.wait_until("fo-1 pending, fo-2 acted", |b| {
+        (feed_outcome(b, pending) == "pending" && feed_outcome(b, newest) == "acted").then_some(())
+    });
+
+    // An outcome recorded after its signal was shown: the row follows, no reload.
+    assert_eq!(server.post_one_outcome(&outcome("fo-1", true)).0, 200);
+    browser.wait_until("fo-1 acted upon", |b| {
+        (feed_outcome(b, pending) == "acted").then_some(())
+    });
+    assert_eq!(feed_outcome(&browser, old), "pending");
+    assert_eq!(
+        seqs_of(&browser, "[data-testid=feed-row]"),
+        [newest, pending, old]
+    );
+
+    // Filtered to the signals acted upon: fo-0, older than the rows shown, appears in its place
+    // once its outcome is recorded.
+    browser.click("[data-testid=feed-acted-upon] option[value=true]");
+    browser.wait_until("only the acted-upon rows", |b| {
+        (seqs_of(b, "[data-testid=feed-row]") == [newest, pending]).then_some(())
+    });
+    assert_eq!(server.post_one_outcome(&outcome("fo-0", true)).0, 200);
+    browser.wait_until("fo-0 among the acted-upon rows", |b| {
+        (seqs_of(b, "[data-testid=feed-row]") == [newest, pending, old]
+            && feed_outcome(b, old) == "acted")
+            .then_some(())
+    });
+    let errors = browser.console_errors();
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
 }
 
 #[test]

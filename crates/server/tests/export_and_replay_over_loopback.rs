@@ -7,7 +7,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{demo_ndjson, TestServer};
 use serde_json::Value;
@@ -229,6 +229,13 @@ fn sse_events(text: &str) -> Vec<SseEvent> {
     events
 }
 
+/// The seq of a `signal` or `outcome` event (its data's `seq`); its `id` is its replay
+/// position, which `resume` and `Last-Event-ID` take.
+fn seq_of(event: &SseEvent) -> u64 {
+    let data: Value = serde_json::from_str(&event.data).unwrap();
+    data["seq"].as_u64().unwrap()
+}
+
 /// GET an SSE path: the events.
 fn replay(server: &TestServer, path: &str) -> Vec<SseEvent> {
     let got = server.get_raw(path);
@@ -236,6 +243,38 @@ fn replay(server: &TestServer, path: &str) -> Vec<SseEvent> {
     assert_eq!(got.status, 200, "{text}");
     assert_eq!(got.header("content-type"), Some("text/event-stream"));
     sse_events(&text)
+}
+
+/// GET an SSE path, read as it streams: each event with the time from the request to its
+/// arrival (comments, such as keep-alives, left out).
+fn replay_timed(server: &TestServer, path: &str) -> Vec<(Duration, SseEvent)> {
+    use std::io::BufRead;
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let asked = Instant::now();
+    let mut r = agent.get(format!("{}{path}", server.base)).call().unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let mut lines = std::io::BufReader::new(r.body_mut().as_reader()).lines();
+    let mut events = Vec::new();
+    let mut block = String::new();
+    loop {
+        let line = lines.next().map(Result::unwrap);
+        // A blank line (or the end of the body) ends an event.
+        if line.as_deref().unwrap_or_default().is_empty() {
+            if let Some(event) = sse_events(&block).pop() {
+                events.push((asked.elapsed(), event));
+            }
+            block.clear();
+        } else if let Some(line) = &line {
+            block.push_str(line);
+            block.push('\n');
+        }
+        if line.is_none() {
+            return events;
+        }
+    }
 }
 
 /// The records meeting `filter` (one NDJSON line each, as GET /v1/signals writes a record),
@@ -268,7 +307,8 @@ fn a_replay_at_max_speed_sends_every_matching_signal_in_time_order_then_end() {
     assert_eq!(signals.len(), expected.len());
     for (event, (seq, line)) in signals.iter().zip(&expected) {
         assert_eq!(event.event, "signal");
-        assert_eq!(event.id.as_deref(), Some(seq.to_string().as_str()));
+        assert_eq!(seq_of(event), *seq);
+        assert!(event.id.as_deref().unwrap().starts_with("p1"), "{event:?}");
         assert_eq!(&event.data, line);
     }
     // The same records GET /v1/signals answers with.
@@ -283,8 +323,14 @@ fn a_replay_at_max_speed_sends_every_matching_signal_in_time_order_then_end() {
     }
 
     assert_eq!(end.event, "end");
+    assert_eq!(end.id.as_deref(), Some("end"));
     let summary: Value = serde_json::from_str(&end.data).unwrap();
     assert_eq!(summary["signals"].as_u64().unwrap(), expected.len() as u64);
+    // The last signal's id is the position the summary gives to resume from.
+    assert_eq!(
+        signals.last().unwrap().id.as_deref(),
+        summary["last"].as_str()
+    );
     assert_eq!(summary["outcomes"], 0);
     assert_eq!(summary["stopped"], false);
     assert_eq!(summary["pacing"]["paced"], 0);
@@ -296,7 +342,7 @@ fn a_replay_at_max_speed_sends_every_matching_signal_in_time_order_then_end() {
     let seqs: Vec<u64> = events
         .iter()
         .filter(|e| e.event == "signal")
-        .map(|e| e.id.as_deref().unwrap().parse().unwrap())
+        .map(seq_of)
         .collect();
     assert_eq!(seqs, by_seq);
 }
@@ -308,7 +354,7 @@ fn a_replay_starts_where_asked_stops_at_its_limit_and_resumes_after_its_last_eve
         events
             .iter()
             .filter(|e| e.event == "signal")
-            .map(|e| e.id.as_deref().unwrap().parse().unwrap())
+            .map(seq_of)
             .collect()
     };
     let first = replay(&server, "/v1/replay?order=seq&start_seq=10&limit=5");
@@ -356,37 +402,69 @@ fn a_paced_replay_delivers_each_signal_at_its_due_time_in_order() {
     }
     let (status, body) = server.post_ndjson(&batch);
     assert_eq!(status, 200, "{body}");
-    // At 4x: 200 ms of signal time in 50 ms.
-    let events = replay(&server, "/v1/replay?speed=4x&source=pacing_test");
-    let (end, signals) = events.split_last().unwrap();
+    // At 4x: 200 ms of signal time in 50 ms, 800 ms in 200 ms.
+    let speed = 4.0;
+    let timed = replay_timed(&server, "/v1/replay?speed=4x&source=pacing_test");
+    let (end, signals) = timed.split_last().unwrap();
     let ids: Vec<String> = signals
         .iter()
-        .map(|e| {
+        .map(|(_, e)| {
             assert_eq!(e.event, "signal");
             let v: Value = serde_json::from_str(&e.data).unwrap();
             v["signal_id"].as_str().unwrap().to_owned()
         })
         .collect();
+    // Arrived in time order, though recorded out of it.
     assert_eq!(ids, ["p-0", "p-1", "p-2", "p-3", "p-4"]);
-    assert_eq!(end.event, "end");
-    let summary: Value = serde_json::from_str(&end.data).unwrap();
+    assert_eq!(end.1.event, "end");
+    let summary: Value = serde_json::from_str(&end.1.data).unwrap();
     assert_eq!(summary["signals"], 5);
     // Every event waited for its due time.
     assert_eq!(summary["pacing"]["paced"], 5);
     assert_eq!(summary["stopped"], false);
+
+    // Paced for real: no signal arrives before its signal time since the first, divided by the
+    // speed, has passed since the request, nor the end before the whole span has (less 10%
+    // for timer granularity). A lower bound only: a slow machine may take longer.
+    let time_of = |e: &SseEvent| {
+        let v: Value = serde_json::from_str(&e.data).unwrap();
+        parse_rfc3339_ns(v["timestamp"].as_str().unwrap()).unwrap()
+    };
+    let first = time_of(&signals[0].1);
+    let due = |ns: i64| Duration::from_nanos((ns - first) as u64).div_f64(speed);
+    for (arrived, event) in signals {
+        let at_least = due(time_of(event)).mul_f64(0.9);
+        assert!(
+            *arrived >= at_least,
+            "{} arrived {arrived:?} after the request, before its due time {at_least:?}",
+            event.data
+        );
+    }
+    let span = due(time_of(&signals[signals.len() - 1].1));
+    assert_eq!(span, Duration::from_millis(200));
+    assert!(
+        end.0 >= span.mul_f64(0.9),
+        "the replay ended {:?} after the request: not paced over {span:?}",
+        end.0
+    );
 }
 
-#[test]
-fn a_client_that_goes_away_stops_its_replay() {
-    let server = TestServer::start(ServerOptions::default());
+/// A server holding three signals an hour apart, and a raw client that asked for a
+/// real-time replay of them (`speed=1x`) and read up to its first `signal` event: the replay
+/// now waits out an hour. Returns the server, the client and what it read.
+fn a_replay_waiting_out_an_hour(
+    options: ServerOptions,
+    prefix: &str,
+) -> (TestServer, TcpStream, Vec<u8>) {
+    let server = TestServer::start(options);
     let mut batch = String::new();
-    for (id, hour) in [("g-0", 10), ("g-1", 11), ("g-2", 12)] {
-        batch.push_str(&signal_at(id, &format!("2026-10-30T{hour}:00:00Z")));
+    for (n, hour) in [10, 11, 12].into_iter().enumerate() {
+        let id = format!("{prefix}-{n}");
+        batch.push_str(&signal_at(&id, &format!("2026-10-30T{hour}:00:00Z")));
         batch.push('\n');
     }
     let (status, body) = server.post_ndjson(&batch);
     assert_eq!(status, 200, "{body}");
-    // Real time: an hour between two events.
     let addr = server.base.strip_prefix("http://").unwrap().to_owned();
     let mut client = TcpStream::connect(&addr).unwrap();
     // A server that never sends the first event fails the test instead of hanging it.
@@ -406,48 +484,14 @@ fn a_client_that_goes_away_stops_its_replay() {
         seen.extend_from_slice(&buf[..n]);
     }
     assert!(String::from_utf8_lossy(&seen).starts_with("HTTP/1.1 200"));
-    drop(client);
-    // Stopping the server waits for its requests and its blocking tasks: were the replay
-    // still waiting out its hour, this would not finish (the bound is only there to fail
-    // instead of hanging).
-    let (done, finished) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        drop(server);
-        let _ = done.send(());
-    });
-    assert!(
-        finished.recv_timeout(Duration::from_secs(120)).is_ok(),
-        "the replay went on after its client went away"
-    );
+    (server, client, seen)
 }
 
 #[test]
 fn a_server_shutting_down_ends_a_paced_replay_with_its_end_event() {
-    let server = TestServer::start(ServerOptions::default());
-    let mut batch = String::new();
-    for (id, hour) in [("s-0", 10), ("s-1", 11), ("s-2", 12)] {
-        batch.push_str(&signal_at(id, &format!("2026-10-30T{hour}:00:00Z")));
-        batch.push('\n');
-    }
-    let (status, body) = server.post_ndjson(&batch);
-    assert_eq!(status, 200, "{body}");
-    let addr = server.base.strip_prefix("http://").unwrap().to_owned();
-    let mut client = TcpStream::connect(&addr).unwrap();
-    client
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    write!(
-        client,
-        "GET /v1/replay?speed=1x&max_gap=3600 HTTP/1.1\r\nHost: {addr}\r\n\r\n"
-    )
-    .unwrap();
-    let mut seen = Vec::new();
+    let (server, mut client, mut seen) =
+        a_replay_waiting_out_an_hour(ServerOptions::default(), "s");
     let mut buf = [0u8; 4096];
-    while !String::from_utf8_lossy(&seen).contains("event: signal") {
-        let n = client.read(&mut buf).unwrap();
-        assert!(n > 0, "{}", String::from_utf8_lossy(&seen));
-        seen.extend_from_slice(&buf[..n]);
-    }
     // The client stays; the server is asked to stop while the replay waits out its hour.
     let (done, finished) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -470,11 +514,13 @@ fn a_server_shutting_down_ends_a_paced_replay_with_its_end_event() {
         seen.extend_from_slice(&buf[..n]);
     }
     let text = String::from_utf8_lossy(&seen);
+    // The raw body is chunked: find the end event's data line in it.
     let end = text
-        .split("event: end\ndata: ")
+        .split("event: end\n")
         .nth(1)
+        .and_then(|rest| rest.lines().find_map(|l| l.strip_prefix("data: ")))
         .unwrap_or_else(|| panic!("no end event: {text}"));
-    let summary: serde_json::Value = serde_json::from_str(end.lines().next().unwrap()).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(end).unwrap();
     assert_eq!(summary["stopped"], true, "{text}");
     assert_eq!(summary["signals"], 1, "{text}");
     assert!(
@@ -516,4 +562,90 @@ fn bad_parameters_are_400_json_errors() {
         let error = body["error"].as_str().unwrap();
         assert!(error.contains(mentions), "{path}: {error}");
     }
+}
+
+#[test]
+fn a_reconnecting_event_source_resumes_after_its_last_event_and_is_told_to_stop_after_the_end() {
+    let server = server_with_demo(200);
+    let all = replay(&server, "/v1/replay?order=seq");
+    let (end, events) = all.split_last().unwrap();
+    assert_eq!(end.id.as_deref(), Some("end"));
+    // Reconnecting after the 50th event (Last-Event-ID is what an EventSource sends).
+    let last_seen = events[49].id.clone().unwrap();
+    let got = server.get_raw_with("/v1/replay?order=seq", &[("Last-Event-ID", &last_seen)]);
+    assert_eq!(got.status, 200);
+    let rest = sse_events(&String::from_utf8(got.body).unwrap());
+    let seqs = |events: &[SseEvent]| -> Vec<u64> {
+        events
+            .iter()
+            .filter(|e| e.event != "end")
+            .map(seq_of)
+            .collect()
+    };
+    assert_eq!(seqs(&rest[..rest.len() - 1]), seqs(&events[50..]));
+    // After the end: 204, which tells an EventSource not to reconnect again.
+    let got = server.get_raw_with("/v1/replay?order=seq", &[("Last-Event-ID", "end")]);
+    assert_eq!(got.status, 204);
+    assert!(got.body.is_empty());
+    let got = server.get_raw_with("/v1/replay", &[("Last-Event-ID", "not-a-position")]);
+    assert_eq!(got.status, 400);
+}
+
+#[test]
+fn streams_beyond_the_limit_are_refused_503_and_a_client_leaving_stops_its_replay() {
+    let options = ServerOptions {
+        streams_max: 1,
+        ..ServerOptions::default()
+    };
+    // One paced replay holds the only permit while it waits out its hour.
+    let (server, client, _) = a_replay_waiting_out_an_hour(options, "l");
+    for path in ["/v1/export?format=csv", "/v1/replay"] {
+        let got = server.get_raw(path);
+        assert_eq!(got.status, 503, "{path}");
+        let body = String::from_utf8(got.body).unwrap();
+        assert!(body.contains("retry later"), "{body}");
+    }
+    // The client leaves: its replay stops at once (not after its hour) and gives the permit
+    // back.
+    drop(client);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let got = server.get_raw("/v1/export?format=csv");
+        if got.status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the permit never came back");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_client_that_stops_reading_an_export_does_not_hold_the_shutdown() {
+    let server = server_with_demo(20_000);
+    let addr = server.base.strip_prefix("http://").unwrap().to_owned();
+    let mut client = TcpStream::connect(&addr).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    write!(
+        client,
+        "GET /v1/export?format=ndjson HTTP/1.1\r\nHost: {addr}\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = [0u8; 4096];
+    let n = client.read(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    // The client reads no more: the export fills the socket and its channel, and waits.
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        drop(server);
+        let _ = done.send(());
+    });
+    // The server cuts the stalled answer after its grace period and stops (the bound only
+    // keeps a regression from hanging the suite).
+    assert!(
+        finished.recv_timeout(Duration::from_secs(60)).is_ok(),
+        "a client that stopped reading held the shutdown"
+    );
+    drop(client);
 }

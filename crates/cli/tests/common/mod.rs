@@ -295,3 +295,53 @@ pub fn flip_record(dir: &Path, seq: u64) -> (std::path::PathBuf, u64) {
     flip(&path, at, 0x20);
     (path, offset)
 }
+
+/// A running `signal-ledger serve`, killed (if still running) when dropped.
+pub struct Serving {
+    /// The server process.
+    pub child: std::process::Child,
+    /// The line it printed once bound (`{"listening":…,"dashboard":…}`).
+    pub listening: Value,
+    /// `http://HOST:PORT`.
+    pub base: String,
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `signal-ledger --ledger DIR serve --addr 127.0.0.1:0` with `envs` and waits (at most
+/// a minute) for the line saying where it listens.
+pub fn serve(dir: &Path, envs: &[(&str, &str)]) -> Serving {
+    use std::io::BufRead;
+    let mut command = binary_on(dir, &["serve", "--addr", "127.0.0.1:0"]);
+    command
+        .envs(envs.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = command.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let mut serving = Serving {
+        child,
+        listening: Value::Null,
+        base: String::new(),
+    };
+    let line = rx.recv_timeout(std::time::Duration::from_secs(60)).unwrap();
+    serving.listening =
+        serde_json::from_str(line.trim_end()).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    serving.base = format!(
+        "http://{}",
+        serving.listening["listening"].as_str().unwrap()
+    );
+    serving
+}

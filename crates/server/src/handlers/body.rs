@@ -12,22 +12,26 @@ use crate::error::ApiError;
 /// Which body the request carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Body {
-    /// One JSON object (`application/json`, or no Content-Type).
+    /// One JSON object (`application/json`).
     One,
     /// NDJSON: one JSON object per line (`application/x-ndjson`).
     Ndjson,
 }
 
 /// The body kind `headers` announce, or a 415 saying what to send instead; `item` names what
-/// one object is ("signal", "outcome").
+/// one object is ("signal", "outcome"). The Content-Type is required: a browser sends a body
+/// without one (or as text/plain) from any site's page without asking the server first, while
+/// these two types make it ask (a CORS preflight this server never grants).
 pub fn body_kind(headers: &HeaderMap, item: &str) -> Result<Body, ApiError> {
     let Some(value) = headers.get(CONTENT_TYPE) else {
-        return Ok(Body::One);
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "no Content-Type: send application/json (one {item}) or application/x-ndjson (a batch)"
+        )));
     };
     let text = value.to_str().unwrap_or_default();
     let mime = text.split(';').next().unwrap_or_default().trim();
     match mime.to_ascii_lowercase().as_str() {
-        "application/json" | "" => Ok(Body::One),
+        "application/json" => Ok(Body::One),
         "application/x-ndjson" | "application/ndjson" => Ok(Body::Ndjson),
         _ => Err(ApiError::UnsupportedMediaType(format!(
             "Content-Type {text:?}: send application/json (one {item}) or application/x-ndjson (a batch)"

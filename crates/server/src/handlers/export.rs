@@ -13,13 +13,13 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
+use signal_ledger_engine::ledger::now_ns;
 use signal_ledger_engine::timefmt::format_rfc3339_ns;
 use signal_ledger_query::{Catalog, ExportFormat, Filter};
 use signal_ledger_replay::bundle::{
@@ -56,6 +56,7 @@ pub async fn get_export(
     query: Pairs,
 ) -> Result<Response, ApiError> {
     let (filter, format) = parse::export(params(query)?)?;
+    let permit = state.stream_permit()?;
     Counters::bump(&state.counters.queries);
     let dir = state.dir.clone();
     let stamp = stamp(now_ns());
@@ -64,8 +65,13 @@ pub async fn get_export(
             let catalog = blocking(move || Ok(Catalog::open(&dir)?)).await?;
             let (mut writer, body) = ChannelWriter::body();
             tokio::task::spawn_blocking(move || {
-                if let Err(e) = catalog.export(&filter, format, &mut writer, &|_| {}) {
-                    writer.fail(format!("export: {e}"));
+                let _permit = permit;
+                match catalog.export(&filter, format, &mut writer, &|_| {}) {
+                    Ok(_) => {
+                        // A client gone by now sees a cut body either way.
+                        let _ = writer.finish();
+                    }
+                    Err(e) => writer.fail(format!("export: {e}")),
                 }
             });
             let (content_type, extension) = match format {
@@ -80,8 +86,12 @@ pub async fn get_export(
             let filename = format!("{}.tar", bundle.name);
             let (mut writer, body) = ChannelWriter::body();
             tokio::task::spawn_blocking(move || {
-                if let Err(e) = write_tar(&bundle, &mut writer) {
-                    writer.fail(format!("bundle tar: {e}"));
+                let _permit = permit;
+                match write_tar(&bundle, &mut writer) {
+                    Ok(()) => {
+                        let _ = writer.finish();
+                    }
+                    Err(e) => writer.fail(format!("bundle tar: {e}")),
                 }
                 // The bundle's temporary directory is removed here, once sent.
                 drop(bundle);
@@ -120,13 +130,16 @@ impl Bundle {
     /// Writes the bundle of the ledger in `ledger`'s signals meeting `filter`.
     fn write(ledger: &Path, filter: &Filter, name: String) -> Result<Bundle, ApiError> {
         let catalog = Catalog::open(ledger)?;
+        // Beside the ledger, on the disk sized for it (the system's temporary directory may
+        // be a small tmpfs, that is memory).
+        let staging = ledger.parent().unwrap_or(Path::new("."));
         let tmp = tempfile::Builder::new()
-            .prefix("signal-ledger-bundle-")
-            .tempdir()
+            .prefix(".signal-ledger-bundle-")
+            .tempdir_in(staging)
             .map_err(|e| {
                 ApiError::Internal(format!(
                     "create a temporary directory for the bundle in {}: {e}",
-                    std::env::temp_dir().display()
+                    staging.display()
                 ))
             })?;
         let dir = tmp.path().join(&name);
@@ -141,7 +154,7 @@ impl Bundle {
 
 /// Writes `bundle` to `out` as an uncompressed tar: its directory, then its files in
 /// [`BUNDLE_FILES`] order, each read from disk a buffer at a time. On failure the body is
-/// ended early (the tar is never closed with its end blocks).
+/// ended early (the tar is never closed with its end blocks). The caller finishes `out`.
 fn write_tar(bundle: &Bundle, out: &mut ChannelWriter) -> io::Result<()> {
     let mut tar = tar::Builder::new(&mut *out);
     tar.mode(tar::HeaderMode::Deterministic);
@@ -156,15 +169,6 @@ fn write_tar(bundle: &Bundle, out: &mut ChannelWriter) -> io::Result<()> {
         return Err(e);
     }
     tar.into_inner()?.flush()
-}
-
-/// Now, in ns since the Unix epoch.
-fn now_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .ok()
-        .and_then(|d| i64::try_from(d.as_nanos()).ok())
-        .unwrap_or_default()
 }
 
 /// `ns` as a compact UTC time for a file name: `20261207T123800Z`.

@@ -3,8 +3,8 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-/// The OpenAPI document (crates/server/openapi.json; a test checks every path it names is
-/// served and every served path is in it).
+/// The OpenAPI document (crates/server/openapi.json; a test checks that it names every
+/// endpoint of the API and that every path it names is served with its method).
 pub const OPENAPI_JSON: &str = include_str!("../../openapi.json");
 
 /// The OpenAPI document.

@@ -71,9 +71,10 @@ pub async fn get_aggregate(
 }
 
 /// A signal's ancestors and descendants (`signal-ledger lineage`), as
-/// [`Lineage::to_json`](signal_ledger_query::Lineage::to_json) writes it; 404 for an unknown id. Parameters: `depth` (1..=1000, default 64), `max_nodes`
-/// (default 10,000). The text is answered as written, not embedded: a deep tree nests further
-/// than `serde_json` parses.
+/// [`Lineage::to_json`](signal_ledger_query::Lineage::to_json) writes it; 404 for an unknown
+/// id. Parameters: `depth` (1..=1000, default 64), `max_nodes` (1..=100,000, default 10,000).
+/// The text is answered as written, not embedded: a deep tree nests further than `serde_json`
+/// parses.
 pub async fn get_lineage(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -83,9 +84,15 @@ pub async fn get_lineage(
     Counters::bump(&state.counters.queries);
     let dir = state.dir.clone();
     let lookup = id.clone();
-    let lineage = blocking(move || Ok(Catalog::open(&dir)?.lineage(&lookup, limits)?)).await?;
+    // Written on the blocking pool too: a large tree is a lot of text.
+    let lineage = blocking(move || {
+        Ok(Catalog::open(&dir)?
+            .lineage(&lookup, limits)?
+            .map(|l| l.to_json()))
+    })
+    .await?;
     match lineage {
-        Some(l) => Ok(json::response(StatusCode::OK, l.to_json())),
+        Some(text) => Ok(json::response(StatusCode::OK, text)),
         None => Err(ApiError::NotFound(format!(
             "signal_id {id:?} is not in the ledger"
         ))),

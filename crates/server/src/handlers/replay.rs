@@ -10,12 +10,15 @@ use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use signal_ledger_engine::record::json::{write_outcome_json, write_view_json};
 use signal_ledger_engine::record::EntryView;
-use signal_ledger_replay::{Event, Replay, ReplayControl, ReplayError, ReplaySummary};
+use signal_ledger_replay::{
+    Event, Position, Replay, ReplayControl, ReplayError, ReplayOrder, ReplaySummary, Start,
+};
 use tokio::sync::mpsc;
 
 use crate::app::{AppState, Counters};
@@ -78,27 +81,34 @@ impl From<&ReplaySummary> for EndBody {
     }
 }
 
-/// One replayed entry as an SSE event: `event: signal` or `event: outcome`, `id:` its seq,
-/// `data:` its JSON (a signal as GET /v1/signals writes a record, an outcome as `tail` does).
-fn sse_event(event: &Event<'_>, text: &mut String) -> SseEvent {
+/// One replayed entry as an SSE event: `event: signal` or `event: outcome`, `id:` its replay
+/// position (what `resume` takes: a client that reconnects sends it back as `Last-Event-ID`
+/// and the replay goes on after it), `data:` its JSON (a signal as GET /v1/signals writes a
+/// record, an outcome as `tail` does).
+fn sse_event(order: ReplayOrder, event: &Event<'_>, text: &mut String) -> SseEvent {
     text.clear();
-    let (name, seq) = match event {
+    let name = match event {
         EntryView::Signal(s) => {
             write_view_json(s, text);
-            ("signal", s.seq)
+            "signal"
         }
         EntryView::Outcome(o) => {
             write_outcome_json(o, text);
-            ("outcome", o.seq)
+            "outcome"
         }
     };
     SseEvent::default()
         .event(name)
-        .id(seq.to_string())
+        .id(Position::of(order, event).encode())
         .data(text.as_str())
 }
 
-/// The last event: `end` with the summary, or `error` with what ended the replay early.
+/// The `id` of the last event. A client that reconnects after it (an `EventSource` does so by
+/// itself) sends it back as `Last-Event-ID` and is answered 204, which tells it to stop.
+pub const END_ID: &str = "end";
+
+/// The last event: `end` with the summary, or `error` with what ended the replay early; both
+/// with the id [`END_ID`].
 fn last_event(result: Result<ReplaySummary, ReplayError>) -> SseEvent {
     let (name, data) = match result {
         Ok(summary) => (
@@ -110,7 +120,7 @@ fn last_event(result: Result<ReplaySummary, ReplayError>) -> SseEvent {
             serde_json::json!({ "error": e.to_string() }).to_string(),
         ),
     };
-    SseEvent::default().event(name).data(data)
+    SseEvent::default().event(name).id(END_ID).data(data)
 }
 
 /// Stops the replay when dropped: the SSE stream holds it, so a client that goes away stops
@@ -147,25 +157,36 @@ fn stop_on_shutdown(
 /// Runs `replay` to its end (or until the receiver is gone), sending each event, then `end`.
 fn run(mut replay: Replay, sender: &mpsc::Sender<Result<SseEvent, Infallible>>) {
     let mut text = String::with_capacity(1024);
-    let result = replay.run(
-        |event| match sender.blocking_send(Ok(sse_event(event, &mut text))) {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(_) => ControlFlow::Break(()),
-        },
-    );
+    let order = replay.order();
+    let result =
+        replay.run(
+            |event| match sender.blocking_send(Ok(sse_event(order, event, &mut text))) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(_) => ControlFlow::Break(()),
+            },
+        );
     // The client may be gone already: then there is no one to tell.
     let _ = sender.blocking_send(Ok(last_event(result)));
 }
 
 /// Matching signals (and their outcomes) replayed in chronological order, paced, as
 /// server-sent events (`signal-ledger replay`); parameters as [`crate::params::replay`].
-/// Bad parameters, or a ledger that cannot be opened, are JSON errors before the stream
-/// starts; an error during the replay ends the stream with an `error` event.
+/// A `Last-Event-ID` header (an `EventSource` reconnecting) resumes after that event, or is
+/// answered 204 (no more events) when it names the end. Bad parameters, a ledger that cannot
+/// be opened, or too many streams in progress (`streams_max`, 503) are JSON errors before the
+/// stream starts; an error during the replay ends the stream with an `error` event.
 pub async fn get_replay(
     State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
     query: Pairs,
 ) -> Result<Response, ApiError> {
-    let options = parse::replay(params(query)?)?;
+    let mut options = parse::replay(params(query)?)?;
+    match last_event_id(&headers)? {
+        LastEventId::None => {}
+        LastEventId::End => return Ok(StatusCode::NO_CONTENT.into_response()),
+        LastEventId::After(position) => options.start = Start::After(position),
+    }
+    let permit = state.stream_permit()?;
     Counters::bump(&state.counters.queries);
     let dir = state.dir.clone();
     let replay = blocking(move || Replay::open(&dir, options).map_err(replay_error)).await?;
@@ -175,6 +196,7 @@ pub async fn get_replay(
     stop_on_shutdown(&state, replay.control(), ended);
     // Paced waits sleep: on the blocking pool, never on a runtime worker.
     tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         run(replay, &sender);
         drop(finished);
     });
@@ -182,4 +204,27 @@ pub async fn get_replay(
     Ok(Sse::new(stream)
         .keep_alive(KeepAlive::default())
         .into_response())
+}
+
+/// What a `Last-Event-ID` header asks for.
+enum LastEventId {
+    /// No header: start as the parameters say.
+    None,
+    /// The client saw the end already.
+    End,
+    /// Go on after this event.
+    After(Position),
+}
+
+fn last_event_id(headers: &HeaderMap) -> Result<LastEventId, ApiError> {
+    let Some(value) = headers.get("last-event-id") else {
+        return Ok(LastEventId::None);
+    };
+    let text = value.to_str().unwrap_or_default().trim();
+    if text == END_ID {
+        return Ok(LastEventId::End);
+    }
+    Position::decode(text)
+        .map(LastEventId::After)
+        .map_err(|e| ApiError::BadRequest(format!("header Last-Event-ID: {e}")))
 }

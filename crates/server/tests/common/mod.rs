@@ -118,12 +118,22 @@ impl TestServer {
         token: Option<&str>,
         body: &[u8],
     ) -> (u16, Value) {
-        let mut req = self.agent.post(format!("{}{path}", self.base));
+        let mut headers = Vec::new();
         if let Some(ct) = content_type {
-            req = req.header("Content-Type", ct);
+            headers.push(("Content-Type", ct.to_owned()));
         }
         if let Some(t) = token {
-            req = req.header("Authorization", &format!("Bearer {t}"));
+            headers.push(("Authorization", format!("Bearer {t}")));
+        }
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        self.post_with(path, &headers, body)
+    }
+
+    /// POST `body` to `path` with exactly `headers`: the status and the JSON answer.
+    pub fn post_with(&self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Value) {
+        let mut req = self.agent.post(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
         }
         let mut r = req.send(body).unwrap();
         let status = r.status().as_u16();
@@ -215,11 +225,16 @@ impl RawResponse {
 impl TestServer {
     /// GET `path`, the body read whole as bytes (no size limit).
     pub fn get_raw(&self, path: &str) -> RawResponse {
-        let mut r = self
-            .agent
-            .get(format!("{}{path}", self.base))
-            .call()
-            .unwrap();
+        self.get_raw_with(path, &[])
+    }
+
+    /// [`TestServer::get_raw`] with `headers`.
+    pub fn get_raw_with(&self, path: &str, headers: &[(&str, &str)]) -> RawResponse {
+        let mut req = self.agent.get(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let mut r = req.call().unwrap();
         let status = r.status().as_u16();
         let headers = r
             .headers()
