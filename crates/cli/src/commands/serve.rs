@@ -1,7 +1,8 @@
 //! `serve`: the HTTP API of the server crate over this ledger. Opens the writer (with the
 //! command-line overrides), starts ONE sink over it, binds the address, prints
 //! `{"listening":"HOST:PORT","dashboard":"http://HOST:PORT/"}` on standard output, and serves
-//! until SIGINT or SIGTERM; then it finishes the requests in flight and drains the sink, so
+//! until SIGINT or SIGTERM; then it ends running replays, waits (at most
+//! `signal_ledger_server::SHUTDOWN_GRACE`) for the requests in flight and drains the sink, so
 //! everything accepted is durable.
 
 use signal_ledger_engine::sink::{SignalSink, SinkConfig};
