@@ -638,3 +638,18 @@ impl std::str::FromStr for Rate {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serve_listens_on_loopback_port_8080_unless_told_otherwise() {
+        let cli = Cli::try_parse_from(["signal-ledger", "serve"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("parsed as another command");
+        };
+        assert_eq!(args.addr, "127.0.0.1:8080");
+    }
+}

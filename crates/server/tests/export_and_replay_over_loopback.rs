@@ -449,6 +449,18 @@ fn a_paced_replay_delivers_each_signal_at_its_due_time_in_order() {
     );
 }
 
+/// A raw connection that sent `GET path` and reads what comes back as it comes (a read that
+/// waits over a minute fails the test instead of hanging it).
+fn raw_get(server: &TestServer, path: &str) -> TcpStream {
+    let addr = server.base.strip_prefix("http://").unwrap();
+    let mut client = TcpStream::connect(addr).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    write!(client, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    client
+}
+
 /// A server holding three signals an hour apart, and a raw client that asked for a
 /// real-time replay of them (`speed=1x`) and read up to its first `signal` event: the replay
 /// now waits out an hour. Returns the server, the client and what it read.
@@ -465,17 +477,7 @@ fn a_replay_waiting_out_an_hour(
     }
     let (status, body) = server.post_ndjson(&batch);
     assert_eq!(status, 200, "{body}");
-    let addr = server.base.strip_prefix("http://").unwrap().to_owned();
-    let mut client = TcpStream::connect(&addr).unwrap();
-    // A server that never sends the first event fails the test instead of hanging it.
-    client
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    write!(
-        client,
-        "GET /v1/replay?speed=1x&max_gap=3600 HTTP/1.1\r\nHost: {addr}\r\n\r\n"
-    )
-    .unwrap();
+    let mut client = raw_get(&server, "/v1/replay?speed=1x&max_gap=3600");
     let mut seen = Vec::new();
     let mut buf = [0u8; 4096];
     while !String::from_utf8_lossy(&seen).contains("event: signal") {
@@ -622,16 +624,7 @@ fn streams_beyond_the_limit_are_refused_503_and_a_client_leaving_stops_its_repla
 #[test]
 fn a_client_that_stops_reading_an_export_does_not_hold_the_shutdown() {
     let server = server_with_demo(20_000);
-    let addr = server.base.strip_prefix("http://").unwrap().to_owned();
-    let mut client = TcpStream::connect(&addr).unwrap();
-    client
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    write!(
-        client,
-        "GET /v1/export?format=ndjson HTTP/1.1\r\nHost: {addr}\r\n\r\n"
-    )
-    .unwrap();
+    let mut client = raw_get(&server, "/v1/export?format=ndjson");
     let mut buf = [0u8; 4096];
     let n = client.read(&mut buf).unwrap();
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));

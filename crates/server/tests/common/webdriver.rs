@@ -283,27 +283,23 @@ impl Browser {
 
     /// The `textContent` of every element matching `css`, trimmed.
     pub fn texts(&self, css: &str) -> Vec<String> {
-        let value = self.execute(
+        self.strings(
             "return Array.from(document.querySelectorAll(arguments[0]), e => e.textContent.trim());",
             json!([css]),
-        );
-        value
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|v| v.as_str().unwrap_or_default().to_owned())
-                    .collect()
-            })
-            .unwrap_or_default()
+        )
     }
 
     /// The attribute `name` of every element matching `css` (empty when absent).
     pub fn attributes(&self, css: &str, name: &str) -> Vec<String> {
-        let value = self.execute(
+        self.strings(
             "return Array.from(document.querySelectorAll(arguments[0]), e => e.getAttribute(arguments[1]) ?? '');",
             json!([css, name]),
-        );
-        value
+        )
+    }
+
+    /// What `script` returns, an array of strings (a non-string item as "").
+    fn strings(&self, script: &str, args: Value) -> Vec<String> {
+        self.execute(script, args)
             .as_array()
             .map(|a| {
                 a.iter()
