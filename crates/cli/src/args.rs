@@ -2,9 +2,24 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use signal_ledger_demo::DemoConfig;
-use signal_ledger_engine::Durability;
+use signal_ledger_engine::{Direction, Durability, SignalType};
+use signal_ledger_query::{
+    Conviction, Cursor, ExportFormat, Filter, GroupBy, LineageDepth, LineageNodes, Order, PageSize,
+    Timestamp,
+};
+use signal_ledger_replay::{MaxGap, Position, ReplayOrder, Speed};
+
+/// A value parser for `T` that lists `names` as the possible values (in help and errors) and
+/// parses with `T`'s own `FromStr`, the one every front end uses.
+fn named<T>(names: &'static [&'static str]) -> impl TypedValueParser<Value = T>
+where
+    T: std::str::FromStr<Err = String> + Clone + Send + Sync + 'static,
+{
+    PossibleValuesParser::new(names).try_map(|name| name.parse::<T>())
+}
 
 /// signal-ledger: a tamper-evident, append-only ledger of trading signals.
 ///
@@ -20,15 +35,17 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every command takes: the ledger directory and overrides of its `ledger.toml`.
+/// Options every command takes: the ledger directory and overrides of its `ledger.toml`. Shown
+/// under their own heading, after each command's own options.
 #[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Ledger (every command)")]
 pub struct GlobalArgs {
     /// The ledger directory.
     #[arg(long, global = true, env = "SIGNAL_LEDGER_DIR", value_name = "DIR")]
     pub ledger: Option<PathBuf>,
     /// Sync after each append: fdatasync (default), fsync or none.
-    #[arg(long, global = true, value_enum, value_name = "MODE")]
-    pub durability: Option<DurabilityArg>,
+    #[arg(long, global = true, value_name = "MODE", value_parser = named::<Durability>(&["fdatasync", "fsync", "none"]))]
+    pub durability: Option<Durability>,
     /// Seal a segment and start the next one at this size, in bytes.
     #[arg(long, global = true, value_name = "N")]
     pub segment_size_bytes: Option<u64>,
@@ -42,27 +59,6 @@ pub struct GlobalArgs {
     /// Days to keep sealed segments; 0 keeps everything.
     #[arg(long, global = true, value_name = "N")]
     pub retention_days: Option<u32>,
-}
-
-/// `--durability` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DurabilityArg {
-    /// fdatasync after every append.
-    Fdatasync,
-    /// fsync after every append.
-    Fsync,
-    /// No sync (survives a process crash, not a power loss).
-    None,
-}
-
-impl From<DurabilityArg> for Durability {
-    fn from(d: DurabilityArg) -> Durability {
-        match d {
-            DurabilityArg::Fdatasync => Durability::Fdatasync,
-            DurabilityArg::Fsync => Durability::Fsync,
-            DurabilityArg::None => Durability::None,
-        }
-    }
 }
 
 /// The commands.
@@ -186,24 +182,15 @@ pub struct LineageArgs {
     /// The signal_id.
     #[arg(value_name = "SIGNAL_ID")]
     pub signal_id: String,
-    /// Levels to follow each way (at most 1,000).
-    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1000))]
-    pub depth: u16,
-    /// Most signals shown in each tree.
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
-    pub max_nodes: usize,
+    /// Levels to follow each way (1 to 1,000).
+    #[arg(long, value_name = "N", default_value_t = LineageDepth::default())]
+    pub depth: LineageDepth,
+    /// Most signals shown in each tree (1 to 100,000).
+    #[arg(long, value_name = "N", default_value_t = LineageNodes::default())]
+    pub max_nodes: LineageNodes,
     /// Output format (default: tree on a terminal, json otherwise).
     #[arg(long, value_enum)]
     pub format: Option<LineageFormat>,
-}
-
-/// `export` formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ExportFormatArg {
-    /// CSV with a header row of the 22 column names.
-    Csv,
-    /// One JSON object per line.
-    Ndjson,
 }
 
 /// `export` options.
@@ -212,23 +199,14 @@ pub struct ExportArgs {
     /// Which signals.
     #[command(flatten)]
     pub filter: FilterArgs,
-    /// Output format.
-    #[arg(long, value_enum)]
-    pub format: ExportFormatArg,
+    /// Output format: csv (a header row of the 22 column names) or ndjson (one JSON object per
+    /// line).
+    #[arg(long, value_name = "FORMAT", value_parser = named::<ExportFormat>(&ExportFormat::NAMES))]
+    pub format: ExportFormat,
     /// Output file (written whole under a temporary name, then renamed); `-` for standard
     /// output.
     #[arg(long, value_name = "FILE")]
     pub out: std::path::PathBuf,
-}
-
-/// `replay --order` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReplayOrderArg {
-    /// By the signal's own timestamp (an outcome's decision time), merging producers whose
-    /// clocks arrive out of order.
-    Timestamp,
-    /// Ledger order (seq).
-    Seq,
 }
 
 /// `replay --format` values.
@@ -249,13 +227,15 @@ pub struct ReplayArgs {
     pub filter: FilterArgs,
     /// Speed: max, or a factor of real time such as 1x, 10x or 0.5x.
     #[arg(long, value_name = "SPEED", default_value = "max")]
-    pub speed: String,
-    /// Order of the events.
-    #[arg(long, value_enum, default_value = "timestamp")]
-    pub order: ReplayOrderArg,
-    /// Longest wait between two events, in seconds of wall time (a longer gap is cut to this).
-    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
-    pub max_gap: f64,
+    pub speed: Speed,
+    /// Order of the events: timestamp (the signal's own timestamp, an outcome's decision time,
+    /// merging producers whose clocks arrive out of order) or seq (ledger order).
+    #[arg(long, value_name = "ORDER", default_value = "timestamp", value_parser = named::<ReplayOrder>(&ReplayOrder::NAMES))]
+    pub order: ReplayOrder,
+    /// Longest wait between two events, in seconds of wall time (a longer gap is cut to this;
+    /// 0 to 86400).
+    #[arg(long, value_name = "SECS", default_value = "5")]
+    pub max_gap: MaxGap,
     /// Signals only: leave out outcome events.
     #[arg(long)]
     pub no_outcomes: bool,
@@ -265,10 +245,10 @@ pub struct ReplayArgs {
     pub start_seq: Option<u64>,
     /// Start at this time (RFC 3339).
     #[arg(long, value_name = "TIME")]
-    pub start_time: Option<String>,
+    pub start_time: Option<Timestamp>,
     /// Continue after this position (printed with each event, or kept by --checkpoint).
     #[arg(long, value_name = "POSITION")]
-    pub resume: Option<String>,
+    pub resume: Option<Position>,
     /// Keep the position of the last event printed in this file, and resume after it when
     /// the file exists.
     #[arg(long, value_name = "FILE")]
@@ -303,22 +283,22 @@ pub struct FilterArgs {
     pub tickers: Vec<String>,
     /// timestamp at or after this (RFC 3339).
     #[arg(long, value_name = "TIME")]
-    pub from: Option<String>,
+    pub from: Option<Timestamp>,
     /// timestamp before this (RFC 3339).
     #[arg(long, value_name = "TIME")]
-    pub to: Option<String>,
-    /// conviction at least this.
+    pub to: Option<Timestamp>,
+    /// conviction at least this (0 to 1).
     #[arg(long, value_name = "X")]
-    pub min_conviction: Option<f64>,
-    /// conviction at most this.
+    pub min_conviction: Option<Conviction>,
+    /// conviction at most this (0 to 1).
     #[arg(long, value_name = "X")]
-    pub max_conviction: Option<f64>,
-    /// direction is this: long, short or neutral (repeatable).
-    #[arg(long = "direction", value_name = "DIR")]
-    pub directions: Vec<String>,
-    /// signal_type is this: entry, exit, scale_in, scale_out or alert (repeatable).
-    #[arg(long = "type", value_name = "TYPE")]
-    pub signal_types: Vec<String>,
+    pub max_conviction: Option<Conviction>,
+    /// direction is this (repeatable).
+    #[arg(long = "direction", value_name = "DIR", value_parser = named::<Direction>(Direction::NAMES))]
+    pub directions: Vec<Direction>,
+    /// signal_type is this (repeatable).
+    #[arg(long = "type", value_name = "TYPE", value_parser = named::<SignalType>(SignalType::NAMES))]
+    pub signal_types: Vec<SignalType>,
     /// timeframe is this (repeatable).
     #[arg(long = "timeframe", value_name = "TF")]
     pub timeframes: Vec<String>,
@@ -336,6 +316,27 @@ pub struct FilterArgs {
     pub has_execution_id: Option<bool>,
 }
 
+impl FilterArgs {
+    /// The query crate's filter these flags describe.
+    pub fn filter(&self) -> Filter {
+        Filter {
+            sources: self.sources.clone(),
+            tickers: self.tickers.clone(),
+            from_ns: self.from.map(Timestamp::ns),
+            to_ns: self.to.map(Timestamp::ns),
+            min_conviction: self.min_conviction.map(|c| c.0),
+            max_conviction: self.max_conviction.map(|c| c.0),
+            directions: self.directions.clone(),
+            signal_types: self.signal_types.clone(),
+            timeframes: self.timeframes.clone(),
+            strategy_ids: self.strategy_ids.clone(),
+            correlation_ids: self.correlation_ids.clone(),
+            acted_upon: self.acted_upon,
+            has_execution_id: self.has_execution_id,
+        }
+    }
+}
+
 /// `query` output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum QueryFormat {
@@ -349,56 +350,24 @@ pub enum QueryFormat {
     Csv,
 }
 
-/// `--order` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OrderArg {
-    /// Newest signal timestamp first.
-    TimestampDesc,
-    /// Oldest signal timestamp first.
-    TimestampAsc,
-    /// Ledger order.
-    SeqAsc,
-    /// Ledger order, last first.
-    SeqDesc,
-}
-
 /// `query` options.
 #[derive(Debug, Clone, Args)]
 pub struct QueryArgs {
     /// Which signals.
     #[command(flatten)]
     pub filter: FilterArgs,
-    /// Order of the results.
-    #[arg(long, value_enum, default_value = "timestamp-desc")]
-    pub order: OrderArg,
-    /// Most records in the page.
-    #[arg(long, value_name = "N", default_value_t = 100)]
-    pub limit: usize,
+    /// Order of the results: newest or oldest signal timestamp first, or ledger order.
+    #[arg(long, value_name = "ORDER", default_value = "timestamp-desc", value_parser = named::<Order>(&Order::NAMES))]
+    pub order: Order,
+    /// Most records in the page (1 to 10,000).
+    #[arg(long, value_name = "N", default_value_t = PageSize::default())]
+    pub limit: PageSize,
     /// Continue after the page that printed this cursor.
     #[arg(long, value_name = "CURSOR")]
-    pub cursor: Option<String>,
+    pub cursor: Option<Cursor>,
     /// Output format (default: table on a terminal, ndjson otherwise).
     #[arg(long, value_enum)]
     pub format: Option<QueryFormat>,
-}
-
-/// `--group-by` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum GroupByArg {
-    /// source_module.
-    Source,
-    /// ticker.
-    Ticker,
-    /// direction.
-    Direction,
-    /// signal_type.
-    Type,
-    /// minute of the signal timestamp.
-    Minute,
-    /// hour of the signal timestamp.
-    Hour,
-    /// day (UTC) of the signal timestamp.
-    Day,
 }
 
 /// `aggregate` options.
@@ -407,9 +376,10 @@ pub struct AggregateArgs {
     /// Which signals.
     #[command(flatten)]
     pub filter: FilterArgs,
-    /// Group by this (default: one group of everything).
-    #[arg(long, value_enum)]
-    pub group_by: Option<GroupByArg>,
+    /// Group by this column (type is signal_type) or time bucket of the signal timestamp (day
+    /// in UTC); default: one group of everything.
+    #[arg(long, value_name = "GROUP", value_parser = named::<GroupBy>(&GroupBy::NAMES))]
+    pub group_by: Option<GroupBy>,
     /// Print a table instead of JSON lines.
     #[arg(long)]
     pub table: bool,

@@ -95,6 +95,11 @@ impl JsonObject {
     }
 }
 
+/// `value`'s JSON form on one line (every shape the CLI prints is its owner's `Serialize`).
+pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> CliResult<String> {
+    serde_json::to_string(value).map_err(|e| CliError::new(format!("write JSON: {e}")))
+}
+
 /// A path as shown to the user.
 pub fn path_text(path: &std::path::Path) -> String {
     path.display().to_string()

@@ -31,7 +31,7 @@ pub fn has_overrides(global: &GlobalArgs) -> bool {
 /// `base` with the command-line overrides applied.
 pub fn apply_overrides(base: PersistenceConfig, global: &GlobalArgs) -> PersistenceConfig {
     PersistenceConfig {
-        durability: global.durability.map_or(base.durability, Into::into),
+        durability: global.durability.unwrap_or(base.durability),
         segment_size_bytes: global.segment_size_bytes.unwrap_or(base.segment_size_bytes),
         batch_size: global.batch_size.unwrap_or(base.batch_size),
         flush_interval_ms: global.flush_interval_ms.unwrap_or(base.flush_interval_ms),

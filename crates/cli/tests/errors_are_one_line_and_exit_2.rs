@@ -64,3 +64,33 @@ fn help_and_version_exit_0() {
     assert!(run(&["--version"]).ok().starts_with("signal-ledger "));
     assert!(run(&["help", "ingest"]).ok().contains("--skip-invalid"));
 }
+
+/// A command's help lists its own options first and the ledger options every command takes
+/// under a heading of their own after them.
+#[test]
+fn help_puts_the_commands_own_options_before_the_ledger_overrides() {
+    for (command, own) in [
+        ("verify", "--record"),
+        ("query", "--limit"),
+        ("ingest", "--follow"),
+    ] {
+        let help = run(&["help", command]).ok().to_owned();
+        let heading = help.find("Ledger (every command):").expect(command);
+        let own_at = help.find(own).expect(own);
+        assert!(
+            own_at < heading,
+            "{command}: {own} after the heading\n{help}"
+        );
+        for global in [
+            "--ledger <DIR>",
+            "--durability <MODE>",
+            "--retention-days <N>",
+        ] {
+            let at = help.find(global).expect(global);
+            assert!(
+                at > heading,
+                "{command}: {global} before the heading\n{help}"
+            );
+        }
+    }
+}

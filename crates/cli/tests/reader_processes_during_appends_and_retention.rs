@@ -126,7 +126,7 @@ fn read_once(bin: &Path, dir: &Path, kind: u64, ids: &[String], seen: &mut Seen)
     let args: &[&str] = match kind {
         0 => &["export", "--format", "ndjson", "--out", "-"],
         1 => &[
-            "query", "--order", "seq-asc", "--limit", "1000000", "--format", "ndjson",
+            "query", "--order", "seq-asc", "--limit", "10000", "--format", "ndjson",
         ],
         _ => &["verify", "--json"],
     };

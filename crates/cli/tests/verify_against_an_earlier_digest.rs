@@ -119,3 +119,60 @@ fn a_bad_digest_argument_is_a_usage_error() {
         ),
     );
 }
+
+#[test]
+fn a_digest_checked_against_an_empty_ledger_says_the_ledger_is_empty() {
+    let tmp = tempfile::tempdir().unwrap();
+    let full = tmp.path().join("full");
+    init_small(&full);
+    on_with_input(&full, &["ingest"], generate(5, 3).as_bytes()).ok();
+    let digest = on(&full, &["digest"]).ok().trim().to_owned();
+    let empty = tmp.path().join("empty");
+    on(&empty, &["init"]).ok();
+    let out = on(&empty, &["verify", "--against", &digest]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stdout.trim_end(),
+        "TAMPERED: digest mismatch: the ledger is empty: it holds no seq 4, so entries were removed"
+    );
+    assert!(!out.stdout.contains("last seq is 0"), "{}", out.stdout);
+}
+
+/// A torn tail is not a failure, but `verify --json` names it (file, offset, bytes), as `stats`
+/// does, and null when there is none.
+#[test]
+fn verify_json_names_a_torn_tail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("l");
+    init_small(&dir);
+    on_with_input(&dir, &["ingest"], generate(20, 4).as_bytes()).ok();
+    let clean = on(&dir, &["verify", "--json"]).json();
+    assert!(clean["torn_tail"].is_null(), "{clean}");
+    let mut segments: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "seg"))
+        .collect();
+    segments.sort();
+    let active = segments.last().unwrap().clone();
+    let len = std::fs::metadata(&active).unwrap().len();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&active)
+        .unwrap();
+    std::io::Write::write_all(&mut file, &[0x5A; 7]).unwrap();
+    drop(file);
+    let out = on(&dir, &["verify", "--json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let v = out.json();
+    assert_eq!(v["intact"], true);
+    assert_eq!(
+        v["torn_tail"],
+        serde_json::json!({"file": active.display().to_string(), "offset": len, "bytes": 7})
+    );
+    assert!(
+        out.stderr.contains("torn tail of 7 bytes"),
+        "{}",
+        out.stderr
+    );
+}

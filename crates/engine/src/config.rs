@@ -21,14 +21,36 @@ pub enum Durability {
 }
 
 impl Durability {
+    /// Every mode, in the order of their names.
+    pub const ALL: [Durability; 3] = [Durability::Fdatasync, Durability::Fsync, Durability::None];
+
+    /// The mode's name in `ledger.toml`, the CLI and JSON: `fdatasync`, `fsync` or `none`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Durability::Fdatasync => "fdatasync",
+            Durability::Fsync => "fsync",
+            Durability::None => "none",
+        }
+    }
+
     /// Parses `fdatasync`, `fsync` or `none`.
     pub fn parse(text: &str) -> Option<Durability> {
-        match text {
-            "fdatasync" => Some(Durability::Fdatasync),
-            "fsync" => Some(Durability::Fsync),
-            "none" => Some(Durability::None),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|d| d.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for Durability {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Durability {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Durability, String> {
+        Durability::parse(text)
+            .ok_or_else(|| format!("{text:?} is not one of fdatasync, fsync, none"))
     }
 }
 
@@ -168,11 +190,7 @@ impl LedgerToml {
     /// The file text, with a comment per key.
     pub fn to_toml_text(&self) -> String {
         let p = &self.persistence;
-        let durability = match p.durability {
-            Durability::Fdatasync => "fdatasync",
-            Durability::Fsync => "fsync",
-            Durability::None => "none",
-        };
+        let durability = p.durability.as_str();
         format!(
             "# signal-ledger configuration (see README.md, \"Configuration\")\n\
              format_version = {}\n\n\

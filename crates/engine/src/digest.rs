@@ -34,7 +34,48 @@ struct DigestJson {
     timestamp: String,
 }
 
+/// `{"seq","row_hash","timestamp"}`: the digest line.
+impl Serialize for Digest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        DigestJson {
+            seq: self.seq,
+            row_hash: self.row_hash.to_hex(),
+            timestamp: format_rfc3339_ns(self.recorded_at_ns),
+        }
+        .serialize(s)
+    }
+}
+
+/// Why a ledger gives no head digest.
+#[derive(Debug, thiserror::Error)]
+pub enum NoHead {
+    /// It holds no entry.
+    #[error("the ledger is empty: no head to digest")]
+    Empty,
+    /// Its head entry is damaged.
+    #[error("the head entry cannot be read: {0}")]
+    Damaged(Corruption),
+    /// Its head entry cannot be read for another reason.
+    #[error("the head entry cannot be read; run verify")]
+    Unreadable,
+    /// Reading failed.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}
+
 impl Digest {
+    /// The digest of the last entry of `snapshot`: `digest` and GET /v1/digest.
+    pub fn of_head_required(snapshot: &Snapshot) -> std::result::Result<Digest, NoHead> {
+        match Self::of_head(snapshot)? {
+            Some(d) => Ok(d),
+            None if snapshot.record_count() == 0 => Err(NoHead::Empty),
+            None => Err(match snapshot.damage() {
+                Some(c) => NoHead::Damaged(c.clone()),
+                None => NoHead::Unreadable,
+            }),
+        }
+    }
+
     /// The digest of the last entry of `snapshot`, or None when it is empty.
     pub fn of_head(snapshot: &Snapshot) -> Result<Option<Digest>> {
         let Some(head) = snapshot.head() else {
@@ -65,14 +106,9 @@ impl Digest {
         }))
     }
 
-    /// The one-line JSON form.
+    /// The one-line JSON form (its `Serialize` form).
     pub fn to_json(&self) -> String {
-        let json = DigestJson {
-            seq: self.seq,
-            row_hash: self.row_hash.to_hex(),
-            timestamp: format_rfc3339_ns(self.recorded_at_ns),
-        };
-        serde_json::to_string(&json).unwrap_or_default()
+        serde_json::to_string(self).unwrap_or_default()
     }
 
     /// Parses the JSON form (surrounding whitespace allowed).
@@ -145,11 +181,17 @@ impl Digest {
             return Err(mismatch(
                 snapshot.dir().to_path_buf(),
                 0,
-                format!(
-                    "the ledger ends before seq {} (its last seq is {}): entries were removed",
-                    self.seq,
-                    snapshot.next_seq().saturating_sub(1)
-                ),
+                match snapshot.next_seq() {
+                    0 => format!(
+                        "the ledger is empty: it holds no seq {}, so entries were removed",
+                        self.seq
+                    ),
+                    next => format!(
+                        "the ledger ends before seq {} (its last seq is {}): entries were removed",
+                        self.seq,
+                        next - 1
+                    ),
+                },
             ));
         }
         let entry = match snapshot.entries_from(self.seq).next() {

@@ -161,6 +161,29 @@ impl fmt::Display for Corruption {
     }
 }
 
+/// `{"file","offset","seq","problem","message"}`: the JSON form of damage, as `verify --json`,
+/// `checks` and the HTTP API show it (`problem` is the kind, `message` the whole line).
+impl serde::Serialize for Corruption {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut o = s.serialize_struct("Corruption", 5)?;
+        o.serialize_field("file", &self.file.display().to_string())?;
+        o.serialize_field("offset", &self.offset)?;
+        o.serialize_field("seq", &self.seq)?;
+        o.serialize_field("problem", &self.kind.to_string())?;
+        o.serialize_field("message", &self.to_string())?;
+        o.end()
+    }
+}
+
+/// Serializes a path as text, lossily where it is not UTF-8 (as it is shown in messages).
+pub(crate) fn serialize_path<S: serde::Serializer>(
+    path: &std::path::Path,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_str(&path.display())
+}
+
 /// Every error the engine returns.
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {

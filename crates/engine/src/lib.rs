@@ -8,7 +8,9 @@
 //! - [`SignalSink`]: the group-committing write interface for many concurrent producers.
 //! - [`Snapshot`]: a reader's consistent view, in this process or another.
 //! - [`index`]: per-segment indexes and their sidecar files (derived data, never trusted).
-//! - [`verify()`]: parallel integrity verification; [`Digest`]: head digests kept elsewhere.
+//! - [`verify()`]: parallel integrity verification; [`verify_ledger`]: the verify operation
+//!   (digest, check log, recording) with its [`Verdict`]; [`Digest`]: head digests kept elsewhere.
+//! - [`LedgerStats`]: the `stats` operation.
 //! - [`input`]: NDJSON input of signals; [`record`]: the columns and their byte layout.
 
 pub mod checklog;
@@ -27,11 +29,12 @@ pub mod record;
 pub mod segment;
 pub mod sink;
 pub mod snapshot;
+pub mod stats;
 pub mod timefmt;
 pub mod verify;
 
 pub use config::{Durability, PersistenceConfig};
-pub use digest::Digest;
+pub use digest::{Digest, NoHead};
 pub use error::{CorruptKind, Corruption, LedgerError, Result};
 pub use hash::{Hash, GENESIS_PREV_HASH};
 pub use layout::Head;
@@ -41,4 +44,8 @@ pub use ledger::{
 pub use record::{Direction, FieldError, Signal, SignalRecord, SignalType, ValidSignal};
 pub use sink::{SignalSink, SinkConfig, SinkMetrics};
 pub use snapshot::Snapshot;
-pub use verify::{verify, verify_with_progress, VerifyOptions, VerifyReport};
+pub use stats::LedgerStats;
+pub use verify::{
+    verify, verify_ledger, verify_with_progress, Verdict, VerifyOptions, VerifyReport,
+    VerifyRequest,
+};

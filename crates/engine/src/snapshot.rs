@@ -60,10 +60,12 @@ impl SnapshotSegment {
     }
 }
 
-/// A torn tail a reader saw (and skipped) in the active segment.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A torn tail a reader saw (and skipped) in the active segment. Its JSON form is
+/// `{"file","offset","bytes"}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TornTail {
     /// The segment.
+    #[serde(rename = "file", serialize_with = "crate::error::serialize_path")]
     pub path: PathBuf,
     /// Where the torn bytes start.
     pub offset: u64,

@@ -22,8 +22,10 @@ use crate::segment::scan::RecordStats;
 use crate::snapshot::{Snapshot, SnapshotSegment, TornTail};
 
 mod links;
+pub(crate) mod verdict;
 
 use links::{check_outcome_links, OutcomeLink};
+pub use verdict::{verify_ledger, NotRecorded, Verdict, VerifyRequest};
 
 /// What to verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -2,10 +2,8 @@
 //! time bucket, under any filter — computed from the indexes, without decoding records.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use signal_ledger_engine::index::{DictKey, SegmentIndex, NO_VALUE};
-use signal_ledger_engine::record::json::{push_f64, push_json_str};
 use signal_ledger_engine::timefmt::format_rfc3339_ns;
 use signal_ledger_engine::{Direction, SignalType};
 
@@ -33,8 +31,9 @@ pub enum GroupBy {
     Day,
 }
 
-/// One group's figures.
-#[derive(Debug, Clone, PartialEq)]
+/// One group's figures. Its JSON form has these keys in this order; a non-finite number is
+/// null.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AggregateRow {
     /// The group: the column's value, or the bucket's start (RFC 3339); `all` without grouping.
     pub key: String,
@@ -48,33 +47,6 @@ pub struct AggregateRow {
     pub avg_conviction: f64,
     /// Share of records with acted_upon = true.
     pub acted_upon_rate: f64,
-}
-
-impl AggregateRow {
-    /// The group as one JSON object on one line, the form `signal-ledger aggregate` prints
-    /// and GET /v1/aggregate answers in its `groups`:
-    /// `{"key","count","min_conviction","max_conviction","avg_conviction","acted_upon_rate"}`.
-    /// Numbers are in shortest round-trip form (a whole number keeps a `.0`); a non-finite one
-    /// is `null`.
-    pub fn to_json(&self) -> String {
-        let mut out = String::with_capacity(160 + self.key.len());
-        out.push_str("{\"key\":");
-        push_json_str(&mut out, &self.key);
-        let _ = write!(out, ",\"count\":{}", self.count);
-        for (name, value) in [
-            ("min_conviction", self.min_conviction),
-            ("max_conviction", self.max_conviction),
-            ("avg_conviction", self.avg_conviction),
-            ("acted_upon_rate", self.acted_upon_rate),
-        ] {
-            out.push_str(",\"");
-            out.push_str(name);
-            out.push_str("\":");
-            push_f64(&mut out, value);
-        }
-        out.push('}');
-        out
-    }
 }
 
 #[derive(Default)]
@@ -267,7 +239,7 @@ mod tests {
     #[test]
     fn json_has_every_figure_under_its_key_in_order() {
         let r = row();
-        let text = r.to_json();
+        let text = serde_json::to_string(&r).unwrap();
         assert!(
             text.starts_with("{\"key\":") && text.contains(",\"max_conviction\":1.0,"),
             "{text}"
@@ -306,7 +278,7 @@ mod tests {
             avg_conviction: f64::NEG_INFINITY,
             ..row()
         };
-        let v = parse(&r.to_json());
+        let v = parse(&serde_json::to_string(&r).unwrap());
         for key in ["min_conviction", "max_conviction", "avg_conviction"] {
             assert_eq!(v[key], Value::Null, "{key}");
         }

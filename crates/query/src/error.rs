@@ -11,6 +11,9 @@ pub enum QueryError {
     /// A cursor that this crate did not print, or that was damaged.
     #[error("not a valid cursor: {0}")]
     BadCursor(String),
+    /// A request value out of its bounds (crate::params).
+    #[error("{0}")]
+    Invalid(String),
     /// A cursor from a query with another order.
     #[error("the cursor continues a query ordered by {cursor}, not by {query}")]
     CursorOrder {

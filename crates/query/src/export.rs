@@ -26,8 +26,8 @@ pub enum ExportFormat {
     Ndjson,
 }
 
-/// What an export wrote.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// What an export wrote: `{"records","first_seq","last_seq"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct ExportSummary {
     /// Records written.
     pub records: u64,

@@ -22,8 +22,10 @@ mod cursor;
 mod error;
 mod export;
 mod filter;
+mod history;
 mod lineage;
 mod outcomes;
+mod params;
 mod search;
 mod topk;
 
@@ -33,6 +35,11 @@ pub use cursor::Cursor;
 pub use error::{QueryError, Result};
 pub use export::{write_csv, ExportFormat, ExportOutput, ExportSummary};
 pub use filter::Filter;
+pub use history::WithOutcomes;
 pub use lineage::{Lineage, LineageLimits, LineageNode, Tree, LINEAGE_DEPTH_MAX};
 pub use outcomes::{OutcomeLoc, Outcomes};
+pub use params::{
+    Conviction, LineageDepth, LineageNodes, PageSize, Timestamp, LINEAGE_DEPTH_DEFAULT,
+    LINEAGE_NODES_DEFAULT, LINEAGE_NODES_MAX, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX,
+};
 pub use search::{Order, OrderBy, Page, Query, SignalLoc};

@@ -54,8 +54,9 @@ pub struct Query {
     pub cursor: Option<Cursor>,
 }
 
-/// One page of results.
-#[derive(Debug, Clone, PartialEq)]
+/// One page of results. Its JSON form is `{"records":[…],"next_cursor":"…"|null}`
+/// (`query --format json`, GET /v1/signals).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Page {
     /// The records, in the query's order.
     pub records: Vec<SignalRecord>,
@@ -184,6 +185,8 @@ pub(crate) fn union_of(index: &SegmentIndex, key: DictKey, values: &[String]) ->
 impl Catalog {
     /// Runs `query`: the page of matching records in its order, and a cursor if more follow.
     pub fn query(&self, query: &Query) -> Result<Page> {
+        crate::params::PageSize::new(query.limit)
+            .map_err(|why| QueryError::Invalid(format!("limit {why}")))?;
         if let Some(c) = &query.cursor {
             if c.order != query.order {
                 return Err(QueryError::CursorOrder {

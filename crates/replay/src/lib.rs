@@ -16,7 +16,9 @@ mod clock;
 mod control;
 mod error;
 mod event;
+mod json;
 mod pacer;
+mod params;
 mod position;
 mod replay;
 mod schedule;
@@ -26,6 +28,8 @@ pub use clock::{Clock, FakeClock, SystemClock};
 pub use control::ReplayControl;
 pub use error::{ReplayError, Result};
 pub use event::{event_time_ns, Event, OwnedEvent};
+pub use json::{event_name, write_event_line};
+pub use params::{MaxGap, MAX_GAP_SECS_MAX};
 pub use position::Position;
 pub use replay::{
     PacingSummary, Replay, ReplayChannel, ReplayEvents, ReplayOptions, ReplayOrder, ReplaySummary,

@@ -9,8 +9,8 @@ use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Middleware of the write routes: passes the request on if it is not a browser's
 /// cross-site request (else 403) and no token is set or the request carries it (else 401),

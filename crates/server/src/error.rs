@@ -72,6 +72,7 @@ impl From<signal_ledger_query::QueryError> for ApiError {
             other @ (QueryError::BadCursor(_) | QueryError::CursorOrder { .. }) => {
                 ApiError::BadRequest(format!("cursor: {other}"))
             }
+            other @ QueryError::Invalid(_) => ApiError::BadRequest(other.to_string()),
         }
     }
 }

@@ -28,8 +28,10 @@ pub mod handlers;
 pub mod json;
 pub mod params;
 mod server;
+pub mod state;
 mod stream;
 
-pub use app::{router, AppState, ServerOptions, BODY_LIMIT_DEFAULT, STREAMS_MAX_DEFAULT};
+pub use app::router;
 pub use error::{ApiError, ServerError};
 pub use server::{Server, SHUTDOWN_GRACE};
+pub use state::{AppState, Counters, ServerOptions, BODY_LIMIT_DEFAULT, STREAMS_MAX_DEFAULT};

@@ -8,8 +8,9 @@ use std::time::Duration;
 use signal_ledger_engine::SignalSink;
 use tokio::net::TcpListener;
 
-use crate::app::{router, AppState, ServerOptions};
+use crate::app::router;
 use crate::error::ServerError;
+use crate::state::{AppState, ServerOptions};
 
 /// How long the server waits, once asked to stop, for the answers in flight before it drops
 /// their connections.

@@ -8,7 +8,6 @@ use signal_ledger_engine::timefmt::format_rfc3339_ns;
 use crate::args::{
     ChecksArgs, ChecksFormat, GlobalArgs, HoldState, RetentionArgs, RetentionCommand,
 };
-use crate::commands::verify::corruption_json;
 use crate::error::{CliResult, EXIT_OK, EXIT_TAMPERED};
 use crate::output::{self, path_text, JsonObject};
 use crate::wiring;
@@ -73,11 +72,9 @@ pub fn list(global: &GlobalArgs, args: &ChecksArgs) -> CliResult<u8> {
                 ChecksFormat::Table => {
                     output::println(&format!("TAMPERED: the check log is damaged: {damage}"))?
                 }
-                ChecksFormat::Json => output::println(
-                    &JsonObject::new()
-                        .raw("check_log_damage", &corruption_json(damage))
-                        .finish(),
-                )?,
+                ChecksFormat::Json => output::println(&output::json(
+                    &serde_json::json!({ "check_log_damage": damage }),
+                )?)?,
             }
             Ok(EXIT_TAMPERED)
         }

@@ -69,15 +69,13 @@ pub fn run(global: &GlobalArgs, args: &DemoArgs) -> CliResult<u8> {
         secs(started)
     ))?;
 
-    let verdict = verify::verify_dir(&dir, Default::default(), None)?;
-    output::println(&format!("4. verify    {}", verdict.to_text()))?;
+    let verdict = verify::verify_dir(&dir)?;
+    output::println(&format!("4. verify    {verdict}"))?;
 
-    let toml = wiring::load_config(&dir, global)?;
+    let mut stats = inspect::stats_of(&dir, global)?;
+    stats.sink = None;
+    output::println(&format!("5. stats     {}", output::json(&stats)?))?;
     let snapshot = wiring::open_snapshot(&dir)?;
-    output::println(&format!(
-        "5. stats     {}",
-        inspect::stats_json(&snapshot, &toml, None)
-    ))?;
     if snapshot.record_count() == 0 {
         output::println("6. digest    (none: the ledger is empty)")?;
     } else {
@@ -119,7 +117,7 @@ pub fn run(global: &GlobalArgs, args: &DemoArgs) -> CliResult<u8> {
         ))?;
     }
     output::println(&format!("try: signal-ledger --ledger {shown} tail -n 5"))?;
-    Ok(verdict.exit_code())
+    Ok(verify::exit_code(&verdict))
 }
 
 /// One line about a record: seq, time, source, ticker, direction, conviction.

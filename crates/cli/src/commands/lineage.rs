@@ -16,8 +16,8 @@ use crate::wiring;
 pub fn run(global: &GlobalArgs, args: &LineageArgs) -> CliResult<()> {
     let catalog = Catalog::open(wiring::ledger_dir(global)?)?;
     let limits = LineageLimits {
-        max_depth: usize::from(args.depth),
-        max_nodes: args.max_nodes,
+        max_depth: args.depth.0,
+        max_nodes: args.max_nodes.0,
     };
     let Some(lineage) = catalog.lineage(&args.signal_id, limits)? else {
         return Err(CliError::new(format!(

@@ -8,15 +8,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use signal_ledger_engine::record::json::write_entry_json;
 use signal_ledger_engine::record::EntryView;
-use signal_ledger_engine::timefmt::{format_rfc3339_ns, parse_rfc3339_ns};
-use signal_ledger_replay::{Event, Position, Replay, ReplayOptions, ReplayOrder, Speed, Start};
+use signal_ledger_engine::timefmt::format_rfc3339_ns;
+use signal_ledger_replay::{
+    write_event_line, Event, Position, Replay, ReplayOptions, Speed, Start,
+};
 
-use crate::args::{GlobalArgs, ReplayArgs, ReplayFormat, ReplayOrderArg};
-use crate::commands::query::filter_from;
+use crate::args::{GlobalArgs, ReplayArgs, ReplayFormat};
 use crate::error::{CliError, CliResult};
-use crate::output::{self, JsonObject};
+use crate::output;
 use crate::wiring;
 
 /// How often the checkpoint file is rewritten at most (and once at the end): a replay killed
@@ -52,7 +52,7 @@ pub fn run(global: &GlobalArgs, args: &ReplayArgs) -> CliResult<()> {
         let position = Position::of(order, event);
         line.clear();
         match format {
-            ReplayFormat::Ndjson => ndjson_line(event, &position, &mut line),
+            ReplayFormat::Ndjson => write_event_line(event, &position, &mut line),
             ReplayFormat::Table => table_line(event, &mut line),
         }
         let mut wrote = out.write_all(line.as_bytes());
@@ -109,39 +109,24 @@ pub fn run(global: &GlobalArgs, args: &ReplayArgs) -> CliResult<()> {
 
 /// The replay's options from the flags.
 fn options_from(args: &ReplayArgs) -> CliResult<ReplayOptions> {
-    let speed: Speed = args.speed.parse()?;
-    if !(args.max_gap.is_finite() && args.max_gap >= 0.0 && args.max_gap <= 86_400.0) {
-        return Err(CliError::new(format!(
-            "--max-gap {} is not a number of seconds between 0 and 86400",
-            args.max_gap
-        )));
-    }
-    let order = match args.order {
-        ReplayOrderArg::Timestamp => ReplayOrder::Timestamp,
-        ReplayOrderArg::Seq => ReplayOrder::Seq,
+    let resume = match (&args.resume, &args.checkpoint) {
+        (Some(position), _) => Some(*position),
+        (None, Some(path)) => load_checkpoint(path)?,
+        (None, None) => None,
     };
-    let start = if let Some(seq) = args.start_seq {
-        Start::Seq(seq)
-    } else if let Some(text) = &args.start_time {
-        Start::Time(
-            parse_rfc3339_ns(text)
-                .map_err(|e| CliError::new(format!("--start-time {text:?}: {e}")))?,
-        )
-    } else if let Some(text) = &args.resume {
-        Start::After(Position::decode(text)?)
-    } else if let Some(path) = &args.checkpoint {
-        match load_checkpoint(path)? {
-            Some(position) => Start::After(position),
-            None => Start::Beginning,
-        }
-    } else {
-        Start::Beginning
-    };
+    // clap lets at most one of them through (the "start" group).
+    let start = Start::one_of(
+        args.start_seq,
+        args.start_time.map(|t| t.ns()),
+        resume,
+        ["--start-seq", "--start-time", "--resume/--checkpoint"],
+    )
+    .map_err(CliError::new)?;
     Ok(ReplayOptions {
-        filter: filter_from(&args.filter)?,
-        order,
-        speed,
-        max_gap: Duration::from_secs_f64(args.max_gap),
+        filter: args.filter.filter(),
+        order: args.order,
+        speed: args.speed,
+        max_gap: args.max_gap.0,
         outcomes: !args.no_outcomes,
         start,
         limit: args.limit,
@@ -168,26 +153,6 @@ fn save_checkpoint(path: &Path, position: &Position) -> CliResult<()> {
     std::fs::write(&tmp, format!("{}\n", position.encode()))
         .map_err(|e| CliError::io("write", tmp.display(), &e))?;
     std::fs::rename(&tmp, path).map_err(|e| CliError::io("rename", tmp.display(), &e))
-}
-
-/// `{"event": "signal"|"outcome", "position": "p1…", "record": {…}}` and a newline.
-fn ndjson_line(event: &Event<'_>, position: &Position, line: &mut String) {
-    let mut record = String::with_capacity(768);
-    write_entry_json(event, &mut record);
-    line.push_str(
-        &JsonObject::new()
-            .str(
-                "event",
-                match event {
-                    EntryView::Signal(_) => "signal",
-                    EntryView::Outcome(_) => "outcome",
-                },
-            )
-            .str("position", &position.encode())
-            .raw("record", &record)
-            .finish(),
-    );
-    line.push('\n');
 }
 
 /// One readable line: time, seq, and what happened.

@@ -1,12 +1,12 @@
 //! Running integrity checks and recording them: one on request ([`run_check`]), or on a
 //! schedule in a background thread ([`CheckScheduler`]) — incremental from the last passed
-//! check, with a full pass every so often. Checks read a [`Snapshot`], so they never block the
-//! writer.
+//! check, with a full pass every so often. Every check is the verify operation
+//! (`verify_ledger`) recorded; checks read a [`Snapshot`], so they never block the writer.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
 
@@ -16,7 +16,8 @@ use crate::error::Result;
 use crate::hash::Hash;
 use crate::record::json::push_json_str;
 use crate::snapshot::Snapshot;
-use crate::verify::{verify, VerifyOptions, VerifyReport};
+use crate::verify::verdict::verify_as;
+use crate::verify::{VerifyOptions, VerifyReport, VerifyRequest};
 
 /// Which check to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,16 +36,18 @@ pub enum CheckRequest {
     },
 }
 
-/// The check of `snapshot` as a record (its `check_id` is filled in when it is appended).
+/// Runs the check `request` asks for on `snapshot` (of `dir`) and records it in the check log,
+/// through the verify operation every front end runs ([`verify_ledger`]). Returns the record as
+/// appended (with its check_id).
+///
+/// [`verify_ledger`]: crate::verify::verify_ledger
 pub fn check_snapshot(
     snapshot: &Snapshot,
     dir: &Path,
     request: CheckRequest,
 ) -> Result<CheckRecord> {
-    let started = Instant::now();
-    let mut errors = Vec::new();
-    let (mode, options) = match request {
-        CheckRequest::Full => (CheckMode::Full, VerifyOptions::default()),
+    let (mode, options, prior_errors) = match request {
+        CheckRequest::Full => (CheckMode::Full, VerifyOptions::default(), Vec::new()),
         CheckRequest::Range { from, to } => (
             CheckMode::Range,
             VerifyOptions {
@@ -52,48 +55,62 @@ pub fn check_snapshot(
                 to_seq: to,
                 sequential: false,
             },
+            Vec::new(),
         ),
-        CheckRequest::Incremental => {
-            let log = read_check_log(dir)?;
-            let last_passed = log
-                .checks()
-                // A range check proves its range only, not that it joins what came before: an
-                // incremental check continues the full and incremental ones.
-                .filter(|c| c.chain_valid && c.expected_count > 0 && c.mode != CheckMode::Range)
-                .last()
-                .cloned();
-            match last_passed {
-                None => (CheckMode::Full, VerifyOptions::default()),
-                Some(last) => {
-                    // The entry the last check ended at must still be what it saw.
-                    if last.range_end >= snapshot.first_seq() {
-                        match snapshot.row_hash_at(last.range_end) {
-                            Ok(Some(h)) if h == last.head_row_hash => {}
-                            Ok(found) => errors.push(format!(
-                                "seq {} has row_hash {}, check {} recorded {}",
-                                last.range_end,
-                                found.map_or_else(|| "(missing)".to_owned(), |h| h.to_hex()),
-                                last.check_id,
-                                last.head_row_hash.to_hex()
-                            )),
-                            Err(e) => errors.push(e.to_string()),
-                        }
-                    }
-                    (
-                        CheckMode::Incremental,
-                        VerifyOptions {
-                            from_seq: Some(last.range_end + 1),
-                            to_seq: None,
-                            sequential: false,
-                        },
-                    )
-                }
-            }
-        }
+        CheckRequest::Incremental => incremental(snapshot, dir)?,
     };
-    let mut report = verify(snapshot, options);
-    report.elapsed = started.elapsed();
-    Ok(check_record(snapshot, mode, &options, &report, errors))
+    let request = VerifyRequest {
+        options,
+        against: None,
+        record: true,
+    };
+    let verdict = verify_as(snapshot, &request, mode, prior_errors, &|_| {})
+        .map_err(|not_recorded| not_recorded.source)?;
+    verdict.recorded.ok_or_else(|| {
+        crate::LedgerError::io(
+            "record the check in",
+            dir,
+            std::io::Error::other("the check was not recorded"),
+        )
+    })
+}
+
+/// An incremental check: from just after the last passed full or incremental check (a full
+/// pass if there is none), after confirming that the entry it ended at still has the row hash
+/// it recorded (an error for the check when it does not).
+fn incremental(snapshot: &Snapshot, dir: &Path) -> Result<(CheckMode, VerifyOptions, Vec<String>)> {
+    let log = read_check_log(dir)?;
+    let last_passed = log
+        .checks()
+        // A range check proves its range only, not that it joins what came before: an
+        // incremental check continues the full and incremental ones.
+        .filter(|c| c.chain_valid && c.expected_count > 0 && c.mode != CheckMode::Range)
+        .last()
+        .cloned();
+    let Some(last) = last_passed else {
+        return Ok((CheckMode::Full, VerifyOptions::default(), Vec::new()));
+    };
+    let mut errors = Vec::new();
+    // The entry the last check ended at must still be what it saw.
+    if last.range_end >= snapshot.first_seq() {
+        match snapshot.row_hash_at(last.range_end) {
+            Ok(Some(h)) if h == last.head_row_hash => {}
+            Ok(found) => errors.push(format!(
+                "seq {} has row_hash {}, check {} recorded {}",
+                last.range_end,
+                found.map_or_else(|| "(missing)".to_owned(), |h| h.to_hex()),
+                last.check_id,
+                last.head_row_hash.to_hex()
+            )),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    let options = VerifyOptions {
+        from_seq: Some(last.range_end + 1),
+        to_seq: None,
+        sequential: false,
+    };
+    Ok((CheckMode::Incremental, options, errors))
 }
 
 /// The check record of a verification of `snapshot` (`report`, made with `options`), with
@@ -160,8 +177,7 @@ fn errors_json(errors: &[String]) -> String {
 /// check log. Returns the record as appended (with its check_id).
 pub fn run_check(dir: &Path, request: CheckRequest) -> Result<CheckRecord> {
     let snapshot = Snapshot::open(dir)?;
-    let check = check_snapshot(&snapshot, dir, request)?;
-    record_check(dir, check)
+    check_snapshot(&snapshot, dir, request)
 }
 
 /// Appends `check` to the check log of `dir`, giving it the next check_id.

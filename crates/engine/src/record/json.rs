@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use crate::hash::Hash;
 use crate::record::codec::SignalView;
 use crate::record::entry::{EntryRecord, EntryView};
-use crate::record::outcome::OutcomeView;
+use crate::record::outcome::{OutcomeRecord, OutcomeView};
 use crate::record::signal::COLUMNS;
 use crate::record::SignalRecord;
 use crate::timefmt::push_rfc3339_ns;
@@ -160,6 +160,42 @@ pub fn write_entry_json(entry: &EntryView<'_>, out: &mut String) {
     match entry {
         EntryView::Signal(s) => write_view_json(s, out),
         EntryView::Outcome(o) => write_outcome_json(o, out),
+    }
+}
+
+/// Serializes JSON text this module wrote as it is (with `serde_json`, without re-escaping).
+fn serialize_written<S: serde::Serializer>(text: String, s: S) -> Result<S::Ok, S::Error> {
+    use serde::Serialize as _;
+    serde_json::value::RawValue::from_string(text)
+        .map_err(serde::ser::Error::custom)?
+        .serialize(s)
+}
+
+/// A record's JSON form is [`write_record_json`]'s, so a page or an event that holds records
+/// serializes them exactly as exports write them.
+impl serde::Serialize for SignalRecord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut text = String::new();
+        write_record_json(self, &mut text);
+        serialize_written(text, s)
+    }
+}
+
+/// An entry's JSON form is [`write_entry_record_json`]'s.
+impl serde::Serialize for EntryRecord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut text = String::new();
+        write_entry_record_json(self, &mut text);
+        serialize_written(text, s)
+    }
+}
+
+/// An outcome's JSON form is [`write_outcome_json`]'s.
+impl serde::Serialize for OutcomeRecord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut text = String::new();
+        write_outcome_json(&self.as_view(), &mut text);
+        serialize_written(text, s)
     }
 }
 

@@ -105,6 +105,15 @@ macro_rules! wire_enum {
                 f.write_str(self.as_str())
             }
         }
+        /// Parses the lower-case name; the error names the value and every name allowed.
+        impl std::str::FromStr for $ty {
+            type Err = String;
+            fn from_str(name: &str) -> Result<Self, String> {
+                Self::parse(name).ok_or_else(|| {
+                    format!("{name:?} is not one of {}", Self::NAMES.join(", "))
+                })
+            }
+        }
     };
 }
 

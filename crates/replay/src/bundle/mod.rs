@@ -90,6 +90,22 @@ pub struct BundleSummary {
     pub manifest_sha256: String,
 }
 
+/// `{"out","signals","outcomes","first_seq","last_seq","manifest_sha256"}`: what
+/// `export-bundle` prints (the files and hashes are in the manifest itself).
+impl serde::Serialize for BundleSummary {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut o = s.serialize_struct("BundleSummary", 6)?;
+        o.serialize_field("out", &self.out.display().to_string())?;
+        o.serialize_field("signals", &self.signals)?;
+        o.serialize_field("outcomes", &self.outcomes)?;
+        o.serialize_field("first_seq", &self.first_seq)?;
+        o.serialize_field("last_seq", &self.last_seq)?;
+        o.serialize_field("manifest_sha256", &self.manifest_sha256)?;
+        o.end()
+    }
+}
+
 /// Writes a bundle of the signals of `catalog` meeting `filter` (its `from_ns`/`to_ns` are the
 /// window) into the new directory `out_dir`, which must not exist or be empty. `tool` names
 /// the writer in the manifest (e.g. `signal-ledger 0.1.0`); `progress` hears the entries

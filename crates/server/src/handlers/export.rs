@@ -26,11 +26,11 @@ use signal_ledger_replay::bundle::{
     export_bundle, MANIFEST, OUTCOMES_NDJSON, SHA256SUMS, SIGNALS_CSV, SIGNALS_NDJSON,
 };
 
-use crate::app::{AppState, Counters};
 use crate::error::ApiError;
 use crate::handlers::replay::replay_error;
 use crate::handlers::{blocking, params};
 use crate::params::{self as parse, ExportAs};
+use crate::state::{AppState, Counters};
 use crate::stream::ChannelWriter;
 
 /// Query parameters as decoded pairs (repeatable filters come once per value).

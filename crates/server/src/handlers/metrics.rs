@@ -9,56 +9,26 @@ use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use signal_ledger_engine::config::LedgerToml;
+use signal_ledger_engine::dir::CONFIG_FILE;
 use signal_ledger_engine::sink::Distribution;
-use signal_ledger_engine::timefmt::format_rfc3339_ns;
-use signal_ledger_engine::{SinkMetrics, Snapshot};
+use signal_ledger_engine::{LedgerStats, SinkMetrics, Snapshot};
 
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::handlers::blocking;
 use crate::json;
+use crate::state::AppState;
 
-/// The ledger as a snapshot sees it now.
-#[derive(Debug, Serialize)]
-pub struct LedgerCounts {
-    /// Entries held (signals and outcomes).
-    pub records: u64,
-    /// Segment files.
-    pub segments: u64,
-    /// Of which sealed.
-    pub sealed_segments: u64,
-    /// Bytes of all segments.
-    pub bytes: u64,
-    /// First seq held.
-    pub first_seq: u64,
-    /// Seq the next entry gets.
-    pub next_seq: u64,
-    /// Head seq.
-    pub head_seq: Option<u64>,
-    /// Head row hash.
-    pub head_hash: Option<String>,
-    /// Earliest signal timestamp.
-    pub first_timestamp: Option<String>,
-    /// Latest signal timestamp.
-    pub last_timestamp: Option<String>,
-}
-
-fn counts(dir: &std::path::Path) -> Result<LedgerCounts, ApiError> {
-    let s = Snapshot::open(dir)?;
-    let head = s.head();
-    let range = s.timestamp_range();
-    Ok(LedgerCounts {
-        records: s.record_count(),
-        segments: s.segments().len() as u64,
-        sealed_segments: s.segments().iter().filter(|g| g.trailer.is_some()).count() as u64,
-        bytes: s.bytes_total(),
-        first_seq: s.first_seq(),
-        next_seq: s.next_seq(),
-        head_seq: head.map(|h| h.seq),
-        head_hash: head.map(|h| h.row_hash.to_hex()),
-        first_timestamp: range.map(|(min, _)| format_rfc3339_ns(min)),
-        last_timestamp: range.map(|(_, max)| format_rfc3339_ns(max)),
-    })
+/// The engine's `stats` of the ledger as a snapshot sees it now, with the settings of its
+/// `ledger.toml` and the shared sink's live metrics.
+fn ledger_stats(state: &AppState) -> Result<LedgerStats, ApiError> {
+    let snapshot = Snapshot::open(&state.dir)?;
+    let toml = LedgerToml::load(&state.dir.join(CONFIG_FILE))?;
+    Ok(LedgerStats::of(
+        &snapshot,
+        &toml,
+        Some(state.sink.metrics()),
+    ))
 }
 
 /// The server's own counters.
@@ -84,28 +54,23 @@ fn server_counts(state: &AppState) -> ServerCounts {
     }
 }
 
-/// What GET /v1/stats answers.
+/// What GET /v1/stats answers: the `stats` object and the server's counters.
 #[derive(Debug, Serialize)]
 pub struct StatsBody {
-    /// The ledger directory.
-    pub ledger: String,
-    /// The ledger's counts.
+    /// The ledger's figures, as `signal-ledger stats` prints them (the sink's metrics live).
     #[serde(flatten)]
-    pub counts: LedgerCounts,
-    /// The shared sink's metrics (as `stats` shows under "sink").
-    pub sink: SinkMetrics,
+    pub ledger: LedgerStats,
     /// The server's counters.
     pub server: ServerCounts,
 }
 
-/// Counts, segments, head, the sink's metrics and the server's counters, as JSON.
+/// Counts, segments, head, settings, the check log, the sink's metrics and the server's
+/// counters, as JSON.
 pub async fn get_stats(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    let dir = state.dir.clone();
-    let counts = blocking(move || counts(&dir)).await?;
+    let shared = Arc::clone(&state);
+    let ledger = blocking(move || ledger_stats(&shared)).await?;
     json::ok(&StatsBody {
-        ledger: state.dir.display().to_string(),
-        counts,
-        sink: state.sink.metrics(),
+        ledger,
         server: server_counts(&state),
     })
 }
@@ -132,7 +97,7 @@ fn summary(out: &mut String, name: &str, help: &str, d: &Distribution) {
 }
 
 /// The Prometheus text of `m`, `ledger` and `server`.
-pub fn prometheus(m: &SinkMetrics, ledger: &LedgerCounts, server: &ServerCounts) -> String {
+pub fn prometheus(m: &SinkMetrics, ledger: &LedgerStats, server: &ServerCounts) -> String {
     let mut out = String::new();
     let counters = [
         (
@@ -263,9 +228,10 @@ pub fn prometheus(m: &SinkMetrics, ledger: &LedgerCounts, server: &ServerCounts)
 
 /// The counters, gauges and latency percentiles in Prometheus text format (0.0.4).
 pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    let dir = state.dir.clone();
-    let ledger = blocking(move || counts(&dir)).await?;
-    let text = prometheus(&state.sink.metrics(), &ledger, &server_counts(&state));
+    let shared = Arc::clone(&state);
+    let ledger = blocking(move || ledger_stats(&shared)).await?;
+    let metrics = ledger.sink.clone().unwrap_or_else(|| state.sink.metrics());
+    let text = prometheus(&metrics, &ledger, &server_counts(&state));
     let mut response = (StatusCode::OK, text).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -15,11 +15,11 @@ use signal_ledger_engine::ledger::{now_ns, OutcomeReceipt};
 use signal_ledger_engine::record::Outcome;
 use signal_ledger_engine::sink::{OutcomePersistError, OutcomeRecordError};
 
-use crate::app::{AppState, Counters};
 use crate::error::ApiError;
 use crate::handlers::blocking;
 use crate::handlers::body::{body_kind, refusal, utf8, within_limit, Body};
 use crate::json;
+use crate::state::{AppState, Counters};
 
 /// What a recorded request answers (the fields `signal-ledger outcome` prints).
 #[derive(Debug, Serialize)]

@@ -9,25 +9,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
-use serde_json::value::RawValue;
-use signal_ledger_query::Catalog;
+use signal_ledger_query::{AggregateRow, Catalog};
 
-use crate::app::{AppState, Counters};
 use crate::error::ApiError;
 use crate::handlers::{blocking, params};
+use crate::state::{AppState, Counters};
 use crate::{json, params as parse};
 
 /// Query parameters as decoded pairs (repeatable filters come once per value).
 type Pairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
-
-/// One page of GET /v1/signals.
-#[derive(Debug, Serialize)]
-pub struct PageBody {
-    /// The records, in the query's order, as `query --format json` prints them.
-    pub records: Vec<Box<RawValue>>,
-    /// Pass as `cursor` for the next page; null on the last.
-    pub next_cursor: Option<String>,
-}
 
 /// Signals matching every filter, a page at a time (`signal-ledger query`).
 pub async fn get_signals(
@@ -38,19 +28,14 @@ pub async fn get_signals(
     Counters::bump(&state.counters.queries);
     let dir = state.dir.clone();
     let page = blocking(move || Ok(Catalog::open(&dir)?.query(&query)?)).await?;
-    json::ok(&PageBody {
-        records: json::records(&page.records)?,
-        next_cursor: page.next_cursor.map(|c| c.encode()),
-    })
+    json::ok(&page)
 }
 
-/// What GET /v1/aggregate answers.
+/// What GET /v1/aggregate answers: the `aggregate` lines as one array.
 #[derive(Debug, Serialize)]
 pub struct GroupsBody {
-    /// One object per group, as
-    /// [`AggregateRow::to_json`](signal_ledger_query::AggregateRow::to_json) writes it (the
-    /// `aggregate` lines; non-finite numbers are null).
-    pub groups: Vec<Box<RawValue>>,
+    /// One object per group (non-finite numbers are null).
+    pub groups: Vec<AggregateRow>,
 }
 
 /// Count, conviction min/max/avg and acted-upon rate per group (`signal-ledger aggregate`), as
@@ -62,11 +47,7 @@ pub async fn get_aggregate(
     let (filter, group) = parse::aggregate(params(query)?)?;
     Counters::bump(&state.counters.queries);
     let dir = state.dir.clone();
-    let rows = blocking(move || Ok(Catalog::open(&dir)?.aggregate(&filter, group)?)).await?;
-    let groups = rows
-        .iter()
-        .map(|r| json::raw(r.to_json()))
-        .collect::<Result<_, _>>()?;
+    let groups = blocking(move || Ok(Catalog::open(&dir)?.aggregate(&filter, group)?)).await?;
     json::ok(&GroupsBody { groups })
 }
 

@@ -21,10 +21,10 @@ use signal_ledger_replay::{
 };
 use tokio::sync::mpsc;
 
-use crate::app::{AppState, Counters};
 use crate::error::ApiError;
 use crate::handlers::{blocking, params};
 use crate::params as parse;
+use crate::state::{AppState, Counters};
 use crate::stream::ChannelStream;
 
 /// Query parameters as decoded pairs (repeatable filters come once per value).

@@ -13,11 +13,11 @@ use signal_ledger_engine::input::{parse_ndjson, parse_signal_line_numbered};
 use signal_ledger_engine::sink::{PersistError, RecordError};
 use signal_ledger_engine::{Durable, Signal};
 
-use crate::app::{AppState, Counters};
 use crate::error::ApiError;
 use crate::handlers::blocking;
 use crate::handlers::body::{body_kind, refusal, utf8, within_limit, Body};
 use crate::json;
+use crate::state::{AppState, Counters};
 
 /// What a recorded request answers.
 #[derive(Debug, Serialize)]
