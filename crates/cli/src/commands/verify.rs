@@ -28,7 +28,7 @@ pub struct Verdict {
 
 impl Verdict {
     /// The failure to report: verify's first, else the check log's, else the digest check's
-    /// (the order of FORMAT.md, "Verifying a ledger", then "Head digests").
+    /// (the order of FORMAT.md, "Where failures are reported").
     pub fn first_failure(&self) -> Option<&Corruption> {
         self.report
             .first_failure
