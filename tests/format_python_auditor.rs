@@ -583,8 +583,9 @@ fn a_malformed_outcome_is_refused_by_verify_and_the_auditor() {
 
 #[test]
 fn an_outcome_naming_another_signal_is_refused_at_the_outcome() {
-    // FORMAT.md, "Verifying a ledger", step 4: the entry at signal_seq must be a signal with the
-    // outcome's signal_id; a failure is reported at the outcome's frame with the outcome's seq.
+    // PROCEDURES.md, "Verifying a ledger", step 4: the entry at signal_seq must be a signal with
+    // the outcome's signal_id; a failure is reported at the outcome's frame with the outcome's
+    // seq.
     // `acted` (seq 3) names seq 1 "sig-0002"; `dismissed` (seq 4) names seq 0 "sig-0001".
     if !have_python() {
         return;
@@ -827,7 +828,8 @@ fn a_digest_must_match_the_timestamp_too() {
 
 #[test]
 fn latency_of_extreme_timestamps_agrees() {
-    // FORMAT.md, "latency_ms": the exact ns difference (beyond i64, and beyond 2^53) rounded once.
+    // FORMAT.md, "Signal entry", latency_ms: the exact ns difference (beyond i64, and beyond 2^53)
+    // rounded once.
     if !have_python() {
         return;
     }
@@ -1082,8 +1084,8 @@ fn engine_ledger_with_outcomes_is_intact_for_both() {
 }
 
 // ------------------------------------------------------------------------------------------------
-// The check log and retention (FORMAT.md, "Check log", "Retention", "Verifying a ledger" steps 2
-// and 5, "Digests of removed entries").
+// The check log and retention (FORMAT.md, "Check log", "Retention"; PROCEDURES.md, "Verifying a
+// ledger" steps 2 and 5, "Digests of removed entries").
 // ------------------------------------------------------------------------------------------------
 
 /// Nanoseconds in a day.
@@ -1159,7 +1161,7 @@ fn engine_intact(dir: &Path, count: u64, head_seq: u64, head: &str) {
 /// Asserts that the auditor refuses `dir` for damage in `checks.log` at `offset` and check-log
 /// seq `seq` (None: its header) with a message containing `what`, that the engine reads the
 /// check log with the same damage, and that the engine finds the segments intact (the check log
-/// is not part of their chain; FORMAT.md, "Verifying a ledger", step 5).
+/// is not part of their chain; PROCEDURES.md, "Verifying a ledger", step 5).
 fn both_refuse_check_log_at(dir: &Path, offset: usize, seq: Option<u64>, what: &str) -> Corruption {
     let (code, out) = audit(dir, &[]);
     assert_eq!(code, 1, "{out}");
@@ -1849,7 +1851,7 @@ fn segments_missing_from_a_pruned_ledger_and_edited_anchors_are_refused_by_both(
 
 #[test]
 fn a_digest_of_a_pruned_seq_is_refused_by_both_naming_its_anchor() {
-    // FORMAT.md, "Retention", "Digests of removed entries": the entry is gone, so the digest
+    // PROCEDURES.md, "Retention", "Digests of removed entries": the entry is gone, so the digest
     // cannot be checked; both say so, naming the anchor of the removed segment that held it,
     // and whether that anchor records the digest's row hash (it can when the digest's seq was
     // its segment's last). A digest of a held entry is still checked.

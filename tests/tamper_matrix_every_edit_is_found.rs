@@ -198,7 +198,7 @@ impl SealedMap {
     }
 
     /// The part byte `at` belongs to, and where damage to it must be reported: a header byte
-    /// at the header (offset 0) with the segment's first seq (FORMAT.md, "Verifying a ledger",
+    /// at the header (offset 0) with the segment's first seq (PROCEDURES.md, "Verifying a ledger",
     /// 3.2; the open's walk stops there), a trailer byte at the trailer's start with the
     /// segment's first seq (3.3: a trailer that does not decode leaves a segment that is not
     /// the last unsealed), any frame byte — length, CRC or body — at the frame's start with its
@@ -838,7 +838,7 @@ fn removing_the_newest_segments_is_found_against_an_earlier_digest() {
         }
         // What is left is a shorter chain, consistent in itself: verify alone cannot tell (its
         // report says what it proves: the chain from genesis to its head). Only a digest kept
-        // elsewhere can — FORMAT.md, "Head digests and verify --against".
+        // elsewhere can — PROCEDURES.md, "Head digests and verify --against".
         let snap = Snapshot::open(&dir).unwrap();
         let report = verify(&snap, VerifyOptions::default());
         assert!(report.is_intact(), "{label}: {:?}", report.first_failure);

@@ -3,13 +3,13 @@
 
 Written from docs/FORMAT.md alone (no engine code), with the Python 3 standard library only, so
 that an auditor can check a ledger without trusting the software that wrote it. It follows the
-document's "Verifying a ledger" algorithm: segment names and headers (format versions 1..=2,
-never decreasing from one segment to the next), how segments join, every frame's length and
-CRC32, the entry kinds each segment's version allows, every signal and outcome entry's layout
-rules, every seq, prev_hash and row hash, every outcome's link to its signal, every trailer
-(its timestamp range over signal entries only); the check log `checks.log` (its header, its own
-hash chain, the layouts of its integrity checks and retention anchors, a torn tail told from
-damage as in the active segment); where a ledger pruned by retention starts (the unbroken run
+"Verifying a ledger" algorithm of docs/PROCEDURES.md, which applies FORMAT.md's rules in order:
+segment names and headers (format versions 1..=2, never decreasing from one segment to the
+next), how segments join, every frame's length and CRC32, the entry kinds each segment's
+version allows, every signal and outcome entry's layout rules, every seq, prev_hash and row
+hash, every outcome's link to its signal, every trailer (its timestamp range over signal entries
+only); the check log `checks.log` (its header, its own hash chain, the layouts of its integrity
+checks and retention anchors, a torn tail told from damage as in the active segment); where a ledger pruned by retention starts (the unbroken run
 of retention anchors from seq 0 to the first held segment); and, with --against, a head digest
 (its seq, row_hash and timestamp; a digest of a seq removed by retention cannot be checked, and
 is refused naming the anchor of the segment that held it).
@@ -24,8 +24,8 @@ its signal always comes before it). Damage in the check log is reported only whe
 are intact, as `TAMPERED: checks.log byte <offset> seq <check-log seq, or - for its header>:
 check log: <what>`. Before the `intact:` line, a ledger with a check log gets a `check log:`
 line (its entries), and a pruned ledger a `retention:` line (what was removed and the anchors
-it starts from). A torn tail in the active segment or in the check log (FORMAT.md, "Opening and
-recovery", "Check log") is not part of the ledger: it is reported on a `note:` line and does not
+it starts from). A torn tail in the active segment or in the check log (FORMAT.md, "Recovery",
+"Check log") is not part of the ledger: it is reported on a `note:` line and does not
 fail verification unless --strict is given. Exit status 2 means the arguments or the directory
 could not be used at all.
 """
@@ -412,8 +412,8 @@ class Walk:
         self.signal_ids = []
         # The retention anchors the start position comes from (empty when it is seq 0).
         self.anchors_used = []
-        # The first broken outcome link (FORMAT.md, "Verifying a ledger", step 4). The walk goes
-        # on after it, so that damage at a lower seq (a trailer's) is still the one reported.
+        # The first broken outcome link (PROCEDURES.md, "Verifying a ledger", step 4). The walk
+        # goes on after it, so that damage at a lower seq (a trailer's) is still the one reported.
         self.link_failure = None
 
     def check_entry(self, name, offset, body, version):
@@ -458,7 +458,8 @@ class Walk:
         if link is not None and link[0] >= self.start_seq:
             # The entry at signal_seq (< seq, so already walked and intact) must be a signal
             # with the outcome's signal_id. A signal removed by retention (before start_seq) is
-            # not held, and its link cannot be checked (FORMAT.md, "Verifying a ledger", step 4).
+            # not held, and its link cannot be checked (PROCEDURES.md, "Verifying a ledger",
+            # step 4).
             signal_seq, signal_id = link
             held = self.signal_ids[signal_seq - self.start_seq]
             problem = None
@@ -488,7 +489,7 @@ def timestamp_range(ts_min, ts_max, ts):
 
 def walk_sealed(walk, name, data, header, trailer):
     """The `record_count` frames of a sealed segment, which must tile its record area exactly
-    (FORMAT.md, "Verifying a ledger", step 3.4)."""
+    (PROCEDURES.md, "Verifying a ledger", step 3.4)."""
     end = len(data) - TRAILER_LEN
     o = HEADER_LEN
     count, ts_min, ts_max = 0, I64_MAX, I64_MIN
@@ -762,7 +763,8 @@ def anchored_start(log, first_held):
 
 
 # ----------------------------------------------------------------------------------------------
-# The ledger (FORMAT.md, "Directory layout", "How segments join", "Verifying a ledger").
+# The ledger (FORMAT.md, "Directory layout", "How segments join"; PROCEDURES.md, "Verifying a
+# ledger").
 # ----------------------------------------------------------------------------------------------
 
 def verify_ledger(directory, want_seq=None):
@@ -780,8 +782,8 @@ def verify_ledger(directory, want_seq=None):
     first_held = int(names[0][:20])
     walk = Walk(want_seq)
     if first_held != 0:
-        # FORMAT.md, "Verifying a ledger", step 2, and "Retention": the anchors of the check log
-        # must run unbroken from seq 0 to the first held seq - 1.
+        # PROCEDURES.md, "Verifying a ledger", step 2; FORMAT.md, "Retention": the check log's
+        # anchors must run unbroken from seq 0 to the first held seq - 1.
         reached, seq, last_hash, used = anchored_start(log, first_held)
         if not reached:
             how = (f"the retention anchors in {CHECK_LOG_FILE} run unbroken from seq 0 to seq "
@@ -807,14 +809,14 @@ def verify_ledger(directory, want_seq=None):
         raise
     if walk.link_failure is not None:
         raise walk.link_failure
-    # FORMAT.md, "Verifying a ledger", step 5: after any damage in the segments.
+    # PROCEDURES.md, "Verifying a ledger", step 5: after any damage in the segments.
     if log.damage is not None:
         raise log.damage
     return walk, torn, log
 
 
 def walk_segments(directory, names, walk):
-    """Walks the segments `names` in order (FORMAT.md, "Verifying a ledger", step 3); returns
+    """Walks the segments `names` in order (PROCEDURES.md, "Verifying a ledger", step 3); returns
     the torn tail of the last one, if any."""
     torn = None
     version = None
@@ -847,7 +849,7 @@ def walk_segments(directory, names, walk):
 
 
 # ----------------------------------------------------------------------------------------------
-# Head digests (FORMAT.md, "Head digests and verify --against").
+# Head digests (FORMAT.md, "Head digests"; PROCEDURES.md, "Head digests and verify --against").
 # ----------------------------------------------------------------------------------------------
 
 RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
@@ -979,11 +981,12 @@ def plural(n, one, many):
 
 
 def check_digest(directory, walk, log, digest):
-    """FORMAT.md, "Head digests and verify --against", on a verified ledger; raises Tampered."""
+    """PROCEDURES.md, "Head digests and verify --against", on a verified ledger; raises
+    Tampered."""
     seq, row, ts_ns = digest
     ledger = os.path.basename(os.path.normpath(directory))
     if seq < walk.start_seq:
-        # FORMAT.md, "Retention", "Digests of removed entries": the entry is gone; name the
+        # PROCEDURES.md, "Retention", "Digests of removed entries": the entry is gone; name the
         # anchor of the removed segment that held it, and whether it records the digest's hash.
         a = next((a for a in log.anchors() if a["first_seq"] <= seq <= a["last_seq"]), None)
         if a is None:

@@ -1,6 +1,7 @@
 //! Reading a ledger directory's segments in order and checking how they join, without scanning
 //! sealed data: each sealed segment is checked by its header and trailer only, and the last,
-//! unsealed segment is walked frame by frame (FORMAT.md, "Opening a ledger").
+//! unsealed segment is walked frame by frame (FORMAT.md, "How segments join" and "Recovery";
+//! PROCEDURES.md, "Opening").
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;

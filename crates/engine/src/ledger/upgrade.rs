@@ -2,7 +2,7 @@
 //!
 //! Segment bytes are never rewritten: a reader of version N reads every version up to N, so an
 //! upgrade only makes sure new entries go into a segment of the current version and then
-//! records the version in `ledger.toml` (FORMAT.md, "Upgrading a ledger").
+//! records the version in `ledger.toml` (PROCEDURES.md, "Upgrading a ledger").
 
 use std::path::{Path, PathBuf};
 

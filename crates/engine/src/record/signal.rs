@@ -333,7 +333,7 @@ pub fn check_ticker(ticker: &str) -> Result<(), FieldError> {
 }
 
 impl Signal {
-    /// Checks every producer field against the rules in FORMAT.md ("Signal columns").
+    /// Checks every producer field against the rules in FORMAT.md ("Signal entry").
     pub fn validate(&self) -> Result<(), FieldError> {
         self.validate_except_payload_syntax()?;
         if serde_json::from_str::<serde::de::IgnoredAny>(&self.payload_json).is_err() {

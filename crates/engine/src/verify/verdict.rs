@@ -120,7 +120,7 @@ pub(crate) fn verify_as(
 
 impl Verdict {
     /// The failure to report: the entries' first, else the check log's, else the digest
-    /// check's (FORMAT.md's order of checks).
+    /// check's (FORMAT.md, "Where failures are reported").
     pub fn first_failure(&self) -> Option<&Corruption> {
         self.report
             .first_failure
