@@ -20,10 +20,24 @@ use signal_ledger_engine::index::{SegmentIndex, DICT_COLUMNS, TIME_BLOCK_LEN};
 use crate::catalog::Catalog;
 use crate::error::Result;
 use crate::filter::{Filter, RowFilter};
-use crate::search::{union_of, Hit, Order, OrderBy};
+use crate::order::{Order, OrderBy};
+use crate::planner::union_of;
 
 /// A position in a query's order: smaller is earlier (better).
 type Rank = (i128, i128);
+
+/// A matching row: its sort key and where it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Hit {
+    /// Its timestamp, ns, by the index.
+    pub timestamp_ns: i64,
+    /// Its seq.
+    pub seq: u64,
+    /// Its segment (index in the snapshot).
+    pub segment: usize,
+    /// Frame offset in the segment file.
+    pub offset: u32,
+}
 
 /// Where the walk starts and what it keeps.
 pub(crate) struct Bounds {
