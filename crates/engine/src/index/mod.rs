@@ -15,6 +15,7 @@
 
 mod build;
 mod columns;
+mod load;
 mod sidecar;
 
 pub use build::IndexBuilder;
@@ -22,6 +23,7 @@ pub use columns::{
     DictColumn, DictKey, OutcomeRow, SegmentIndex, DICT_COLUMNS, NO_VALUE, ROW_OUTCOME, ROW_SIGNAL,
     TIME_BLOCK_LEN,
 };
+pub use load::{load_or_rebuild, SegmentSource};
 pub(crate) use sidecar::SidecarHeader;
 pub use sidecar::{sidecar_path, INDEX_MAGIC, INDEX_VERSION, SIDECAR_EXTENSION};
 
