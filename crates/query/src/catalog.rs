@@ -17,7 +17,7 @@ use crate::outcomes::{Outcomes, SegmentOutcomes};
 /// loaded the first time a query needs it: a query that can answer from the newest segments
 /// (a page of newest-first results, say) never decodes the others' indexes, so what a process
 /// pays to answer it grows little with the ledger. Each index has the latest outcome of every
-/// signal applied to its `acted_upon` and `has_execution` columns ([`crate::outcomes`]).
+/// signal applied to its `acted_upon` and `has_execution` columns ([`Outcomes`]).
 #[derive(Debug)]
 pub struct Catalog {
     snapshot: Snapshot,
