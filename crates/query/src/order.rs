@@ -29,3 +29,14 @@ impl std::fmt::Display for Order {
         write!(f, "{by} {}", if self.descending { "desc" } else { "asc" })
     }
 }
+
+impl Order {
+    /// The sort key of a row with this timestamp and seq: (timestamp, seq) by timestamp,
+    /// (0, seq) by seq; larger keys come later in an ascending order.
+    pub(crate) fn key(self, timestamp_ns: i64, seq: u64) -> (i64, u64) {
+        match self.by {
+            OrderBy::Timestamp => (timestamp_ns, seq),
+            OrderBy::Seq => (0, seq),
+        }
+    }
+}

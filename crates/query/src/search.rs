@@ -74,10 +74,9 @@ impl Catalog {
             horizon: query
                 .cursor
                 .map_or(self.snapshot().next_seq(), |c| c.horizon),
-            after: query.cursor.map(|c| match query.order.by {
-                OrderBy::Timestamp => (c.last_timestamp_ns, c.last_seq),
-                OrderBy::Seq => (0, c.last_seq),
-            }),
+            after: query
+                .cursor
+                .map(|c| query.order.key(c.last_timestamp_ns, c.last_seq)),
         };
         // A margin over the page for rows the re-check drops (only a lying index makes any).
         // (No more than the snapshot holds, whatever limit was asked for.)
@@ -99,10 +98,7 @@ impl Catalog {
 
     /// Every row meeting the query's filter (by the index) within `bounds`, in its order.
     fn all_hits(&self, query: &Query, bounds: &Bounds) -> Result<Vec<Hit>> {
-        let key = |h: &Hit| match query.order.by {
-            OrderBy::Timestamp => (h.timestamp_ns, h.seq),
-            OrderBy::Seq => (0, h.seq),
-        };
+        let key = |h: &Hit| query.order.key(h.timestamp_ns, h.seq);
         let mut hits = Vec::new();
         for (segment, index) in self.indexes()?.into_iter().enumerate() {
             for row in matching_rows(&query.filter, index) {
@@ -166,10 +162,7 @@ impl Catalog {
         let next_cursor = last.filter(|_| more).map(|h| Cursor {
             order: query.order,
             horizon,
-            last_timestamp_ns: match query.order.by {
-                OrderBy::Timestamp => h.timestamp_ns,
-                OrderBy::Seq => 0,
-            },
+            last_timestamp_ns: query.order.key(h.timestamp_ns, h.seq).0,
             last_seq: h.seq,
         });
         Ok(Page {

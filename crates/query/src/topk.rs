@@ -129,10 +129,8 @@ struct Visit {
 impl Order {
     /// The rank of a row with this timestamp and seq.
     fn rank(self, timestamp_ns: i64, seq: u64) -> Rank {
-        let key = match self.by {
-            OrderBy::Timestamp => (i128::from(timestamp_ns), i128::from(seq)),
-            OrderBy::Seq => (0, i128::from(seq)),
-        };
+        let (first, second) = self.key(timestamp_ns, seq);
+        let key = (i128::from(first), i128::from(second));
         if self.descending {
             (-key.0, -key.1)
         } else {
