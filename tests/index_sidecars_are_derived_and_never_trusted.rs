@@ -9,9 +9,10 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use signal_ledger::engine::index::{
-    id_hash, read_sidecar, sidecar_path, write_sidecar, DictKey, SegmentIndex, DICT_COLUMNS,
-    NO_VALUE, TIME_BLOCK_LEN,
+    id_hash, load_or_rebuild, read_sidecar, sidecar_path, write_sidecar, DictKey, SegmentIndex,
+    SegmentSource, DICT_COLUMNS, NO_VALUE, TIME_BLOCK_LEN,
 };
+use signal_ledger::engine::snapshot::SnapshotSegment;
 use signal_ledger::engine::{SignalRecord, Snapshot};
 use support::*;
 
@@ -193,6 +194,74 @@ fn sidecars_are_used_when_sound_and_rebuilt_otherwise() {
     }
     std::fs::remove_file(&side).unwrap();
     assert_eq!(snap.segment_index(sealed[0]).unwrap(), built[0]);
+}
+
+/// What `load_or_rebuild` is told of a snapshot's segment.
+fn source(seg: &SnapshotSegment) -> SegmentSource<'_> {
+    SegmentSource {
+        path: &seg.path,
+        bytes: &seg.bytes,
+        first_seq: seg.first_seq(),
+        records_end: seg.records_end,
+        prev_hash: seg.header.prev_hash,
+        entry_count: seg.record_count,
+        sealed_last_row_hash: seg.trailer.as_ref().map(|t| t.last_row_hash),
+    }
+}
+
+#[test]
+fn load_or_rebuild_keeps_a_sealed_segments_built_index_as_its_sidecar() {
+    let (_tmp, path, _) = build_ledger(3_000, 500, small_segments(256 * 1024));
+    let snap = Snapshot::open(&path).unwrap();
+    let (active, sealed) = snap.segments().split_last().unwrap();
+    assert!(!sealed.is_empty());
+    let seg = &sealed[0];
+    let side = sidecar_path(&seg.path);
+    let truth = snap.segment_index(0).unwrap();
+    // Missing: built, and written as the sidecar, which reads back sound.
+    assert!(!side.exists());
+    assert_eq!(load_or_rebuild(&source(seg)).unwrap(), truth);
+    let t = seg.trailer.as_ref().unwrap();
+    let read = read_sidecar(
+        &seg.path,
+        seg.first_seq(),
+        seg.records_end as u64,
+        t.last_row_hash,
+    );
+    assert_eq!(read.as_ref(), Some(&truth));
+    // Sound: read as it is, not written again (a write renames a new file into place).
+    let inode = |p: &std::path::Path| {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(p).unwrap().ino()
+    };
+    let written = inode(&side);
+    assert_eq!(load_or_rebuild(&source(seg)).unwrap(), truth);
+    assert_eq!(inode(&side), written, "a sound sidecar is not rewritten");
+    // Damaged: rebuilt identical, and the sidecar written again, sound.
+    flip_byte(&side, 40, 0x10);
+    assert!(read_sidecar(
+        &seg.path,
+        seg.first_seq(),
+        seg.records_end as u64,
+        t.last_row_hash
+    )
+    .is_none());
+    assert_eq!(load_or_rebuild(&source(seg)).unwrap(), truth);
+    assert_ne!(inode(&side), written, "a damaged sidecar is replaced");
+    let read = read_sidecar(
+        &seg.path,
+        seg.first_seq(),
+        seg.records_end as u64,
+        t.last_row_hash,
+    );
+    assert_eq!(read.as_ref(), Some(&truth));
+    // The active segment's index is built in memory, never written.
+    let last = snap.segments().len() - 1;
+    assert_eq!(
+        load_or_rebuild(&source(active)).unwrap(),
+        snap.segment_index(last).unwrap()
+    );
+    assert!(!sidecar_path(&active.path).exists());
 }
 
 #[test]

@@ -10,7 +10,7 @@ use signal_ledger_engine::{Direction, SignalType};
 use crate::catalog::Catalog;
 use crate::error::Result;
 use crate::filter::Filter;
-use crate::search::for_each_matching_row;
+use crate::planner::for_each_matching_row;
 
 /// How rows are grouped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use parking_lot::Mutex;
 use rayon::prelude::*;
-use signal_ledger_engine::index::{read_sidecar_outcome_rows, write_sidecar, SegmentIndex};
+use signal_ledger_engine::index::{self, read_sidecar_outcome_rows, SegmentIndex, SegmentSource};
 use signal_ledger_engine::{LedgerError, Snapshot};
 
 use crate::error::{QueryError, Result};
@@ -17,7 +17,7 @@ use crate::outcomes::{Outcomes, SegmentOutcomes};
 /// loaded the first time a query needs it: a query that can answer from the newest segments
 /// (a page of newest-first results, say) never decodes the others' indexes, so what a process
 /// pays to answer it grows little with the ledger. Each index has the latest outcome of every
-/// signal applied to its `acted_upon` and `has_execution` columns ([`crate::outcomes`]).
+/// signal applied to its `acted_upon` and `has_execution` columns ([`Outcomes`]).
 #[derive(Debug)]
 pub struct Catalog {
     snapshot: Snapshot,
@@ -69,8 +69,8 @@ impl Catalog {
 
     /// The index of segment `i` (in [`Snapshot::segments`] order), with outcomes applied: a
     /// sealed segment's sidecar when it is sound, else built from the segment — and then
-    /// written as its sidecar for the next reader (best effort: a read-only directory just
-    /// means no sidecar). The active segment's index is built in memory.
+    /// written by the engine as its sidecar for the next reader (best effort: a read-only
+    /// directory just means no sidecar). The active segment's index is built in memory.
     pub fn index(&self, i: usize) -> Result<&SegmentIndex> {
         let Some(slot) = self.indexes.get(i) else {
             return Err(QueryError::Ledger(LedgerError::NotFound(format!(
@@ -186,19 +186,22 @@ impl Catalog {
         Ok((i, first_seq, rows))
     }
 
-    /// Segment `i`'s index as stored or built (no outcomes applied); a sealed segment's built
-    /// index is written as its sidecar.
+    /// Segment `i`'s index as stored or built (no outcomes applied); the engine keeps a sealed
+    /// segment's built index as its sidecar ([`index::load_or_rebuild`]).
     fn load_index(&self, i: usize) -> Result<SegmentIndex> {
-        let (index, from_sidecar) = self.snapshot.segment_index_from(i)?;
-        let sealed = self
-            .snapshot
-            .segments()
-            .get(i)
-            .filter(|s| s.trailer.is_some());
-        if let (Some(segment), false) = (sealed, from_sidecar) {
-            // Derived data: failing to keep it costs the next reader a rebuild, nothing more.
-            let _ = write_sidecar(&segment.path, &index);
-        }
-        Ok(index)
+        let Some(segment) = self.snapshot.segments().get(i) else {
+            return Err(QueryError::Ledger(LedgerError::NotFound(format!(
+                "segment {i} of the snapshot"
+            ))));
+        };
+        Ok(index::load_or_rebuild(&SegmentSource {
+            path: &segment.path,
+            bytes: &segment.bytes,
+            first_seq: segment.first_seq(),
+            records_end: segment.records_end,
+            prev_hash: segment.header.prev_hash,
+            entry_count: segment.record_count,
+            sealed_last_row_hash: segment.trailer.as_ref().map(|t| t.last_row_hash),
+        })?)
     }
 }

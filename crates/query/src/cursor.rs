@@ -6,7 +6,7 @@
 //! appended since are found by starting over.
 
 use crate::error::QueryError;
-use crate::search::{Order, OrderBy};
+use crate::order::{Order, OrderBy};
 
 /// Where the next page starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

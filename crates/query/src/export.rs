@@ -14,7 +14,7 @@ use crate::catalog::Catalog;
 use crate::csv_row::{push_csv_header, push_csv_row};
 use crate::error::Result;
 use crate::filter::Filter;
-use crate::search::matching_rows;
+use crate::planner::matching_rows;
 
 /// An export's format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

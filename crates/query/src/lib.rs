@@ -13,6 +13,12 @@
 //!
 //! Every record returned is decoded and re-checked against the filter: the indexes are derived
 //! data and never trusted for what a query returns (counts and aggregates use them as they are).
+//!
+//! The files, from the operations down: `search`, `aggregate`, `export` and `lineage` (each an
+//! operation on the catalog); `topk` (the best rows of an order without looking at every one)
+//! and `signal_outcomes` (a signal's outcomes through the catalog); `catalog` (snapshot,
+//! indexes, outcomes), `planner` (which rows of an index meet a filter) and `cursor`;
+//! `outcomes`, `order`, `filter`, `csv_row` and `error` at the bottom.
 #![forbid(unsafe_code)]
 
 mod aggregate;
@@ -24,9 +30,12 @@ mod export;
 mod filter;
 mod history;
 mod lineage;
+mod order;
 mod outcomes;
 mod params;
+mod planner;
 mod search;
+mod signal_outcomes;
 mod topk;
 
 pub use aggregate::{AggregateRow, GroupBy};
@@ -37,9 +46,10 @@ pub use export::{write_csv, ExportFormat, ExportOutput, ExportSummary};
 pub use filter::Filter;
 pub use history::WithOutcomes;
 pub use lineage::{Lineage, LineageLimits, LineageNode, Tree, LINEAGE_DEPTH_MAX};
+pub use order::{Order, OrderBy};
 pub use outcomes::{OutcomeLoc, Outcomes};
 pub use params::{
     Conviction, LineageDepth, LineageNodes, PageSize, Timestamp, LINEAGE_DEPTH_DEFAULT,
     LINEAGE_NODES_DEFAULT, LINEAGE_NODES_MAX, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX,
 };
-pub use search::{Order, OrderBy, Page, Query, SignalLoc};
+pub use search::{Page, Query, SignalLoc};

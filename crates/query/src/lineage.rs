@@ -9,10 +9,10 @@
 //! [`LineageNode::expanded_above`]) and stops at a depth and a node budget.
 
 use std::collections::HashSet;
-use std::fmt::Write as _;
 
+use serde::ser::{SerializeStruct, Serializer};
+use serde::Serialize;
 use signal_ledger_engine::index::SegmentIndex;
-use signal_ledger_engine::record::json::{push_json_str, write_record_json};
 use signal_ledger_engine::SignalRecord;
 
 use crate::catalog::Catalog;
@@ -79,62 +79,48 @@ pub struct Lineage {
 }
 
 impl Lineage {
-    /// The lineage as one JSON object on one line, the form `signal-ledger lineage --format
-    /// json` prints and GET /v1/lineage/{id} answers:
-    /// `{"signal": record, "ancestors": tree, "descendants": tree}`, a tree being
-    /// `{"node_count", "truncated", "nodes": [node]}` and a node
-    /// `{"signal_id", "found", "expanded_above", "record": record or null, "links": [node]}`
-    /// (links: parents among ancestors, children among descendants). Records are written by
-    /// [`write_record_json`].
+    /// The lineage as one JSON object on one line: its `Serialize` form.
     pub fn to_json(&self) -> String {
-        let mut out = String::from("{\"signal\":");
-        write_record_json(&self.signal, &mut out);
-        out.push_str(",\"ancestors\":");
-        self.ancestors.push_json(&mut out);
-        out.push_str(",\"descendants\":");
-        self.descendants.push_json(&mut out);
-        out.push('}');
-        out
+        serde_json::to_string(self).unwrap_or_default()
     }
 }
 
-impl Tree {
-    /// Appends `{"node_count", "truncated", "nodes"}`.
-    fn push_json(&self, out: &mut String) {
-        let _ = write!(
-            out,
-            "{{\"node_count\":{},\"truncated\":{},\"nodes\":",
-            self.node_count, self.truncated
-        );
-        push_nodes_json(&self.nodes, out);
-        out.push('}');
+/// `{"signal": record, "ancestors": tree, "descendants": tree}`: the form `signal-ledger
+/// lineage --format json` prints and GET /v1/lineage/{id} answers. A tree is
+/// `{"node_count", "truncated", "nodes": [node]}` and a node `{"signal_id", "found",
+/// "expanded_above", "record": record or null, "links": [node]}` (links: parents among
+/// ancestors, children among descendants). Records are in their JSON form (the export's).
+impl Serialize for Lineage {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut o = s.serialize_struct("Lineage", 3)?;
+        o.serialize_field("signal", &self.signal)?;
+        o.serialize_field("ancestors", &self.ancestors)?;
+        o.serialize_field("descendants", &self.descendants)?;
+        o.end()
     }
 }
 
-/// Appends `nodes` as a JSON array, each with its links (at most [`LINEAGE_DEPTH_MAX`] deep).
-fn push_nodes_json(nodes: &[LineageNode], out: &mut String) {
-    out.push('[');
-    for (i, node) in nodes.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str("{\"signal_id\":");
-        push_json_str(out, &node.signal_id);
-        let _ = write!(
-            out,
-            ",\"found\":{},\"expanded_above\":{},\"record\":",
-            node.record.is_some(),
-            node.expanded_above
-        );
-        match &node.record {
-            Some(record) => write_record_json(record, out),
-            None => out.push_str("null"),
-        }
-        out.push_str(",\"links\":");
-        push_nodes_json(&node.links, out);
-        out.push('}');
+impl Serialize for Tree {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut o = s.serialize_struct("Tree", 3)?;
+        o.serialize_field("node_count", &self.node_count)?;
+        o.serialize_field("truncated", &self.truncated)?;
+        o.serialize_field("nodes", &self.nodes)?;
+        o.end()
     }
-    out.push(']');
+}
+
+/// A node and its links, at most [`LINEAGE_DEPTH_MAX`] deep.
+impl Serialize for LineageNode {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut o = s.serialize_struct("LineageNode", 5)?;
+        o.serialize_field("signal_id", &self.signal_id)?;
+        o.serialize_field("found", &self.record.is_some())?;
+        o.serialize_field("expanded_above", &self.expanded_above)?;
+        o.serialize_field("record", &self.record)?;
+        o.serialize_field("links", &self.links)?;
+        o.end()
+    }
 }
 
 /// Which way a tree grows.
@@ -438,9 +424,7 @@ mod tests {
     }
 
     fn record_value(record: &SignalRecord) -> serde_json::Value {
-        let mut text = String::new();
-        write_record_json(record, &mut text);
-        serde_json::from_str(&text).unwrap()
+        serde_json::to_value(record).unwrap()
     }
 
     fn keys(v: &serde_json::Value) -> Vec<&str> {

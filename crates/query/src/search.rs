@@ -1,45 +1,18 @@
-//! Filtered retrieval: the planner (the most selective index per segment), ordering, limits and
-//! keyset pagination. Every record returned is decoded and checked against the filter and its
-//! place in the order, so an index can only make a query miss rows, never return a wrong one
-//! or one out of order.
+//! Filtered retrieval ([`Catalog::query`]): a page of records in an order, with limits and
+//! keyset pagination, from the rows the top-k walk ([`crate::topk`]) or the planner
+//! ([`crate::planner`]) finds; also counts and the signal locations replay walks. Every record
+//! returned is decoded and checked against the filter and its place in the order, so an index
+//! can only make a query miss rows, never return a wrong one or one out of order.
 
-use signal_ledger_engine::index::{DictKey, SegmentIndex, DICT_COLUMNS};
 use signal_ledger_engine::SignalRecord;
 
 use crate::catalog::Catalog;
 use crate::cursor::Cursor;
 use crate::error::{QueryError, Result};
-use crate::filter::{Filter, RowFilter};
-use crate::topk::Bounds;
-
-/// What records are sorted by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OrderBy {
-    /// The signal's own timestamp (then seq).
-    #[default]
-    Timestamp,
-    /// Ledger order.
-    Seq,
-}
-
-/// A sort order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Order {
-    /// The key.
-    pub by: OrderBy,
-    /// Largest first.
-    pub descending: bool,
-}
-
-impl std::fmt::Display for Order {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let by = match self.by {
-            OrderBy::Timestamp => "timestamp",
-            OrderBy::Seq => "seq",
-        };
-        write!(f, "{by} {}", if self.descending { "desc" } else { "asc" })
-    }
-}
+use crate::filter::Filter;
+use crate::order::{Order, OrderBy};
+use crate::planner::{for_each_matching_row, matching_rows};
+use crate::topk::{Bounds, Hit};
 
 /// A query: a filter, an order, a page size and where the page starts.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -78,110 +51,6 @@ pub struct SignalLoc {
     pub offset: u32,
 }
 
-/// A matching row: its sort key and where it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct Hit {
-    pub timestamp_ns: i64,
-    pub seq: u64,
-    pub segment: usize,
-    pub offset: u32,
-}
-
-/// The rows of `index` that meet `filter`, ascending, read through the most selective
-/// structure: the smallest union of posting lists among the filtered text columns, or the time
-/// blocks that meet the window, or every row.
-pub(crate) fn matching_rows(filter: &Filter, index: &SegmentIndex) -> Vec<u32> {
-    let rows = RowFilter::new(filter, index);
-    if rows.impossible {
-        return Vec::new();
-    }
-    let mut best: Option<Vec<u32>> = None;
-    for key in DICT_COLUMNS {
-        let wanted = filter.dict_values(key);
-        if wanted.is_empty() {
-            continue;
-        }
-        let size: usize = wanted
-            .iter()
-            .map(|v| index.dict(key).rows_with(v).len())
-            .sum();
-        if best.as_ref().is_none_or(|b| size < b.len()) {
-            best = Some(union_of(index, key, wanted));
-        }
-    }
-    let window = filter.from_ns.is_some() || filter.to_ns.is_some();
-    if window {
-        let from = filter.from_ns.unwrap_or(i64::MIN);
-        let to = filter.to_ns.unwrap_or(i64::MAX);
-        let in_blocks: usize = index.blocks_meeting(from, to).map(|r| r.len()).sum();
-        if best.as_ref().is_none_or(|b| in_blocks < b.len()) {
-            best = Some(
-                index
-                    .blocks_meeting(from, to)
-                    .flatten()
-                    .map(|r| r as u32)
-                    .collect(),
-            );
-        }
-    }
-    let candidates = best.unwrap_or_else(|| (0..index.len() as u32).collect());
-    candidates
-        .into_iter()
-        .filter(|&r| rows.matches(r as usize))
-        .collect()
-}
-
-/// Calls `each` with every row of `index` that meets `filter`, ascending. A filter on the time
-/// window alone (or nothing) walks the time blocks, taking a block that lies inside the window
-/// whole without looking at its rows: the path of counts and aggregates over long windows.
-pub(crate) fn for_each_matching_row(
-    filter: &Filter,
-    index: &SegmentIndex,
-    mut each: impl FnMut(usize),
-) {
-    let window_only = Filter {
-        from_ns: filter.from_ns,
-        to_ns: filter.to_ns,
-        ..Filter::default()
-    } == *filter;
-    if !window_only {
-        for row in matching_rows(filter, index) {
-            each(row as usize);
-        }
-        return;
-    }
-    let from = filter.from_ns.unwrap_or(i64::MIN);
-    let to = filter.to_ns.unwrap_or(i64::MAX);
-    for (block, &(min, max)) in index.time_blocks.iter().enumerate() {
-        if max < from || min >= to {
-            continue;
-        }
-        let start = block * signal_ledger_engine::index::TIME_BLOCK_LEN;
-        let end = (start + signal_ledger_engine::index::TIME_BLOCK_LEN).min(index.len());
-        let inside = min >= from && max < to;
-        let timestamps = index.timestamps.get(start..end).unwrap_or_default();
-        for (row, &ts) in (start..end).zip(timestamps) {
-            if (inside || (from..to).contains(&ts)) && index.is_signal(row) {
-                each(row);
-            }
-        }
-    }
-}
-
-/// The rows having any of `values` in column `key`, ascending.
-pub(crate) fn union_of(index: &SegmentIndex, key: DictKey, values: &[String]) -> Vec<u32> {
-    let dict = index.dict(key);
-    let mut rows: Vec<u32> = values
-        .iter()
-        .flat_map(|v| dict.rows_with(v).iter().copied())
-        .collect();
-    if values.len() > 1 {
-        rows.sort_unstable();
-        rows.dedup();
-    }
-    rows
-}
-
 impl Catalog {
     /// Runs `query`: the page of matching records in its order, and a cursor if more follow.
     pub fn query(&self, query: &Query) -> Result<Page> {
@@ -208,10 +77,9 @@ impl Catalog {
             horizon: query
                 .cursor
                 .map_or(self.snapshot().next_seq(), |c| c.horizon),
-            after: query.cursor.map(|c| match query.order.by {
-                OrderBy::Timestamp => (c.last_timestamp_ns, c.last_seq),
-                OrderBy::Seq => (0, c.last_seq),
-            }),
+            after: query
+                .cursor
+                .map(|c| query.order.key(c.last_timestamp_ns, c.last_seq)),
         };
         // A margin over the page for rows the re-check drops (only a lying index makes any).
         // (No more than the snapshot holds, whatever limit was asked for.)
@@ -233,10 +101,7 @@ impl Catalog {
 
     /// Every row meeting the query's filter (by the index) within `bounds`, in its order.
     fn all_hits(&self, query: &Query, bounds: &Bounds) -> Result<Vec<Hit>> {
-        let key = |h: &Hit| match query.order.by {
-            OrderBy::Timestamp => (h.timestamp_ns, h.seq),
-            OrderBy::Seq => (0, h.seq),
-        };
+        let key = |h: &Hit| query.order.key(h.timestamp_ns, h.seq);
         let mut hits = Vec::new();
         for (segment, index) in self.indexes()?.into_iter().enumerate() {
             for row in matching_rows(&query.filter, index) {
@@ -300,10 +165,7 @@ impl Catalog {
         let next_cursor = last.filter(|_| more).map(|h| Cursor {
             order: query.order,
             horizon,
-            last_timestamp_ns: match query.order.by {
-                OrderBy::Timestamp => h.timestamp_ns,
-                OrderBy::Seq => 0,
-            },
+            last_timestamp_ns: query.order.key(h.timestamp_ns, h.seq).0,
             last_seq: h.seq,
         });
         Ok(Page {

@@ -20,10 +20,24 @@ use signal_ledger_engine::index::{SegmentIndex, DICT_COLUMNS, TIME_BLOCK_LEN};
 use crate::catalog::Catalog;
 use crate::error::Result;
 use crate::filter::{Filter, RowFilter};
-use crate::search::{union_of, Hit, Order, OrderBy};
+use crate::order::{Order, OrderBy};
+use crate::planner::union_of;
 
 /// A position in a query's order: smaller is earlier (better).
 type Rank = (i128, i128);
+
+/// A matching row: its sort key and where it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Hit {
+    /// Its timestamp, ns, by the index.
+    pub timestamp_ns: i64,
+    /// Its seq.
+    pub seq: u64,
+    /// Its segment (index in the snapshot).
+    pub segment: usize,
+    /// Frame offset in the segment file.
+    pub offset: u32,
+}
 
 /// Where the walk starts and what it keeps.
 pub(crate) struct Bounds {
@@ -115,10 +129,8 @@ struct Visit {
 impl Order {
     /// The rank of a row with this timestamp and seq.
     fn rank(self, timestamp_ns: i64, seq: u64) -> Rank {
-        let key = match self.by {
-            OrderBy::Timestamp => (i128::from(timestamp_ns), i128::from(seq)),
-            OrderBy::Seq => (0, i128::from(seq)),
-        };
+        let (first, second) = self.key(timestamp_ns, seq);
+        let key = (i128::from(first), i128::from(second));
         if self.descending {
             (-key.0, -key.1)
         } else {

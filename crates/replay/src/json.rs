@@ -9,7 +9,7 @@ use signal_ledger_engine::record::EntryView;
 
 use crate::event::Event;
 use crate::position::Position;
-use crate::replay::{PacingSummary, ReplaySummary};
+use crate::summary::{PacingSummary, ReplaySummary};
 
 /// The kind of `event`: `signal` or `outcome` (the SSE event name, the line's `event`).
 pub fn event_name(event: &Event<'_>) -> &'static str {

@@ -5,8 +5,9 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::order::ReplayOrder;
 use crate::position::Position;
-use crate::replay::{ReplayOrder, Start};
+use crate::start::Start;
 
 /// Longest `max_gap` accepted, in seconds: a day.
 pub const MAX_GAP_SECS_MAX: f64 = 86_400.0;

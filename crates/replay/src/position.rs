@@ -2,7 +2,7 @@
 //! restart.
 
 use crate::error::ReplayError;
-use crate::replay::ReplayOrder;
+use crate::order::{sort_key, ReplayOrder};
 
 /// The place of one event in a replay's order: a replay started after it delivers exactly the
 /// events that follow it in that order.
@@ -70,14 +70,6 @@ impl Position {
             time_ns: i64::from_le_bytes(eight(1)?),
             seq: u64::from_le_bytes(eight(9)?),
         })
-    }
-}
-
-/// The sort key of an event in `order`.
-pub(crate) fn sort_key(order: ReplayOrder, time_ns: i64, seq: u64) -> (i64, u64) {
-    match order {
-        ReplayOrder::Timestamp => (time_ns, seq),
-        ReplayOrder::Seq => (0, seq),
     }
 }
 

@@ -14,11 +14,8 @@ use std::collections::BinaryHeap;
 use signal_ledger_query::{Catalog, Filter, SignalLoc};
 
 use crate::error::Result;
-use crate::position::sort_key;
-use crate::replay::{misplaced, ReplayOrder};
-
-/// A sort key: (time, seq) in timestamp order, (0, seq) in seq order.
-pub(crate) type Key = (i64, u64);
+use crate::loc::{misplaced, Loc};
+use crate::order::{sort_key, Key, ReplayOrder};
 
 /// The least key a replay delivers: every event with a key at or after (or strictly after)
 /// this one.
@@ -36,20 +33,6 @@ impl Bound {
             key > self.key
         }
     }
-}
-
-/// Where an event is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Loc {
-    /// A signal, as its segment's index places it.
-    Signal(SignalLoc),
-    /// An outcome entry: its decision time, seq, segment and frame offset.
-    Outcome {
-        time_ns: i64,
-        seq: u64,
-        segment: usize,
-        offset: u32,
-    },
 }
 
 /// One segment in the merge: its matching signals sorted by key, and how many were taken.

@@ -42,7 +42,7 @@ pub fn run(global: &GlobalArgs, args: &DemoArgs) -> CliResult<u8> {
     output::println(&format!("signal-ledger demo in {}", dir.display()))?;
 
     let mut ledger = init::create(&dir, global)?;
-    output::println(&format!("1. init      {}", init::created_json(&dir)))?;
+    output::println(&format!("1. init      {}", init::created_json(&dir)?))?;
 
     let started = Instant::now();
     // What `generate --count N --seed S` writes.

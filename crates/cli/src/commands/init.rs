@@ -7,7 +7,7 @@ use signal_ledger_engine::{Ledger, PersistenceConfig};
 
 use crate::args::GlobalArgs;
 use crate::error::CliResult;
-use crate::output::{self, JsonObject};
+use crate::output;
 use crate::wiring;
 
 /// Creates the ledger in `dir` (the engine refuses an existing ledger or a non-empty directory).
@@ -16,17 +16,24 @@ pub fn create(dir: &Path, global: &GlobalArgs) -> CliResult<Ledger> {
     Ok(Ledger::create(dir, config)?)
 }
 
-/// `{"ledger":"<dir>","format_version":1}`.
-pub fn created_json(dir: &Path) -> String {
-    JsonObject::new()
-        .str("ledger", &output::path_text(dir))
-        .u64("format_version", u64::from(FORMAT_VERSION))
-        .finish()
+/// What `init` prints: `{"ledger":"<dir>","format_version":N}`.
+#[derive(serde::Serialize)]
+struct Created {
+    ledger: String,
+    format_version: u16,
+}
+
+/// The line `init` prints for the ledger created in `dir`.
+pub fn created_json(dir: &Path) -> CliResult<String> {
+    output::json(&Created {
+        ledger: output::path_text(dir),
+        format_version: FORMAT_VERSION,
+    })
 }
 
 /// Runs `init`.
 pub fn run(global: &GlobalArgs) -> CliResult<()> {
     let dir = wiring::ledger_dir(global)?;
     drop(create(dir, global)?);
-    output::println(&created_json(dir))
+    output::println(&created_json(dir)?)
 }

@@ -10,8 +10,15 @@ use signal_ledger_server::{Server, ServerOptions};
 
 use crate::args::{GlobalArgs, ServeArgs};
 use crate::error::{CliError, CliResult};
-use crate::output::{self, JsonObject};
+use crate::output;
 use crate::wiring;
+
+/// The line `serve` prints once bound.
+#[derive(serde::Serialize)]
+struct Listening {
+    listening: String,
+    dashboard: String,
+}
 
 /// Runs `serve`.
 pub fn run(global: &GlobalArgs, args: &ServeArgs) -> CliResult<()> {
@@ -42,12 +49,10 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> CliResult<()> {
         let stop = stop_signal()
             .map_err(|e| CliError::io("install a handler for", "SIGINT/SIGTERM", &e))?;
         let addr = server.local_addr();
-        output::println(
-            &JsonObject::new()
-                .str("listening", &addr.to_string())
-                .str("dashboard", &format!("http://{addr}/"))
-                .finish(),
-        )?;
+        output::println(&output::json(&Listening {
+            listening: addr.to_string(),
+            dashboard: format!("http://{addr}/"),
+        })?)?;
         server
             .serve(stop)
             .await

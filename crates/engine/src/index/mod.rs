@@ -6,7 +6,8 @@
 //! value, the min/max timestamp of every block of [`TIME_BLOCK_LEN`] entries (producers' clocks
 //! arrive out of order, so a block's range is what bounds it), and a sorted table of signal_id
 //! hashes. A sealed segment's index is kept in a sidecar file (`<segment>.idx`, layout in
-//! FORMAT.md, "Index sidecars"); the active segment's is built in memory.
+//! FORMAT.md, "Index sidecars"), written by the first reader that builds it
+//! ([`load_or_rebuild`]); the active segment's is built in memory.
 //!
 //! Indexes are never trusted for integrity: `verify` ignores them, a sidecar that is missing,
 //! damaged, of another version or for other bytes is rebuilt from the segment, and a query
@@ -15,6 +16,7 @@
 
 mod build;
 mod columns;
+mod load;
 mod sidecar;
 
 pub use build::IndexBuilder;
@@ -22,6 +24,7 @@ pub use columns::{
     DictColumn, DictKey, OutcomeRow, SegmentIndex, DICT_COLUMNS, NO_VALUE, ROW_OUTCOME, ROW_SIGNAL,
     TIME_BLOCK_LEN,
 };
+pub use load::{load_or_rebuild, SegmentSource};
 pub(crate) use sidecar::SidecarHeader;
 pub use sidecar::{sidecar_path, INDEX_MAGIC, INDEX_VERSION, SIDECAR_EXTENSION};
 
