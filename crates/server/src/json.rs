@@ -1,14 +1,10 @@
-//! JSON bodies: the response type, and the engine's own record JSON (the 22 columns, the same
-//! text the CLI prints, `payload_json` byte-exact) carried as raw JSON inside answers.
+//! JSON answers: a body of JSON text with its content type, and a value serialized as one.
+//! Every shape is its owner's `Serialize` (the engine's records, verdicts and stats, the query
+//! crate's pages); this module only carries them.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde_json::value::RawValue;
-use signal_ledger_engine::record::json::write_record_json;
-use signal_ledger_engine::SignalRecord;
-
-use crate::error::ApiError;
 
 /// A response of `status` whose body is the JSON text `body`.
 pub fn response(status: StatusCode, body: String) -> Response {
@@ -20,27 +16,14 @@ pub fn response(status: StatusCode, body: String) -> Response {
     response
 }
 
-/// A 200 response of `value` serialized.
-pub fn ok<T: Serialize>(value: &T) -> Result<Response, ApiError> {
-    let body = serde_json::to_string(value)
-        .map_err(|e| ApiError::Internal(format!("write the JSON answer: {e}")))?;
-    Ok(response(StatusCode::OK, body))
-}
-
-/// Raw JSON text as a value to embed (text the engine or `serde_json` wrote).
-pub fn raw(text: String) -> Result<Box<RawValue>, ApiError> {
-    RawValue::from_string(text)
-        .map_err(|e| ApiError::Internal(format!("internal error: invalid JSON written: {e}")))
-}
-
-/// `record` as the engine writes it (`write_record_json`), to embed in an answer.
-pub fn record(record: &SignalRecord) -> Result<Box<RawValue>, ApiError> {
-    let mut text = String::new();
-    write_record_json(record, &mut text);
-    raw(text)
-}
-
-/// `records` as a JSON array of [`record`]s.
-pub fn records(records: &[SignalRecord]) -> Result<Vec<Box<RawValue>>, ApiError> {
-    records.iter().map(record).collect()
+/// A 200 response of `value` serialized; a 500 `{"error": …}` in the unlikely case that it
+/// cannot be (a non-string map key, say).
+pub fn ok<T: Serialize>(value: &T) -> Response {
+    match serde_json::to_string(value) {
+        Ok(body) => response(StatusCode::OK, body),
+        Err(e) => response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            serde_json::json!({ "error": format!("write the JSON answer: {e}") }).to_string(),
+        ),
+    }
 }

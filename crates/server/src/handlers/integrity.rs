@@ -45,7 +45,7 @@ pub async fn post_verify(
         verify_ledger(&snapshot, &request, &|_| {}).map_err(|e| ApiError::Internal(e.to_string()))
     })
     .await?;
-    json::ok(&verdict)
+    Ok(json::ok(&verdict))
 }
 
 /// What GET /v1/checks answers.
@@ -78,7 +78,7 @@ pub async fn get_checks(
         })
     })
     .await?;
-    json::ok(&body)
+    Ok(json::ok(&body))
 }
 
 /// The head digest `{"seq","row_hash","timestamp"}` (`signal-ledger digest`); 404 when the
@@ -97,5 +97,5 @@ pub async fn get_digest(
         })
     })
     .await?;
-    json::ok(&digest)
+    Ok(json::ok(&digest))
 }

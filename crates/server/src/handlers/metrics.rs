@@ -69,10 +69,10 @@ pub struct StatsBody {
 pub async fn get_stats(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let shared = Arc::clone(&state);
     let ledger = blocking(move || ledger_stats(&shared)).await?;
-    json::ok(&StatsBody {
+    Ok(json::ok(&StatsBody {
         ledger,
         server: server_counts(&state),
-    })
+    }))
 }
 
 fn metric(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {

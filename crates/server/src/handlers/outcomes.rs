@@ -137,5 +137,5 @@ pub async fn post_outcomes(
     // The handle is a future: the request waits for the append's sync without holding a thread.
     let receipt = handle.await.map_err(|e| persist_error(e, &lines))?;
     Counters::bump(&state.counters.outcome_requests);
-    json::ok(&answer(&outcomes, receipt))
+    Ok(json::ok(&answer(&outcomes, receipt)))
 }

@@ -28,7 +28,7 @@ pub async fn get_signals(
     Counters::bump(&state.counters.queries);
     let dir = state.dir.clone();
     let page = blocking(move || Ok(Catalog::open(&dir)?.query(&query)?)).await?;
-    json::ok(&page)
+    Ok(json::ok(&page))
 }
 
 /// What GET /v1/aggregate answers: the `aggregate` lines as one array.
@@ -48,7 +48,7 @@ pub async fn get_aggregate(
     Counters::bump(&state.counters.queries);
     let dir = state.dir.clone();
     let groups = blocking(move || Ok(Catalog::open(&dir)?.aggregate(&filter, group)?)).await?;
-    json::ok(&GroupsBody { groups })
+    Ok(json::ok(&GroupsBody { groups }))
 }
 
 /// A signal's ancestors and descendants (`signal-ledger lineage`), as

@@ -104,11 +104,11 @@ pub async fn post_signals(
     // The handle is a future: the request waits for its group's sync without holding a thread.
     let durable: Vec<Durable> = handle.await.map_err(persist_error)?;
     Counters::bump(&state.counters.signal_requests);
-    json::ok(&Recorded {
+    Ok(json::ok(&Recorded {
         count: durable.len(),
         seqs: durable.iter().map(|d| d.seq).collect(),
         signal_ids: durable.iter().map(|d| d.signal_id.clone()).collect(),
         already_recorded: durable.iter().filter(|d| d.already_recorded).count(),
         last_row_hash: durable.last().map(|d| d.row_hash.to_hex()),
-    })
+    }))
 }
