@@ -218,17 +218,19 @@ fn load_or_rebuild_keeps_a_sealed_segments_built_index_as_its_sidecar() {
     let seg = &sealed[0];
     let side = sidecar_path(&seg.path);
     let truth = snap.segment_index(0).unwrap();
+    let t = seg.trailer.as_ref().unwrap();
+    let stored = || {
+        read_sidecar(
+            &seg.path,
+            seg.first_seq(),
+            seg.records_end as u64,
+            t.last_row_hash,
+        )
+    };
     // Missing: built, and written as the sidecar, which reads back sound.
     assert!(!side.exists());
     assert_eq!(load_or_rebuild(&source(seg)).unwrap(), truth);
-    let t = seg.trailer.as_ref().unwrap();
-    let read = read_sidecar(
-        &seg.path,
-        seg.first_seq(),
-        seg.records_end as u64,
-        t.last_row_hash,
-    );
-    assert_eq!(read.as_ref(), Some(&truth));
+    assert_eq!(stored().as_ref(), Some(&truth));
     // Sound: read as it is, not written again (a write renames a new file into place).
     let inode = |p: &std::path::Path| {
         use std::os::unix::fs::MetadataExt;
@@ -237,24 +239,12 @@ fn load_or_rebuild_keeps_a_sealed_segments_built_index_as_its_sidecar() {
     let written = inode(&side);
     assert_eq!(load_or_rebuild(&source(seg)).unwrap(), truth);
     assert_eq!(inode(&side), written, "a sound sidecar is not rewritten");
-    // Damaged: rebuilt identical, and the sidecar written again, sound.
+    // Damaged: refused, rebuilt identical, and the sidecar written again, sound.
     flip_byte(&side, 40, 0x10);
-    assert!(read_sidecar(
-        &seg.path,
-        seg.first_seq(),
-        seg.records_end as u64,
-        t.last_row_hash
-    )
-    .is_none());
+    assert!(stored().is_none());
     assert_eq!(load_or_rebuild(&source(seg)).unwrap(), truth);
     assert_ne!(inode(&side), written, "a damaged sidecar is replaced");
-    let read = read_sidecar(
-        &seg.path,
-        seg.first_seq(),
-        seg.records_end as u64,
-        t.last_row_hash,
-    );
-    assert_eq!(read.as_ref(), Some(&truth));
+    assert_eq!(stored().as_ref(), Some(&truth));
     // The active segment's index is built in memory, never written.
     let last = snap.segments().len() - 1;
     assert_eq!(
