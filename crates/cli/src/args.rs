@@ -44,7 +44,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "SIGNAL_LEDGER_DIR", value_name = "DIR")]
     pub ledger: Option<PathBuf>,
     /// Sync after each append: fdatasync (default), fsync or none.
-    #[arg(long, global = true, value_name = "MODE", value_parser = named::<Durability>(&["fdatasync", "fsync", "none"]))]
+    #[arg(long, global = true, value_name = "MODE", value_parser = named::<Durability>(&Durability::NAMES))]
     pub durability: Option<Durability>,
     /// Seal a segment and start the next one at this size, in bytes.
     #[arg(long, global = true, value_name = "N")]

@@ -21,8 +21,14 @@ pub enum Durability {
 }
 
 impl Durability {
-    /// Every mode, in the order of their names.
+    /// Every mode.
     pub const ALL: [Durability; 3] = [Durability::Fdatasync, Durability::Fsync, Durability::None];
+    /// Every mode's name, in the order of [`Durability::ALL`].
+    pub const NAMES: [&'static str; 3] = [
+        Durability::ALL[0].as_str(),
+        Durability::ALL[1].as_str(),
+        Durability::ALL[2].as_str(),
+    ];
 
     /// The mode's name in `ledger.toml`, the CLI and JSON: `fdatasync`, `fsync` or `none`.
     pub const fn as_str(self) -> &'static str {
@@ -50,7 +56,7 @@ impl std::str::FromStr for Durability {
 
     fn from_str(text: &str) -> std::result::Result<Durability, String> {
         Durability::parse(text)
-            .ok_or_else(|| format!("{text:?} is not one of fdatasync, fsync, none"))
+            .ok_or_else(|| format!("{text:?} is not one of {}", Durability::NAMES.join(", ")))
     }
 }
 
