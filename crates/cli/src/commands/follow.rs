@@ -17,9 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use signal_ledger_engine::input::{parse_ndjson_line, InputError};
-use signal_ledger_engine::sink::{
-    DurableHandle, PersistError, RecordError, SignalSink, SinkConfig,
-};
+use signal_ledger_engine::sink::{DurableHandle, NotQueued, PersistError, SignalSink, SinkConfig};
 use signal_ledger_engine::{Snapshot, ValidSignal};
 
 use crate::args::{GlobalArgs, IngestArgs};
@@ -277,13 +275,13 @@ fn record_waiting(
     };
     loop {
         match refused {
-            RecordError::Backpressure { .. } if stop.load(Ordering::Relaxed) => return Ok(None),
-            RecordError::Backpressure { mut signals, .. } => {
-                // Backpressure gives back exactly the one signal offered.
+            NotQueued::Backpressure { .. } if stop.load(Ordering::Relaxed) => return Ok(None),
+            NotQueued::Backpressure { mut signals, .. } => {
+                // Backpressure gives back exactly the one signal offered, still validated.
                 let Some(signal) = signals.pop() else {
                     return Err(CliError::new(format!("line {line_no}: not recorded")));
                 };
-                match sink.record(signal) {
+                match sink.record_valid(signal) {
                     Ok(handle) => return Ok(Some(handle)),
                     Err(e) => refused = e,
                 }

@@ -170,7 +170,7 @@ pub fn ingest_parsed(
         // Each line a unit of its own: a line whose signal_id is taken by a different signal
         // is rejected like an invalid one, and the rest appended, in one pass.
         let units: Vec<&[ValidSignal]> = signals.iter().map(std::slice::from_ref).collect();
-        ledger.append_valid_units(&units).map(|appended| {
+        ledger.append_units(&units).map(|appended| {
             for (_, error) in &appended.refused {
                 if let Some(rejection) = taken_rejection(error, &line_of, &signals) {
                     errors.push(rejection);

@@ -3,10 +3,10 @@
 use std::io::Read;
 
 use signal_ledger_engine::input::parse_outcomes_ndjson;
-use signal_ledger_engine::ledger::{now_ns, OutcomeReceipt};
 use signal_ledger_engine::record::json::push_json_str;
 use signal_ledger_engine::record::{Decision, Outcome};
 use signal_ledger_engine::timefmt::parse_rfc3339_ns;
+use signal_ledger_engine::{now_ns, OutcomeReceipt};
 use signal_ledger_engine::{Ledger, LedgerError};
 
 use crate::args::{GlobalArgs, OutcomeArgs};

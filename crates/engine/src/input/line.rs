@@ -13,7 +13,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde_json::value::RawValue;
 
 use super::{InputError, LineError};
-use crate::record::{Direction, Signal, SignalType};
+use crate::record::{Direction, Signal, SignalType, ValidSignal};
 use crate::timefmt::{parse_rfc3339_ns, quote};
 
 /// The fields a producer may set, in column order.
@@ -525,11 +525,12 @@ fn json_problem(e: &serde_json::Error) -> String {
     }
 }
 
-/// Parses one NDJSON line (one JSON object) into a validated [`Signal`].
+/// Parses one NDJSON line (one JSON object) into a validated signal: it is validated as it is
+/// parsed, and never again on its way to the ledger.
 ///
 /// The error names the field when one is at fault; invalid JSON outside any field's value has
 /// no field (`invalid JSON: expected value at column 12`).
-pub fn parse_signal_line(line: &str) -> Result<Signal, LineError> {
+pub fn parse_signal_line(line: &str) -> Result<ValidSignal, LineError> {
     let mut ctx = Ctx::default();
     let mut de = serde_json::Deserializer::from_str(line);
     let parsed = (&mut de)
@@ -543,11 +544,11 @@ pub fn parse_signal_line(line: &str) -> Result<Signal, LineError> {
     })?;
     // payload_json came from the JSON parser as a RawValue: valid JSON by construction.
     signal.validate_except_payload_syntax()?;
-    Ok(signal)
+    Ok(ValidSignal::checked(signal))
 }
 
 /// [`parse_signal_line`], with the error located at line `line_no` (1-based).
-pub fn parse_signal_line_numbered(line_no: u64, line: &str) -> Result<Signal, InputError> {
+pub fn parse_signal_line_numbered(line_no: u64, line: &str) -> Result<ValidSignal, InputError> {
     parse_signal_line(line).map_err(|e| e.at_line(line_no))
 }
 
@@ -608,7 +609,9 @@ mod tests {
     }
 
     fn ok(line: &str) -> Signal {
-        parse_signal_line(line).unwrap_or_else(|e| panic!("{line}: {e}"))
+        parse_signal_line(line)
+            .unwrap_or_else(|e| panic!("{line}: {e}"))
+            .into_signal()
     }
 
     /// The error as `field F: problem` (or the bare problem).
