@@ -77,7 +77,7 @@ pub fn run(global: &GlobalArgs, args: &IngestArgs) -> CliResult<()> {
             let mut on_reject = |e: &InputError| {
                 output::eprintln(&format!("warning: skipped {e}"));
                 if let Some(file) = rejects.as_mut() {
-                    let line = crate::commands::ingest::rejection_json(e) + "\n";
+                    let line = e.to_json() + "\n";
                     // A rejects file that cannot be written is reported once per line, not fatal.
                     if let Err(err) = file.write_all(line.as_bytes()) {
                         output::eprintln(&format!("warning: cannot write a rejected line: {err}"));
