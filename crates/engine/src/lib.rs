@@ -49,5 +49,5 @@ pub use snapshot::{Entries, EntryRef, Snapshot, SnapshotSegment, TornTail};
 pub use verify::{verify, verify_with_progress, VerifyOptions, VerifyReport};
 pub use writer::{
     AppendReceipt, Duplicate, Durable, ExpiredSegment, Ledger, OpenOptions, OutcomeReceipt,
-    RecordedOutcome, RecoveryReport, RetentionPlan, UnitsAppended, UpgradeReport, LOCK_GRACE,
+    RecordedOutcome, RecoveryReport, RetentionPlan, UnitsAppended, UpgradeReport,
 };

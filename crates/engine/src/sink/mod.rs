@@ -1,7 +1,10 @@
 //! `SignalSink`: the one write interface every producer calls, from any number of threads.
 //!
 //! Producers hand signals to [`SignalSink::record`], which validates them on the producer's own
-//! thread, queues them and returns at once with a [`DurableHandle`]. One background flusher
+//! thread, queues them and returns at once with a [`DurableHandle`]; signals validated already
+//! (a [`ValidSignal`] from the NDJSON parser) go to [`SignalSink::record_valid`] or
+//! [`SignalSink::record_valid_batch`] and are not validated again — a refusal gives them back
+//! still validated ([`NotQueued`]). One background flusher
 //! thread owns the [`Ledger`] and commits the queue in groups: a group is one append, so one
 //! write and one sync, however many producers it serves (group commit); a writer that fell
 //! behind commits several waiting groups in one append. A handle completes —

@@ -46,7 +46,6 @@ mod retention;
 mod roll;
 mod upgrade;
 
-pub use lock::LOCK_GRACE;
 pub use outcomes::{OutcomeReceipt, RecordedOutcome};
 pub use receipt::{AppendReceipt, Duplicate, Durable, UnitsAppended};
 pub use retention::{ExpiredSegment, RetentionPlan};
