@@ -180,7 +180,7 @@ impl Ledger {
     }
 
     /// The error a poisoned writer answers every append with.
-    pub(super) fn refuse_if_poisoned(&self) -> Result<()> {
+    fn refuse_if_poisoned(&self) -> Result<()> {
         match &self.poisoned {
             Some(poison) => Err(LedgerError::Poisoned(poison.why.clone())),
             None => Ok(()),

@@ -246,7 +246,7 @@ impl Ledger {
     /// ledger), then truncates the segment holding `seq` just before its frame. If the failed
     /// append sealed that segment, it was empty before (see [`Ledger::roll_ahead_of`]): it is
     /// replaced by a new empty file, never shrunk under readers that map it.
-    pub(super) fn cut_from(&self, seq: u64) -> Result<()> {
+    fn cut_from(&self, seq: u64) -> Result<()> {
         let segments: Vec<(u64, &Path)> = self
             .sealed
             .iter()

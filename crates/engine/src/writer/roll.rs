@@ -63,7 +63,7 @@ impl Ledger {
     }
 
     /// The segment to follow the active one, written under its temporary name.
-    pub(super) fn prepare_next_segment(&self) -> Result<PreparedSegment> {
+    fn prepare_next_segment(&self) -> Result<PreparedSegment> {
         let next_header = SegmentHeader {
             format_version: FORMAT_VERSION,
             first_seq: self.active.position.next_seq,
@@ -80,7 +80,7 @@ impl Ledger {
     /// Seals the active segment and puts `next` in place as the new active one. If putting it
     /// in place fails, the sealed segment is listed as sealed, so [`Ledger::roll_back`] can
     /// replace it.
-    pub(super) fn seal_and_start(&mut self, next: PreparedSegment) -> Result<()> {
+    fn seal_and_start(&mut self, next: PreparedSegment) -> Result<()> {
         let sealed = self.active.seal()?;
         debug_assert_eq!(sealed.trailer.last_seq + 1, self.active.position.next_seq);
         self.sealed.push(sealed);
