@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
 use signal_ledger::demo::load::{run_load_until, LoadConfig};
-use signal_ledger::engine::ledger::now_ns;
+use signal_ledger::engine::now_ns;
 use signal_ledger::engine::sink::{SignalSink, SinkConfig};
 use signal_ledger::engine::{Ledger, PersistenceConfig, Signal};
 

@@ -331,7 +331,8 @@ fn bytes_before_the_trailer_of_the_last_sealed_segment_are_refused() {
         let signal: Signal = parse_signal_line(
             r#"{"signal_id":"sig-smuggled","source_module":"m","ticker":"X","direction":"long","conviction":1,"signal_type":"entry","timestamp":"2026-01-05T14:31:00Z"}"#,
         )
-        .unwrap();
+        .unwrap()
+        .into_signal();
         let stamp = Stamp {
             seq: head.seq + 1,
             recorded_at_ns: signal.timestamp_ns,
@@ -852,7 +853,7 @@ fn latency_of_extreme_timestamps_agrees() {
         line("1970-01-01T00:00:00.000000001Z"),
         line("2001-02-03T04:05:06.789012345+09:30"),
     ];
-    let head = ledger.append(&signals).unwrap().head_hash;
+    let head = ledger.append_valid(&signals).unwrap().head_hash;
     drop(ledger);
     assert!(verify(&Snapshot::open(&dir).unwrap(), VerifyOptions::default()).is_intact());
     assert_eq!(audit(&dir, &[]), (0, intact_line(4, &head.to_hex())));

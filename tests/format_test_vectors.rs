@@ -161,7 +161,7 @@ fn engine_frame(signal: &Signal, stamp: &Stamp) -> (Vec<u8>, Hash) {
 fn generate() -> Vec<Generated> {
     let mut out: Vec<Generated> = Vec::new();
     for (i, source) in SOURCES.iter().enumerate() {
-        let signal = parse_signal_line(source.ndjson).unwrap();
+        let signal = parse_signal_line(source.ndjson).unwrap().into_signal();
         let stamp = Stamp {
             seq: i as u64,
             recorded_at_ns: signal.timestamp_ns + source.latency_ns,

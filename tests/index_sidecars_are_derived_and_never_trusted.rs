@@ -12,7 +12,7 @@ use signal_ledger::engine::index::{
     id_hash, load_or_rebuild, read_sidecar, sidecar_path, write_sidecar, DictKey, SegmentIndex,
     SegmentSource, DICT_COLUMNS, NO_VALUE, TIME_BLOCK_LEN,
 };
-use signal_ledger::engine::snapshot::SnapshotSegment;
+use signal_ledger::engine::SnapshotSegment;
 use signal_ledger::engine::{SignalRecord, Snapshot};
 use support::*;
 

@@ -31,12 +31,12 @@ use std::time::Instant;
 
 use query_support::{walk_pages, Mix};
 use sha2::{Digest as _, Sha256};
+use signal_ledger::engine::files::segment_path;
 use signal_ledger::engine::hash::ROW_HASH_DOMAIN;
 use signal_ledger::engine::index::{
     read_sidecar_outcome_rows, sidecar_path, write_sidecar, OutcomeRow, SegmentIndex,
 };
 use signal_ledger::engine::record::{Decision, Outcome};
-use signal_ledger::engine::segment::name::segment_path;
 use signal_ledger::engine::{
     verify, CorruptKind, Corruption, Digest, Ledger, LedgerError, Signal, Snapshot, VerifyOptions,
     VerifyReport,

@@ -15,7 +15,7 @@ use std::time::Duration;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, SamplingMode};
 use signal_ledger::demo::{write_ndjson_line, DemoConfig, DemoGenerator};
-use signal_ledger::engine::segment::name::SEGMENT_EXTENSION;
+use signal_ledger::engine::files::SEGMENT_EXTENSION;
 use signal_ledger::engine::{Ledger, PersistenceConfig, Signal, Snapshot};
 use tempfile::TempDir;
 

@@ -18,7 +18,6 @@
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
-use signal_ledger_engine::error::LedgerError;
 use signal_ledger_engine::hash::{row_hash, Hash, GENESIS_PREV_HASH};
 use signal_ledger_engine::input::{
     parse_ndjson, parse_ndjson_line, parse_ndjson_stream, parse_outcomes_ndjson, parse_signal_line,
@@ -35,6 +34,7 @@ use signal_ledger_engine::record::{
     EntryView, FrameAt, Outcome, OutcomeView, SignalView, Stamp,
 };
 use signal_ledger_engine::segment::{SegmentHeader, SegmentTrailer, HEADER_LEN, TRAILER_LEN};
+use signal_ledger_engine::LedgerError;
 use signal_ledger_engine::{
     verify, Ledger, Signal, Snapshot, ValidSignal, VerifyOptions, VerifyReport,
 };
@@ -420,8 +420,7 @@ fn appended_signal() -> ValidSignal {
          \"direction\":\"long\",\"conviction\":0.5,\"signal_type\":\"entry\",\
          \"timestamp\":\"2026-01-01T00:00:00Z\",\"payload_json\":{{\"k\":[1,2]}}}}"
     );
-    ValidSignal::new(parse_signal_line(&line).expect("the appended signal parses"))
-        .expect("the appended signal is valid")
+    parse_signal_line(&line).expect("the appended signal parses and is valid")
 }
 
 /// Segment files in a ledger directory, opened by a reader and the writer (recovery),

@@ -9,7 +9,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use signal_ledger::demo::{DemoConfig, DemoGenerator};
-use signal_ledger::engine::dir::list_segments;
+use signal_ledger::engine::files::list_segments;
 use signal_ledger::engine::{
     AppendReceipt, Corruption, Ledger, LedgerError, PersistenceConfig, Signal,
 };

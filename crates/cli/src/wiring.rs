@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use signal_ledger_engine::checklog::{CheckSchedule, CheckScheduler};
 use signal_ledger_engine::config::LedgerToml;
-use signal_ledger_engine::dir::CONFIG_FILE;
+use signal_ledger_engine::files::CONFIG_FILE;
 use signal_ledger_engine::{Ledger, LedgerError, OpenOptions, PersistenceConfig, Snapshot};
 
 use crate::args::GlobalArgs;

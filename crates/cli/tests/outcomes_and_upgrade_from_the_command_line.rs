@@ -421,6 +421,24 @@ fn an_outcome_file_is_one_atomic_batch_and_a_bad_line_refuses_it_whole() {
     assert!(line.ends_with("; nothing was appended"), "{line}");
     assert_eq!(stats(&dir), before);
 
+    // More bad lines are counted as `ingest` counts them, in the singular for one.
+    let two_bad = format!("{bad}{{\"signal_id\":\"{s7}\"}}\n");
+    std::fs::write(&bad_path, &two_bad).unwrap();
+    let out = on(&dir, &["outcome", "--file", bad_path.to_str().unwrap()]);
+    let line = refused(&out);
+    assert!(
+        line.ends_with(" (and 1 more invalid line); nothing was appended"),
+        "{line}"
+    );
+    std::fs::write(&bad_path, format!("{two_bad}{{\"signal_id\":\"{s7}\"}}\n")).unwrap();
+    let out = on(&dir, &["outcome", "--file", bad_path.to_str().unwrap()]);
+    let line = refused(&out);
+    assert!(
+        line.ends_with(" (and 2 more invalid lines); nothing was appended"),
+        "{line}"
+    );
+    assert_eq!(stats(&dir), before);
+
     // Where the parser does name the field.
     let cases = [
         (

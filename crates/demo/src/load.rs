@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use signal_ledger_engine::ledger::now_ns;
+use signal_ledger_engine::now_ns;
 use signal_ledger_engine::sink::{DurableHandle, RecordError, SignalSink};
 use signal_ledger_engine::Signal;
 

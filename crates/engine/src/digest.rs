@@ -7,8 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::checklog::{anchor_holding, read_check_log, CHECK_LOG_FILE};
+use crate::checklog::{anchor_holding, read_check_log};
 use crate::error::{CorruptKind, Corruption, LedgerError, Result};
+use crate::files::CHECK_LOG_FILE;
 use crate::hash::Hash;
 use crate::record::codec::{signal_recorded_at, split_hashes};
 use crate::record::entry::EntryView;

@@ -8,11 +8,10 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::checklog::{anchored_start, read_check_log};
-use crate::dir::list_segments;
 use crate::error::{CorruptKind, Corruption, LedgerError, Result};
+use crate::files::{list_segments, segment_path};
 use crate::hash::{Hash, GENESIS_PREV_HASH};
 use crate::segment::header::{SegmentHeader, HEADER_LEN};
-use crate::segment::name::segment_path;
 use crate::segment::scan::{scan_segment, ChainPosition, SegmentScan};
 use crate::segment::trailer::{SegmentTrailer, TRAILER_LEN};
 use crate::segment::writer::SealedSegment;

@@ -7,8 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::dir::CONFIG_FILE;
 use crate::error::{Corruption, LedgerError, Result};
+use crate::files::CONFIG_FILE;
 use crate::hash::Hash;
 use crate::index::{self, SegmentIndex};
 use crate::layout::{read_layout, Head, TailAccess};

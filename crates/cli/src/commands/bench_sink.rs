@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use signal_ledger_demo::load::{run_load, LoadConfig};
-use signal_ledger_engine::dir::CONFIG_FILE;
+use signal_ledger_engine::files::CONFIG_FILE;
 use signal_ledger_engine::sink::{SignalSink, SinkConfig, SinkMetrics};
 
 use crate::args::{BenchSinkArgs, GlobalArgs};

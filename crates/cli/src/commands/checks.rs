@@ -2,8 +2,8 @@
 //! anchors in, and the legal hold.
 
 use signal_ledger_engine::checklog::{read_check_log, CheckRecord};
-use signal_ledger_engine::ledger::{now_ns, RetentionPlan};
 use signal_ledger_engine::timefmt::format_rfc3339_ns;
+use signal_ledger_engine::{now_ns, RetentionPlan};
 
 use crate::args::{
     ChecksArgs, ChecksFormat, GlobalArgs, HoldState, RetentionArgs, RetentionCommand,

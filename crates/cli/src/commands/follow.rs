@@ -17,9 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use signal_ledger_engine::input::{parse_ndjson_line, InputError};
-use signal_ledger_engine::sink::{
-    DurableHandle, PersistError, RecordError, SignalSink, SinkConfig,
-};
+use signal_ledger_engine::sink::{DurableHandle, NotQueued, PersistError, SignalSink, SinkConfig};
 use signal_ledger_engine::{Snapshot, ValidSignal};
 
 use crate::args::{GlobalArgs, IngestArgs};
@@ -79,7 +77,7 @@ pub fn run(global: &GlobalArgs, args: &IngestArgs) -> CliResult<()> {
             let mut on_reject = |e: &InputError| {
                 output::eprintln(&format!("warning: skipped {e}"));
                 if let Some(file) = rejects.as_mut() {
-                    let line = crate::commands::ingest::rejection_json(e) + "\n";
+                    let line = e.to_json() + "\n";
                     // A rejects file that cannot be written is reported once per line, not fatal.
                     if let Err(err) = file.write_all(line.as_bytes()) {
                         output::eprintln(&format!("warning: cannot write a rejected line: {err}"));
@@ -277,13 +275,13 @@ fn record_waiting(
     };
     loop {
         match refused {
-            RecordError::Backpressure { .. } if stop.load(Ordering::Relaxed) => return Ok(None),
-            RecordError::Backpressure { mut signals, .. } => {
-                // Backpressure gives back exactly the one signal offered.
+            NotQueued::Backpressure { .. } if stop.load(Ordering::Relaxed) => return Ok(None),
+            NotQueued::Backpressure { mut signals, .. } => {
+                // Backpressure gives back exactly the one signal offered, still validated.
                 let Some(signal) = signals.pop() else {
                     return Err(CliError::new(format!("line {line_no}: not recorded")));
                 };
-                match sink.record(signal) {
+                match sink.record_valid(signal) {
                     Ok(handle) => return Ok(Some(handle)),
                     Err(e) => refused = e,
                 }

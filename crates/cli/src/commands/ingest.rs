@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use signal_ledger_engine::input::{
-    parse_ndjson_stream, parse_ndjson_with_progress, InputError, ParsedInput,
+    parse_ndjson_stream, parse_ndjson_with_progress, InputError, InputRefusal, ParsedInput,
 };
 use signal_ledger_engine::record::json::push_json_str;
 use signal_ledger_engine::{AppendReceipt, Ledger, LedgerError, ValidSignal};
@@ -72,33 +72,11 @@ pub fn parse_input(input: &[u8]) -> ParsedInput {
     out
 }
 
-/// The first error, and how many more there are.
-pub fn refusal_message(errors: &[InputError]) -> String {
-    let mut message = errors.first().map(ToString::to_string).unwrap_or_default();
-    match errors.len() {
-        0 | 1 => {}
-        2 => message.push_str(" (and 1 more invalid line)"),
-        n => message.push_str(&format!(" (and {} more invalid lines)", n - 1)),
-    }
-    message
-}
-
-/// A rejected line as one JSON object `{"line","field","problem","input"}` (the `--rejects`
-/// file's lines, for `ingest` and `ingest --follow` alike).
-pub fn rejection_json(e: &InputError) -> String {
-    JsonObject::new()
-        .u64("line", e.line)
-        .opt_str("field", e.field.as_deref())
-        .str("problem", &e.problem)
-        .str("input", &e.input)
-        .finish()
-}
-
-/// Writes the rejected lines to `path` as NDJSON [`rejection_json`] objects.
+/// Writes the rejected lines to `path` as NDJSON ([`InputError::to_json`]).
 fn write_rejects(path: &Path, errors: &[InputError]) -> CliResult<()> {
     let mut text = String::new();
     for e in errors {
-        text.push_str(&rejection_json(e));
+        text.push_str(&e.to_json());
         text.push('\n');
     }
     let mut file =
@@ -151,7 +129,9 @@ pub fn ingest_parsed(
     options: &IngestOptions,
 ) -> CliResult<IngestOutcome> {
     if !options.skip_invalid && !parsed.errors.is_empty() {
-        return Err(CliError::new(refusal_message(&parsed.errors)));
+        if let Some(refusal) = InputRefusal::of(&parsed.errors) {
+            return Err(CliError::new(refusal.to_string()));
+        }
     }
     // Written (even when empty) before the append, so a rejects file that cannot be written
     // stops the ingest before anything is appended.
@@ -170,7 +150,7 @@ pub fn ingest_parsed(
         // Each line a unit of its own: a line whose signal_id is taken by a different signal
         // is rejected like an invalid one, and the rest appended, in one pass.
         let units: Vec<&[ValidSignal]> = signals.iter().map(std::slice::from_ref).collect();
-        ledger.append_valid_units(&units).map(|appended| {
+        ledger.append_units(&units).map(|appended| {
             for (_, error) in &appended.refused {
                 if let Some(rejection) = taken_rejection(error, &line_of, &signals) {
                     errors.push(rejection);
@@ -302,32 +282,4 @@ pub fn run(global: &GlobalArgs, args: &IngestArgs) -> CliResult<()> {
         ));
     }
     output::println(&outcome.to_json())
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn refusal_counts_the_rest() {
-        let e = |line| InputError {
-            line,
-            field: Some("ticker".into()),
-            problem: "is required".into(),
-            input: String::new(),
-        };
-        assert_eq!(
-            refusal_message(&[e(3)]),
-            "line 3: field ticker: is required"
-        );
-        assert_eq!(
-            refusal_message(&[e(3), e(4)]),
-            "line 3: field ticker: is required (and 1 more invalid line)"
-        );
-        assert_eq!(
-            refusal_message(&[e(3), e(4), e(9)]),
-            "line 3: field ticker: is required (and 2 more invalid lines)"
-        );
-    }
 }

@@ -2,11 +2,11 @@
 
 use std::io::Read;
 
-use signal_ledger_engine::input::parse_outcomes_ndjson;
-use signal_ledger_engine::ledger::{now_ns, OutcomeReceipt};
+use signal_ledger_engine::input::{parse_outcomes_ndjson, InputRefusal};
 use signal_ledger_engine::record::json::push_json_str;
 use signal_ledger_engine::record::{Decision, Outcome};
 use signal_ledger_engine::timefmt::parse_rfc3339_ns;
+use signal_ledger_engine::{now_ns, OutcomeReceipt};
 use signal_ledger_engine::{Ledger, LedgerError};
 
 use crate::args::{GlobalArgs, OutcomeArgs};
@@ -94,17 +94,11 @@ fn read_outcomes(path: &std::path::Path) -> CliResult<Vec<(u64, Outcome)>> {
     };
     read.map_err(|e| CliError::new(format!("read {}: {e}", path_text(path))))?;
     parse_outcomes_ndjson(&bytes, now_ns()).map_err(|errors| {
-        let more = errors.len().saturating_sub(1);
-        let first = errors
-            .into_iter()
-            .next()
-            .map_or_else(String::new, |e| e.to_string());
-        let tail = if more > 0 {
-            format!(" (and {more} more invalid lines); nothing was appended")
-        } else {
-            "; nothing was appended".to_owned()
-        };
-        CliError::new(format!("{}: {first}{tail}", input_name(path)))
+        let refusal = InputRefusal::of(&errors).map_or_else(String::new, |r| r.to_string());
+        CliError::new(format!(
+            "{}: {refusal}; nothing was appended",
+            input_name(path)
+        ))
     })
 }
 

@@ -3,6 +3,7 @@
 
 use std::io::IsTerminal;
 
+use signal_ledger_engine::atomic::AtomicFile;
 use signal_ledger_engine::timefmt::format_rfc3339_ns;
 use signal_ledger_engine::SignalRecord;
 use signal_ledger_query::{Catalog, ExportSummary, Query};
@@ -149,11 +150,12 @@ pub fn export(global: &GlobalArgs, args: &ExportArgs) -> CliResult<()> {
         bar.finish_and_clear();
         return Ok(());
     }
+    // Written to `<out>.partial` beside it, then synced and renamed into place (and the
+    // directory synced); removed on any failure.
     let mut tmp_name = args.out.as_os_str().to_owned();
     tmp_name.push(".partial");
-    let tmp = std::path::PathBuf::from(tmp_name);
-    let file =
-        std::fs::File::create(&tmp).map_err(|e| CliError::io("create", tmp.display(), &e))?;
+    let file = AtomicFile::create_as(&args.out, std::path::PathBuf::from(tmp_name))?;
+    let tmp = file.temporary().display().to_string();
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
     let written = catalog
         .export(&filter, format, &mut out, &progress)
@@ -161,22 +163,13 @@ pub fn export(global: &GlobalArgs, args: &ExportArgs) -> CliResult<()> {
         .and_then(|summary| {
             let file = out
                 .into_inner()
-                .map_err(|e| CliError::io("write", tmp.display(), e.error()))?;
-            file.sync_all()
-                .map_err(|e| CliError::io("sync", tmp.display(), &e))?;
-            std::fs::rename(&tmp, &args.out)
-                .map_err(|e| CliError::io("rename", tmp.display(), &e))?;
+                .map_err(|e| CliError::io("write", &tmp, e.error()))?;
+            file.commit()?;
             Ok(summary)
         });
     bar.finish_and_clear();
-    match written {
-        Ok(summary) => output::println(&output::json(&Exported {
-            summary,
-            out: output::path_text(&args.out),
-        })?),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
+    output::println(&output::json(&Exported {
+        summary: written?,
+        out: output::path_text(&args.out),
+    })?)
 }

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use signal_ledger_engine::atomic::AtomicFile;
 use signal_ledger_engine::record::EntryView;
 use signal_ledger_engine::timefmt::format_rfc3339_ns;
 use signal_ledger_replay::{
@@ -149,10 +150,10 @@ fn load_checkpoint(path: &Path) -> CliResult<Option<Position>> {
 fn save_checkpoint(path: &Path, position: &Position) -> CliResult<()> {
     let mut tmp_name = path.as_os_str().to_owned();
     tmp_name.push(".partial");
-    let tmp = std::path::PathBuf::from(tmp_name);
-    std::fs::write(&tmp, format!("{}\n", position.encode()))
-        .map_err(|e| CliError::io("write", tmp.display(), &e))?;
-    std::fs::rename(&tmp, path).map_err(|e| CliError::io("rename", tmp.display(), &e))
+    let mut file = AtomicFile::create_as(path, std::path::PathBuf::from(tmp_name))?;
+    file.write_all(format!("{}\n", position.encode()).as_bytes())
+        .map_err(|e| CliError::io("write", file.temporary().display(), &e))?;
+    Ok(file.commit()?)
 }
 
 /// One readable line: time, seq, and what happened.

@@ -34,7 +34,7 @@ pub fn parse_against(arg: &str) -> CliResult<Digest> {
 pub fn check(
     snapshot: &Snapshot,
     request: &VerifyRequest,
-) -> Result<Verdict, signal_ledger_engine::verify::NotRecorded> {
+) -> Result<Verdict, signal_ledger_engine::NotRecorded> {
     let options = request.options;
     let from = options.from_seq.unwrap_or(0).max(snapshot.first_seq());
     let to = options

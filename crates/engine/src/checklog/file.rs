@@ -6,17 +6,16 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use super::entry::{decode_check_log_entry, AnchorRecord, CheckLogEntry, CheckRecord};
-use crate::dir::{sync_dir, TMP_SUFFIX};
+use crate::atomic::sync_dir;
+use crate::clock::now_ns;
 use crate::error::{CorruptKind, Corruption, LedgerError, Result};
+use crate::files::{process_temporary_path, CHECK_LOG_FILE};
 use crate::hash::{row_hash, Hash, GENESIS_PREV_HASH};
 use crate::le::{i64_at, u16_at, u32_at};
 use crate::record::codec::{entry_seq, split_hashes};
 use crate::record::frame::{begin_frame, finish_frame, frame_at, FrameAt};
 use crate::segment::header::{FORMAT_VERSION, HEADER_LEN};
 use crate::segment::scan::valid_frame_after;
-
-/// The check log's file name in the ledger directory.
-pub const CHECK_LOG_FILE: &str = "checks.log";
 
 /// The check log's magic: as a segment's, with `C` for `G` ("\x89SLC\r\n\x1a\n").
 pub const CHECK_LOG_MAGIC: [u8; 8] = [0x89, b'S', b'L', b'C', b'\r', b'\n', 0x1A, b'\n'];
@@ -208,12 +207,9 @@ fn ensure_exists(dir: &Path, path: &Path) -> Result<()> {
     // The process id and a per-process counter: no two creators share a temporary.
     static CREATES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = CREATES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = dir.join(format!(
-        "{CHECK_LOG_FILE}.{}{n:06}{TMP_SUFFIX}",
-        std::process::id()
-    ));
+    let tmp = process_temporary_path(path, n);
     let file = File::create(&tmp).map_err(|e| LedgerError::io("create", &tmp, e))?;
-    file.write_all_at(&encode_header(crate::ledger::now_ns()), 0)
+    file.write_all_at(&encode_header(now_ns()), 0)
         .and_then(|()| file.sync_all())
         .map_err(|e| LedgerError::io("write", &tmp, e))?;
     let linked = std::fs::hard_link(&tmp, path);

@@ -18,11 +18,12 @@ pub use scheduler::{
     CheckScheduler,
 };
 
+pub use crate::files::CHECK_LOG_FILE;
 pub use entry::{
     decode_check_log_entry, encode_anchor, encode_check, AnchorRecord, CheckLogEntry, CheckMode,
     CheckRecord, ERRORS_JSON_LEN_MAX,
 };
-pub use file::{append_entry, read_check_log, CheckLog, CHECK_LOG_FILE, CHECK_LOG_MAGIC};
+pub use file::{append_entry, read_check_log, CheckLog, CHECK_LOG_MAGIC};
 pub use json::CHECK_JSON_KEYS;
 
 use crate::error::{CorruptKind, Corruption};

@@ -144,7 +144,7 @@ pub fn check_record(
         check_id: 0,
         mode,
         chain_valid: errors.is_empty() && report.records_checked == expected_count,
-        checked_at_ns: crate::ledger::now_ns(),
+        checked_at_ns: crate::clock::now_ns(),
         range_start,
         range_end,
         expected_count,

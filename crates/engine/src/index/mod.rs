@@ -19,6 +19,7 @@ mod columns;
 mod load;
 mod sidecar;
 
+pub use crate::files::{sidecar_path, SIDECAR_EXTENSION};
 pub use build::IndexBuilder;
 pub use columns::{
     DictColumn, DictKey, OutcomeRow, SegmentIndex, DICT_COLUMNS, NO_VALUE, ROW_OUTCOME, ROW_SIGNAL,
@@ -26,7 +27,7 @@ pub use columns::{
 };
 pub use load::{load_or_rebuild, SegmentSource};
 pub(crate) use sidecar::SidecarHeader;
-pub use sidecar::{sidecar_path, INDEX_MAGIC, INDEX_VERSION, SIDECAR_EXTENSION};
+pub use sidecar::{INDEX_MAGIC, INDEX_VERSION};
 
 /// FNV-1a, 64 bits, of a signal_id: the key of the index's id table (FORMAT.md gives the
 /// constants, so an auditor's tools can use the table too).
@@ -112,14 +113,8 @@ pub fn write_sidecar(segment: &Path, index: &SegmentIndex) -> Result<()> {
     static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let path = sidecar_path(segment);
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(
-        ".{}{n:06}{}",
-        std::process::id(),
-        crate::dir::TMP_SUFFIX
-    ));
-    let tmp = std::path::PathBuf::from(tmp);
-    crate::dir::replace_unsynced(&tmp, &path, &index.to_sidecar())
+    let tmp = crate::files::process_temporary_path(&path, n);
+    crate::atomic::replace_unsynced(&tmp, &path, &index.to_sidecar())
 }
 
 /// The index in the sidecar of `segment`, if there is one that is whole and matches what the

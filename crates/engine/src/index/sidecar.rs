@@ -3,8 +3,6 @@
 //! length, offset, id and CRC checked, so a damaged sidecar is an error (and a rebuild), never a
 //! panic or a wrong row.
 
-use std::path::{Path, PathBuf};
-
 use super::columns::{
     DictColumn, OutcomeRow, SegmentIndex, DICT_COLUMNS, NO_VALUE, ROW_OUTCOME, ROW_SIGNAL,
     TIME_BLOCK_LEN,
@@ -16,8 +14,6 @@ use crate::le::{bytes32_at, i64_at, u16_at, u32_at, u64_at};
 pub const INDEX_MAGIC: [u8; 8] = *b"\x89SLIDX\r\n";
 /// The sidecar layout version this engine writes and reads.
 pub const INDEX_VERSION: u16 = 3;
-/// File extension of sidecars.
-pub const SIDECAR_EXTENSION: &str = "idx";
 
 const HEADER_LEN: usize = 72;
 const TABLE_ENTRY_LEN: usize = 24;
@@ -39,11 +35,6 @@ mod kind {
     /// Dictionary column `c` (0-based, in `DICT_COLUMNS` order) uses `DICT_BASE + 3c` for its
     /// values, `+ 1` for its rows and `+ 2` for its postings.
     pub const DICT_BASE: u16 = 16;
-}
-
-/// The sidecar of the segment file at `segment`.
-pub fn sidecar_path(segment: &Path) -> PathBuf {
-    segment.with_extension(SIDECAR_EXTENSION)
 }
 
 fn put_u32s(out: &mut Vec<u8>, values: impl IntoIterator<Item = u32>) {

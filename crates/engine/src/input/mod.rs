@@ -4,6 +4,8 @@
 //!
 //! - [`parse_signal_line`] / [`parse_signal_line_numbered`]: one line.
 //! - [`parse_ndjson`]: a whole input, split on `\n` (CRLF works), parsed in parallel, in order.
+//! - [`InputRefusal`]: an input refused whole, with the one message every front end shows;
+//!   [`InputError::to_json`]: a bad line as the rejects files keep it.
 //!
 //! The JSON field names are the column names. The producer sets `signal_id` (optional: absent
 //! means the ledger assigns a UUIDv7 on append), `source_module`, `source_version`, `ticker`,
@@ -19,15 +21,19 @@ use std::fmt;
 
 use crate::record::FieldError;
 
+mod fields;
 mod line;
 mod ndjson;
 mod outcome;
+mod refusal;
 
-pub use line::{parse_signal_line, parse_signal_line_numbered, LEDGER_FIELDS, PRODUCER_FIELDS};
+pub use fields::{LEDGER_FIELDS, PRODUCER_FIELDS};
+pub use line::{parse_signal_line, parse_signal_line_numbered};
 pub use ndjson::{
     parse_ndjson, parse_ndjson_line, parse_ndjson_with_progress, ParsedInput, LINE_LEN_MAX,
 };
 pub use outcome::{parse_outcome_line, parse_outcomes_ndjson};
+pub use refusal::InputRefusal;
 pub use stream::{parse_ndjson_stream, READ_BLOCK_LEN};
 
 mod stream;

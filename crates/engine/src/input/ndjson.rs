@@ -4,7 +4,7 @@ use rayon::prelude::*;
 
 use super::line::parse_signal_line;
 use super::{InputError, LineError, ERROR_INPUT_LEN_MAX};
-use crate::record::{Signal, ValidSignal};
+use crate::record::ValidSignal;
 
 /// Longest line accepted, in bytes (without its `\n` or `\r\n`).
 pub const LINE_LEN_MAX: usize = 1024 * 1024;
@@ -163,7 +163,7 @@ fn is_blank(line: &[u8]) -> bool {
 }
 
 /// One line (without its `\n`) -> a signal, `None` for a blank line, or the problem.
-fn parse_raw_line(line: &[u8]) -> Option<Result<Signal, LineError>> {
+fn parse_raw_line(line: &[u8]) -> Option<Result<ValidSignal, LineError>> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if is_blank(line) {
         return None;
@@ -194,8 +194,7 @@ pub fn parse_ndjson_line(line_no: u64, line: &[u8]) -> Option<Result<ValidSignal
         _ => line,
     };
     Some(match parse_raw_line(line)? {
-        // parse_signal_line validated it (its payload is a RawValue: valid JSON).
-        Ok(signal) => Ok(ValidSignal::checked(signal)),
+        Ok(signal) => Ok(signal),
         Err(e) => {
             let mut error = e.at_line(line_no);
             error.input = raw_text(line);
@@ -225,8 +224,7 @@ fn parse_piece(piece: &[u8]) -> Part {
         match parse_raw_line(line) {
             None => {}
             Some(Ok(signal)) => {
-                // parse_signal_line validated it (its payload is a RawValue: valid JSON).
-                part.signals.push(ValidSignal::checked(signal));
+                part.signals.push(signal);
                 part.lines_of_signals.push(part.lines);
             }
             Some(Err(e)) => {
@@ -490,7 +488,8 @@ mod tests {
             let one = super::super::parse_signal_line(&line(5)).unwrap();
             let cpu_before = cpu_seconds();
             let start = std::time::Instant::now();
-            let v: Vec<(u64, Signal)> = (0..n).map(|i| (i, one.clone())).collect();
+            let v: Vec<(u64, crate::record::ValidSignal)> =
+                (0..n).map(|i| (i, one.clone())).collect();
             println!(
                 "baseline: 1M clones of one parsed signal: wall {:.3} s, cpu {:.2} s",
                 start.elapsed().as_secs_f64(),

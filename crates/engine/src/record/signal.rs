@@ -236,6 +236,14 @@ impl std::borrow::Borrow<Signal> for ValidSignal {
     }
 }
 
+/// A validated signal equals the signal it wraps (so signals handed back by a refusal compare
+/// with those offered).
+impl PartialEq<Signal> for ValidSignal {
+    fn eq(&self, other: &Signal) -> bool {
+        self.0 == *other
+    }
+}
+
 /// A producer field that breaks a rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {

@@ -3,7 +3,6 @@
 pub mod bytes;
 pub mod file;
 pub mod header;
-pub mod name;
 pub mod scan;
 pub mod trailer;
 pub mod writer;

@@ -6,12 +6,12 @@
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 
+use crate::atomic::sync_dir;
 use crate::config::Durability;
-use crate::dir::{sync_dir, TMP_SUFFIX};
 use crate::error::{LedgerError, Result};
+use crate::files::{segment_path, temporary_path};
 use crate::segment::file::{SegmentFile, SegmentFileFactory};
 use crate::segment::header::{SegmentHeader, HEADER_LEN};
-use crate::segment::name::segment_path;
 use crate::segment::scan::{ChainPosition, RecordStats};
 use crate::segment::trailer::SegmentTrailer;
 
@@ -61,9 +61,7 @@ impl ActiveSegment {
         header: SegmentHeader,
     ) -> Result<PreparedSegment> {
         let path = segment_path(dir, header.first_seq);
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(TMP_SUFFIX);
-        let tmp = PathBuf::from(tmp);
+        let tmp = temporary_path(&path);
         let file = OpenOptions::new()
             .read(true)
             .write(true)

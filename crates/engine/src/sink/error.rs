@@ -6,10 +6,59 @@ use std::time::Duration;
 
 use crate::error::LedgerError;
 use crate::record::outcome::Outcome;
-use crate::record::{FieldError, Signal};
+use crate::record::{FieldError, ValidSignal};
+
+/// Why `record_valid` or `record_valid_batch` did not queue signals validated already: the
+/// queue is full or the sink is shut down. The signals come back, still validated, so the
+/// producer can retry them without validating them again.
+#[derive(Debug, thiserror::Error)]
+pub enum NotQueued {
+    /// The queue stayed full for `backpressure_timeout`: the disk is not keeping up.
+    #[error("not recorded: the sink's queue stayed full for {} ms ({queued} signals queued); the writer is not keeping up", waited.as_millis())]
+    Backpressure {
+        /// How long the producer waited.
+        waited: Duration,
+        /// Signals queued when it gave up.
+        queued: usize,
+        /// The signals, not recorded.
+        signals: Vec<ValidSignal>,
+    },
+    /// The sink was shut down.
+    #[error("not recorded: the sink is shut down")]
+    Closed {
+        /// The signals, not recorded.
+        signals: Vec<ValidSignal>,
+    },
+}
+
+impl NotQueued {
+    /// The signals that were not queued.
+    pub fn into_signals(self) -> Vec<ValidSignal> {
+        match self {
+            NotQueued::Backpressure { signals, .. } | NotQueued::Closed { signals } => signals,
+        }
+    }
+}
+
+impl From<NotQueued> for RecordError {
+    fn from(e: NotQueued) -> Self {
+        match e {
+            NotQueued::Backpressure {
+                waited,
+                queued,
+                signals,
+            } => RecordError::Backpressure {
+                waited,
+                queued,
+                signals,
+            },
+            NotQueued::Closed { signals } => RecordError::Closed { signals },
+        }
+    }
+}
 
 /// Why `record`, `try_record` or `record_batch` refused: nothing was queued. The signals come
-/// back (except invalid ones) so the producer can retry them.
+/// back (except invalid ones), validated, so the producer can retry them.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
     /// A signal breaks a rule (the batch's index of it for `record_batch`).
@@ -28,7 +77,7 @@ pub enum RecordError {
         /// Signals queued when it gave up.
         queued: usize,
         /// The signals, not recorded.
-        signals: Vec<Signal>,
+        signals: Vec<ValidSignal>,
     },
     /// `try_record` found the queue full.
     #[error("not recorded: the sink's queue is full ({queued} signals queued)")]
@@ -36,19 +85,19 @@ pub enum RecordError {
         /// Signals queued.
         queued: usize,
         /// The signals, not recorded.
-        signals: Vec<Signal>,
+        signals: Vec<ValidSignal>,
     },
     /// The sink was shut down.
     #[error("not recorded: the sink is shut down")]
     Closed {
         /// The signals, not recorded.
-        signals: Vec<Signal>,
+        signals: Vec<ValidSignal>,
     },
 }
 
 impl RecordError {
-    /// The signals that were not recorded (empty for `Invalid`).
-    pub fn into_signals(self) -> Vec<Signal> {
+    /// The signals that were not recorded (empty for `Invalid`), validated.
+    pub fn into_signals(self) -> Vec<ValidSignal> {
         match self {
             RecordError::Invalid { .. } => Vec::new(),
             RecordError::Backpressure { signals, .. }

@@ -12,9 +12,10 @@ use super::error::{OutcomePersistError, PersistError};
 use super::handle::{Committed, Durable};
 use super::metrics::Metrics;
 use super::queue::{Group, Next, OutcomeBatch, Queue};
+use crate::clock::now_ns;
 use crate::error::LedgerError;
-use crate::ledger::{now_ns, Ledger, OpenOptions};
 use crate::record::ValidSignal;
+use crate::writer::{Ledger, OpenOptions};
 
 /// How often the metrics file is rewritten at most, and an idle writer wakes to do so.
 const METRICS_EVERY: Duration = Duration::from_secs(1);
@@ -129,7 +130,7 @@ impl Flusher {
             })
             .collect();
         let started = Instant::now();
-        let appended = ledger.append_valid_units(&parts);
+        let appended = ledger.append_units(&parts);
         let durable_at = Instant::now();
         let durable_at_ns = now_ns();
         self.ledger = Some(ledger);

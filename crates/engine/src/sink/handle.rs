@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use super::error::{OutcomePersistError, PersistError};
-pub use crate::ledger::Durable;
-use crate::ledger::OutcomeReceipt;
+pub use crate::writer::Durable;
+use crate::writer::OutcomeReceipt;
 
 /// What became of each signal of a committed group, in group order: where it is, or why the
 /// ledger refused it (its push's signals only; the rest of the group was appended).

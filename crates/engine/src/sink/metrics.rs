@@ -11,13 +11,12 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
 use super::queue::{Depth, Group};
+use crate::atomic::replace_unsynced;
+use crate::clock::now_ns;
 use crate::config::Durability;
 use crate::error::{LedgerError, Result};
-use crate::ledger::now_ns;
+use crate::files::{temporary_path, METRICS_FILE};
 use crate::timefmt::format_rfc3339_ns;
-
-/// The file in the ledger directory where a running sink keeps its metrics.
-pub const METRICS_FILE: &str = "sink-metrics.json";
 
 /// Longest latency the histograms tell apart (one hour, in µs); longer ones count as this.
 const LATENCY_MAX_US: u64 = 3_600_000_000;
@@ -316,10 +315,10 @@ impl SinkMetrics {
     /// synced: metrics are not worth an fsync).
     pub fn write_to(&self, dir: &Path) -> Result<()> {
         let path = dir.join(METRICS_FILE);
-        let tmp = dir.join(format!("{METRICS_FILE}{}", crate::dir::TMP_SUFFIX));
+        let tmp = temporary_path(&path);
         let mut text = serde_json::to_vec_pretty(self).unwrap_or_default();
         text.push(b'\n');
-        crate::dir::replace_unsynced(&tmp, &path, &text)
+        replace_unsynced(&tmp, &path, &text)
     }
 
     /// Reads the snapshot a sink left in `dir`; None if there is none.

@@ -1,7 +1,10 @@
 //! `SignalSink`: the one write interface every producer calls, from any number of threads.
 //!
 //! Producers hand signals to [`SignalSink::record`], which validates them on the producer's own
-//! thread, queues them and returns at once with a [`DurableHandle`]. One background flusher
+//! thread, queues them and returns at once with a [`DurableHandle`]; signals validated already
+//! (a [`ValidSignal`] from the NDJSON parser) go to [`SignalSink::record_valid`] or
+//! [`SignalSink::record_valid_batch`] and are not validated again — a refusal gives them back
+//! still validated ([`NotQueued`]). One background flusher
 //! thread owns the [`Ledger`] and commits the queue in groups: a group is one append, so one
 //! write and one sync, however many producers it serves (group commit); a writer that fell
 //! behind commits several waiting groups in one append. A handle completes —
@@ -46,15 +49,16 @@ use std::thread::JoinHandle;
 
 use parking_lot::Mutex;
 
+pub use crate::files::METRICS_FILE;
 pub use config::SinkConfig;
-pub use error::{OutcomePersistError, OutcomeRecordError, PersistError, RecordError};
+pub use error::{NotQueued, OutcomePersistError, OutcomeRecordError, PersistError, RecordError};
 pub use handle::{BatchHandle, Durable, DurableHandle, OutcomesHandle};
-pub use metrics::{Distribution, SinkMetrics, METRICS_FILE};
+pub use metrics::{Distribution, SinkMetrics};
 
 use crate::error::{LedgerError, Result};
-use crate::ledger::Ledger;
 use crate::record::outcome::Outcome;
 use crate::record::{Signal, ValidSignal};
+use crate::writer::Ledger;
 use metrics::Metrics;
 use queue::{Newest, Queue, Refused, RefusedOutcomes};
 
@@ -128,41 +132,38 @@ impl SignalSink {
     /// with [`RecordError::Invalid`] and never reaches a batch.
     pub fn record(&self, signal: Signal) -> std::result::Result<DurableHandle, RecordError> {
         let valid = self.validate(signal, None)?;
-        self.record_valid(valid)
+        Ok(self.record_valid(valid)?)
     }
 
-    /// [`SignalSink::record`] for a signal validated already.
+    /// [`SignalSink::record`] for a signal validated already (by the NDJSON parser, say): it is
+    /// not validated again, and a refusal gives it back still validated.
     pub fn record_valid(
         &self,
         signal: ValidSignal,
-    ) -> std::result::Result<DurableHandle, RecordError> {
-        self.queue_one(signal, Some(self.config.backpressure_timeout))
+    ) -> std::result::Result<DurableHandle, NotQueued> {
+        let (slot, index) = self
+            .queue
+            .push(vec![signal], Some(self.config.backpressure_timeout))
+            .map_err(|refused| self.not_queued(refused))?;
+        self.metrics.add_recorded(1);
+        Ok(DurableHandle::new(slot, index))
     }
 
     /// [`SignalSink::record`] that never blocks: a full queue refuses at once with
     /// [`RecordError::Full`] (giving the signal back).
     pub fn try_record(&self, signal: Signal) -> std::result::Result<DurableHandle, RecordError> {
         let valid = self.validate(signal, None)?;
-        self.queue_one(valid, None)
-    }
-
-    /// Queues one valid signal, waiting up to `wait` for room (None: not at all).
-    fn queue_one(
-        &self,
-        signal: ValidSignal,
-        wait: Option<std::time::Duration>,
-    ) -> std::result::Result<DurableHandle, RecordError> {
         let (slot, index) = self
             .queue
-            .push(vec![signal], wait)
+            .push(vec![valid], None)
             .map_err(|refused| self.refused(refused))?;
         self.metrics.add_recorded(1);
         Ok(DurableHandle::new(slot, index))
     }
 
-    /// Validates and queues `signals` together: they are committed in one append, in this
-    /// order, so they all become durable or none does. An invalid signal refuses the whole
-    /// batch (nothing is queued) with its index. Blocks for room like [`SignalSink::record`].
+    /// Validates `signals` on this thread and queues them together
+    /// ([`SignalSink::record_valid_batch`]). An invalid signal refuses the whole batch (nothing
+    /// is queued) with its index.
     pub fn record_batch(
         &self,
         signals: Vec<Signal>,
@@ -171,14 +172,24 @@ impl SignalSink {
         for (index, signal) in signals.into_iter().enumerate() {
             valid.push(self.validate(signal, Some(index))?);
         }
-        let len = valid.len();
+        Ok(self.record_valid_batch(valid)?)
+    }
+
+    /// Queues `signals`, validated already, together: they are committed in one append, in
+    /// this order, so they all become durable or none does. Blocks for room like
+    /// [`SignalSink::record`]; a refusal gives the signals back still validated.
+    pub fn record_valid_batch(
+        &self,
+        signals: Vec<ValidSignal>,
+    ) -> std::result::Result<BatchHandle, NotQueued> {
+        let len = signals.len();
         if len == 0 {
             return Ok(BatchHandle::empty());
         }
         let (slot, start) = self
             .queue
-            .push(valid, Some(self.config.backpressure_timeout))
-            .map_err(|refused| self.refused(refused))?;
+            .push(signals, Some(self.config.backpressure_timeout))
+            .map_err(|refused| self.not_queued(refused))?;
         self.metrics.add_recorded(len as u64);
         Ok(BatchHandle::new(slot, start, len))
     }
@@ -276,25 +287,46 @@ impl SignalSink {
         }
     }
 
+    /// A refusal of a push that did not wait (`try_record`), counted.
     fn refused(&self, refused: Refused) -> RecordError {
-        let n = refused.signals.len() as u64;
         match refused.why {
-            queue::Why::Closed => self.metrics.add_refused_closed(n),
-            _ => self.metrics.add_refused_full(n),
+            queue::Why::Full { queued } => {
+                self.metrics.add_refused_full(refused.signals.len() as u64);
+                RecordError::Full {
+                    queued,
+                    signals: refused.signals,
+                }
+            }
+            _ => self.not_queued(refused).into(),
         }
-        let signals = refused
-            .signals
-            .into_iter()
-            .map(ValidSignal::into_signal)
-            .collect();
+    }
+
+    /// A refusal of a push that waited for room, counted.
+    fn not_queued(&self, refused: Refused) -> NotQueued {
+        let n = refused.signals.len() as u64;
+        let signals = refused.signals;
         match refused.why {
-            queue::Why::Closed => RecordError::Closed { signals },
-            queue::Why::Full { queued } => RecordError::Full { queued, signals },
-            queue::Why::TimedOut { waited, queued } => RecordError::Backpressure {
-                waited,
-                queued,
-                signals,
-            },
+            queue::Why::Closed => {
+                self.metrics.add_refused_closed(n);
+                NotQueued::Closed { signals }
+            }
+            // A push that waits for room times out rather than finding the queue full.
+            queue::Why::Full { queued } => {
+                self.metrics.add_refused_full(n);
+                NotQueued::Backpressure {
+                    waited: std::time::Duration::ZERO,
+                    queued,
+                    signals,
+                }
+            }
+            queue::Why::TimedOut { waited, queued } => {
+                self.metrics.add_refused_full(n);
+                NotQueued::Backpressure {
+                    waited,
+                    queued,
+                    signals,
+                }
+            }
         }
     }
 }

@@ -6,6 +6,8 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
+use signal_ledger_engine::atomic::{parent_of, sync_dir};
+
 use crate::bundle::hashing::{FileDigest, HashingWriter};
 use crate::error::{ReplayError, Result};
 
@@ -43,13 +45,6 @@ fn check_out(out: &Path) -> Result<()> {
             path: out.to_path_buf(),
         }),
     }
-}
-
-/// Opens `dir` and fsyncs it (a directory's entries are durable only then).
-fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| ReplayError::io("sync", dir, e))
 }
 
 impl Staging {
@@ -91,17 +86,15 @@ impl Staging {
 
     /// Fsyncs the temporary directory, renames it to the output path and fsyncs the parent.
     /// On failure the temporary directory, or the output directory it became, is removed.
+    /// (A directory is renamed, not a file: the engine's `AtomicFile` writes one file; its
+    /// `sync_dir` is shared.)
     pub(crate) fn commit(mut self) -> Result<PathBuf> {
         sync_dir(&self.dir)?;
         std::fs::rename(&self.dir, &self.out)
             .map_err(|e| ReplayError::io("rename into place", &self.out, e))?;
         // From here the output path holds the bundle: on failure, it is what is removed.
         self.dir = self.out.clone();
-        let parent = match self.out.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        sync_dir(&parent)?;
+        sync_dir(parent_of(&self.out))?;
         self.committed = true;
         Ok(self.out.clone())
     }

@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
-use signal_ledger_engine::input::InputError;
+use signal_ledger_engine::input::{InputError, InputRefusal};
 
 use crate::error::ApiError;
 
@@ -64,13 +64,9 @@ pub fn utf8(body: &[u8]) -> Result<&str, ApiError> {
     })
 }
 
-/// The 400 for bad lines: the first, and how many more there are (as `ingest` says it).
+/// The 400 for bad lines: the first, and how many more there are ([`InputRefusal`], as
+/// `ingest` says it).
 pub fn refusal(errors: &[InputError]) -> ApiError {
-    let mut message = errors.first().map(ToString::to_string).unwrap_or_default();
-    match errors.len() {
-        0 | 1 => {}
-        2 => message.push_str(" (and 1 more invalid line)"),
-        n => message.push_str(&format!(" (and {} more invalid lines)", n - 1)),
-    }
+    let message = InputRefusal::of(errors).map_or_else(String::new, |r| r.to_string());
     ApiError::BadRequest(format!("nothing recorded: {message}"))
 }

@@ -19,7 +19,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
-use signal_ledger_engine::ledger::now_ns;
+use signal_ledger_engine::now_ns;
 use signal_ledger_engine::timefmt::format_rfc3339_ns;
 use signal_ledger_query::{Catalog, ExportFormat, Filter};
 use signal_ledger_replay::bundle::{

@@ -10,7 +10,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use signal_ledger_engine::config::LedgerToml;
-use signal_ledger_engine::dir::CONFIG_FILE;
+use signal_ledger_engine::files::CONFIG_FILE;
 use signal_ledger_engine::sink::Distribution;
 use signal_ledger_engine::{LedgerStats, SinkMetrics, Snapshot};
 

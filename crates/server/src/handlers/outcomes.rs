@@ -11,9 +11,9 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Serialize;
 use signal_ledger_engine::input::{parse_outcome_line, parse_outcomes_ndjson, LineError};
-use signal_ledger_engine::ledger::{now_ns, OutcomeReceipt};
 use signal_ledger_engine::record::Outcome;
 use signal_ledger_engine::sink::{OutcomePersistError, OutcomeRecordError};
+use signal_ledger_engine::{now_ns, OutcomeReceipt};
 
 use crate::error::ApiError;
 use crate::handlers::blocking;

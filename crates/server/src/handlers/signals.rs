@@ -10,8 +10,8 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Serialize;
 use signal_ledger_engine::input::{parse_ndjson, parse_signal_line_numbered};
-use signal_ledger_engine::sink::{PersistError, RecordError};
-use signal_ledger_engine::{Durable, Signal};
+use signal_ledger_engine::sink::{NotQueued, PersistError};
+use signal_ledger_engine::{Durable, ValidSignal};
 
 use crate::error::ApiError;
 use crate::handlers::blocking;
@@ -34,8 +34,9 @@ pub struct Recorded {
     pub last_row_hash: Option<String>,
 }
 
-/// The body's signals, validated, or the 400 naming the line and field.
-fn parse(kind: Body, body: &[u8]) -> Result<Vec<Signal>, ApiError> {
+/// The body's signals, validated as they are parsed (never again on their way to the
+/// ledger), or the 400 naming the line and field.
+fn parse(kind: Body, body: &[u8]) -> Result<Vec<ValidSignal>, ApiError> {
     match kind {
         Body::One => {
             let text = utf8(body)?;
@@ -47,26 +48,16 @@ fn parse(kind: Body, body: &[u8]) -> Result<Vec<Signal>, ApiError> {
             if !parsed.errors.is_empty() {
                 return Err(refusal(&parsed.errors));
             }
-            Ok(parsed
-                .signals
-                .into_iter()
-                .map(|s| s.into_signal())
-                .collect())
+            Ok(parsed.signals)
         }
     }
 }
 
-fn record_error(e: RecordError) -> ApiError {
+/// The 503 for a sink that did not queue the request's signals.
+fn not_queued(e: NotQueued) -> ApiError {
     match e {
-        RecordError::Invalid { index, error } => ApiError::BadRequest(format!(
-            "nothing recorded: line {}: {}",
-            index.map_or(1, |i| i + 1),
-            signal_ledger_engine::input::LineError::from(error)
-        )),
-        e @ (RecordError::Backpressure { .. } | RecordError::Full { .. }) => {
-            ApiError::Unavailable(format!("{e}; retry later"))
-        }
-        e @ RecordError::Closed { .. } => ApiError::Unavailable(e.to_string()),
+        e @ NotQueued::Backpressure { .. } => ApiError::Unavailable(format!("{e}; retry later")),
+        e @ NotQueued::Closed { .. } => ApiError::Unavailable(e.to_string()),
     }
 }
 
@@ -98,7 +89,7 @@ pub async fn post_signals(
                 "nothing recorded: the body holds no signal".to_owned(),
             ));
         }
-        sink.record_batch(signals).map_err(record_error)
+        sink.record_valid_batch(signals).map_err(not_queued)
     })
     .await?;
     // The handle is a future: the request waits for its group's sync without holding a thread.

@@ -1,7 +1,9 @@
 //! Appending outcomes: each names a recorded signal by its signal_id, resolved to the signal's
 //! seq through the writer's id table, and is chained like any entry.
 
-use super::{now_ns, Ledger, WRITE_CHUNK_BYTES};
+use super::append::WRITE_CHUNK_BYTES;
+use super::Ledger;
+use crate::clock::now_ns;
 use crate::error::{LedgerError, Result};
 use crate::hash::Hash;
 use crate::index::id_hash;

@@ -7,14 +7,14 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
 
+use super::ids::IdTable;
 use super::Ledger;
+use crate::atomic::{sync_dir, write_atomic};
 use crate::checklog::{append_entry, encode_anchor, read_check_log, AnchorRecord};
 use crate::config::LedgerToml;
-use crate::dir::{self, CONFIG_FILE};
 use crate::error::{LedgerError, Result};
+use crate::files::{sidecar_path, CONFIG_FILE};
 use crate::hash::Hash;
-use crate::ids::IdTable;
-use crate::index::sidecar_path;
 use crate::snapshot::Snapshot;
 use crate::verify::{verify, VerifyOptions};
 
@@ -182,7 +182,7 @@ impl Ledger {
             expired.anchor_seq = Some(anchor_seq);
             remove_if_present(&sidecar_path(&segment.path))?;
             remove_if_present(&segment.path)?;
-            dir::sync_dir(&self.dir)?;
+            sync_dir(&self.dir)?;
             self.sealed.remove(0);
         }
         plan.applied = true;
@@ -196,7 +196,7 @@ impl Ledger {
         let path = self.dir.join(CONFIG_FILE);
         let mut toml = LedgerToml::load(&path)?;
         toml.persistence.legal_hold = on;
-        dir::write_atomic(&self.dir, &path, toml.to_toml_text().as_bytes())?;
+        write_atomic(&path, toml.to_toml_text().as_bytes())?;
         self.config.legal_hold = on;
         Ok(())
     }

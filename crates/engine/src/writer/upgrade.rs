@@ -7,9 +7,10 @@
 use std::path::{Path, PathBuf};
 
 use super::{Ledger, OpenOptions};
+use crate::atomic::write_atomic;
 use crate::config::LedgerToml;
-use crate::dir::{self, CONFIG_FILE};
 use crate::error::{LedgerError, Result};
+use crate::files::CONFIG_FILE;
 use crate::segment::header::{SegmentHeader, FORMAT_VERSION};
 use crate::segment::writer::ActiveSegment;
 use crate::snapshot::Snapshot;
@@ -52,7 +53,7 @@ impl Ledger {
         let from_version = toml.format_version;
         if toml.format_version != FORMAT_VERSION {
             toml.format_version = FORMAT_VERSION;
-            dir::write_atomic(dir, &config_path, toml.to_toml_text().as_bytes())?;
+            write_atomic(&config_path, toml.to_toml_text().as_bytes())?;
         }
         Ok(UpgradeReport {
             from_version,
