@@ -56,5 +56,5 @@ pub use verify::{
 };
 pub use writer::{
     AppendReceipt, Duplicate, Durable, ExpiredSegment, Ledger, OpenOptions, OutcomeReceipt,
-    RecordedOutcome, RecoveryReport, RetentionPlan, UnitsAppended, UpgradeReport,
+    OutcomesRecorded, RecordedOutcome, RecoveryReport, RetentionPlan, UnitsAppended, UpgradeReport,
 };

@@ -2,14 +2,14 @@
 //! anchors in, and the legal hold.
 
 use signal_ledger_engine::checklog::{read_check_log, CheckRecord};
+use signal_ledger_engine::now_ns;
 use signal_ledger_engine::timefmt::format_rfc3339_ns;
-use signal_ledger_engine::{now_ns, RetentionPlan};
 
 use crate::args::{
     ChecksArgs, ChecksFormat, GlobalArgs, HoldState, RetentionArgs, RetentionCommand,
 };
 use crate::error::{CliResult, EXIT_OK, EXIT_TAMPERED};
-use crate::output::{self, path_text, JsonObject};
+use crate::output;
 use crate::wiring;
 
 /// One check as a table line.
@@ -82,57 +82,23 @@ pub fn list(global: &GlobalArgs, args: &ChecksArgs) -> CliResult<u8> {
     }
 }
 
-/// The plan as one JSON object.
-fn plan_json(plan: &RetentionPlan) -> String {
-    let expired: Vec<String> = plan
-        .expired
-        .iter()
-        .map(|e| {
-            JsonObject::new()
-                .str("segment", &path_text(&e.path))
-                .u64("first_seq", e.first_seq)
-                .u64("last_seq", e.last_seq)
-                .u64("records", e.record_count)
-                .str("min_timestamp", &format_rfc3339_ns(e.min_timestamp_ns))
-                .str("max_timestamp", &format_rfc3339_ns(e.max_timestamp_ns))
-                .u64("bytes", e.bytes)
-                .opt_u64("anchor_seq", e.anchor_seq)
-                .finish()
-        })
-        .collect();
-    JsonObject::new()
-        .u64("retention_days", u64::from(plan.retention_days))
-        .opt_str("cutoff", plan.cutoff_ns.map(format_rfc3339_ns).as_deref())
-        .bool("legal_hold", plan.legal_hold)
-        .bool("applied", plan.applied)
-        .u64("segments", plan.expired.len() as u64)
-        .u64(
-            "records",
-            plan.expired.iter().map(|e| e.record_count).sum::<u64>(),
-        )
-        .raw("expired", &format!("[{}]", expired.join(",")))
-        .finish()
-}
-
 /// Runs `retention run [--apply]` and `retention hold on|off`.
 pub fn retention(global: &GlobalArgs, args: &RetentionArgs) -> CliResult<()> {
     let dir = wiring::ledger_dir(global)?;
     let mut ledger = wiring::open_writer(dir, global)?;
     match &args.command {
         RetentionCommand::Run { apply: false } => {
-            output::println(&plan_json(&ledger.retention_plan(now_ns())))
+            output::println(&output::json(&ledger.retention_plan(now_ns()))?)
         }
         RetentionCommand::Run { apply: true } => {
             let plan = ledger.apply_retention(now_ns())?;
-            output::println(&plan_json(&plan))
+            output::println(&output::json(&plan)?)
         }
         RetentionCommand::Hold { state } => {
             ledger.set_legal_hold(*state == HoldState::On)?;
-            output::println(
-                &JsonObject::new()
-                    .bool("legal_hold", *state == HoldState::On)
-                    .finish(),
-            )
+            output::println(&output::json(&serde_json::json!({
+                "legal_hold": *state == HoldState::On
+            }))?)
         }
     }
 }

@@ -65,7 +65,7 @@ pub fn run(global: &GlobalArgs, args: &DemoArgs) -> CliResult<u8> {
     drop(ledger);
     output::println(&format!(
         "3. ingest    {} in {} (one atomic append)",
-        outcome.to_json(),
+        outcome.to_json()?,
         secs(started)
     ))?;
 

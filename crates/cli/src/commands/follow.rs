@@ -22,7 +22,7 @@ use signal_ledger_engine::{Snapshot, ValidSignal};
 
 use crate::args::{GlobalArgs, IngestArgs};
 use crate::error::{CliError, CliResult};
-use crate::output::{self, JsonObject};
+use crate::output;
 use crate::wiring;
 
 /// How often a file at its end is checked for growth, and the stop flag for being set.
@@ -42,6 +42,19 @@ struct ReadCounts {
 enum Source {
     Stdin,
     File(PathBuf),
+}
+
+/// The line `ingest --follow` prints when it stops.
+#[derive(serde::Serialize)]
+struct FollowSummary {
+    lines: u64,
+    recorded: u64,
+    durable: u64,
+    failed: u64,
+    rejected: u64,
+    head_seq: Option<u64>,
+    head_hash: Option<String>,
+    queue_to_durable_p99_ms: f64,
 }
 
 /// Runs `ingest --follow`.
@@ -128,17 +141,17 @@ pub fn run(global: &GlobalArgs, args: &IngestArgs) -> CliResult<()> {
         Ok(())
     };
     let head = Snapshot::open(dir).ok().and_then(|s| s.head());
-    let summary = JsonObject::new()
-        .u64("lines", counts.lines.load(Ordering::Relaxed))
-        .u64("recorded", metrics.recorded)
-        .u64("durable", metrics.durable)
-        .u64("failed", metrics.failed)
-        .u64("rejected", counts.rejected.load(Ordering::Relaxed))
-        .opt_u64("head_seq", head.map(|h| h.seq))
-        .opt_str("head_hash", head.map(|h| h.row_hash.to_hex()).as_deref())
-        .f64("queue_to_durable_p99_ms", metrics.queue_to_durable_ms.p99)
-        .finish();
-    output::println(&summary)?;
+    let summary = FollowSummary {
+        lines: counts.lines.load(Ordering::Relaxed),
+        recorded: metrics.recorded,
+        durable: metrics.durable,
+        failed: metrics.failed,
+        rejected: counts.rejected.load(Ordering::Relaxed),
+        head_seq: head.map(|h| h.seq),
+        head_hash: head.map(|h| h.row_hash.to_hex()),
+        queue_to_durable_p99_ms: metrics.queue_to_durable_ms.p99,
+    };
+    output::println(&output::json(&summary)?)?;
     read_result?;
     if metrics.failed > 0 {
         return Err(CliError::new(format!(

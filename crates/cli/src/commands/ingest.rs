@@ -16,7 +16,7 @@ use signal_ledger_engine::{AppendReceipt, Ledger, LedgerError, ValidSignal};
 
 use crate::args::{GlobalArgs, IngestArgs};
 use crate::error::{CliError, CliResult};
-use crate::output::{self, JsonObject};
+use crate::output;
 use crate::{progress, wiring};
 
 /// How to treat invalid lines.
@@ -40,27 +40,33 @@ pub struct IngestOutcome {
 }
 
 impl IngestOutcome {
-    /// `{"count":N,"already_recorded":D,"first_seq":A,"last_seq":B,"head_hash":"<hex>"}`, plus
-    /// `"rejected":K` with `--skip-invalid`; `already_recorded` counts the lines whose signal
-    /// the ledger held already (same signal_id and columns: not appended again); first and
-    /// last seq are null when nothing was appended, the head hash when the ledger is empty.
-    pub fn to_json(&self) -> String {
+    /// The line `ingest` prints.
+    pub fn to_json(&self) -> CliResult<String> {
+        output::json(self)
+    }
+}
+
+/// `{"count":N,"already_recorded":D,"first_seq":A,"last_seq":B,"head_hash":"<hex>"}`, plus
+/// `"rejected":K` with `--skip-invalid`; `already_recorded` counts the lines whose signal the
+/// ledger held already (same signal_id and columns: not appended again); first and last seq
+/// are null when nothing was appended, the head hash when the ledger is empty.
+impl serde::Serialize for IngestOutcome {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
         let r = &self.receipt;
-        let mut o = JsonObject::new();
-        o.u64("count", r.count)
-            .u64("already_recorded", r.duplicates.len() as u64)
-            .opt_u64("first_seq", (r.count > 0).then_some(r.first_seq))
-            .opt_u64("last_seq", r.last_seq)
-            .opt_str(
-                "head_hash",
-                (!self.ledger_empty)
-                    .then(|| r.head_hash.to_hex())
-                    .as_deref(),
-            );
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("count", &r.count)?;
+        m.serialize_entry("already_recorded", &r.duplicates.len())?;
+        m.serialize_entry("first_seq", &(r.count > 0).then_some(r.first_seq))?;
+        m.serialize_entry("last_seq", &r.last_seq)?;
+        m.serialize_entry(
+            "head_hash",
+            &(!self.ledger_empty).then(|| r.head_hash.to_hex()),
+        )?;
         if let Some(k) = self.rejected {
-            o.u64("rejected", k as u64);
+            m.serialize_entry("rejected", &k)?;
         }
-        o.finish()
+        m.end()
     }
 }
 
@@ -281,5 +287,5 @@ pub fn run(global: &GlobalArgs, args: &IngestArgs) -> CliResult<()> {
             if k == 1 { "" } else { "s" }
         ));
     }
-    output::println(&outcome.to_json())
+    output::println(&outcome.to_json()?)
 }

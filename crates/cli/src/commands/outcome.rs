@@ -3,15 +3,14 @@
 use std::io::Read;
 
 use signal_ledger_engine::input::{parse_outcomes_ndjson, InputRefusal};
-use signal_ledger_engine::record::json::push_json_str;
 use signal_ledger_engine::record::{Decision, Outcome};
 use signal_ledger_engine::timefmt::parse_rfc3339_ns;
-use signal_ledger_engine::{now_ns, OutcomeReceipt};
+use signal_ledger_engine::{now_ns, OutcomesRecorded};
 use signal_ledger_engine::{Ledger, LedgerError};
 
 use crate::args::{GlobalArgs, OutcomeArgs};
 use crate::error::{CliError, CliResult};
-use crate::output::{self, path_text, JsonObject};
+use crate::output::{self, path_text};
 use crate::wiring;
 
 /// Runs `outcome`: one outcome from the flags, or every line of `--file`, in one append.
@@ -28,7 +27,10 @@ pub fn run(global: &GlobalArgs, args: &OutcomeArgs) -> CliResult<()> {
     let receipt = ledger
         .append_outcomes(&outcomes)
         .map_err(|e| refusal(e, &lines, args.file.as_deref()))?;
-    output::println(&receipt_json(&outcomes, &receipt))
+    output::println(&output::json(&OutcomesRecorded {
+        outcomes: &outcomes,
+        receipt: &receipt,
+    })?)
 }
 
 /// An append's refusal, naming the input line of the outcome at fault (for `--file`).
@@ -102,46 +104,11 @@ fn read_outcomes(path: &std::path::Path) -> CliResult<Vec<(u64, Outcome)>> {
     })
 }
 
-/// `{"count":N,"outcomes":[{"seq","signal_seq","signal_id","acted_upon","row_hash"}…],
-/// "head_hash":"<hex>"}`.
-fn receipt_json(outcomes: &[Outcome], receipt: &OutcomeReceipt) -> String {
-    let mut list = String::from("[");
-    for (i, (o, r)) in outcomes.iter().zip(&receipt.outcomes).enumerate() {
-        if i > 0 {
-            list.push(',');
-        }
-        list.push_str(&format!(
-            "{{\"seq\":{},\"signal_seq\":{},\"signal_id\":",
-            r.seq, r.signal_seq
-        ));
-        push_json_str(&mut list, &o.signal_id);
-        list.push_str(&format!(
-            ",\"acted_upon\":{},\"row_hash\":\"{}\"}}",
-            o.decision.acted_upon(),
-            r.row_hash.to_hex()
-        ));
-    }
-    list.push(']');
-    JsonObject::new()
-        .u64("count", receipt.outcomes.len() as u64)
-        .raw("outcomes", &list)
-        .str("head_hash", &receipt.head_hash.to_hex())
-        .finish()
-}
-
 /// Runs `upgrade`.
 pub fn upgrade(global: &GlobalArgs) -> CliResult<()> {
     let dir = wiring::ledger_dir(global)?;
     let report = Ledger::upgrade(dir)?;
-    output::println(
-        &JsonObject::new()
-            .u64("from_version", u64::from(report.from_version))
-            .u64("to_version", u64::from(report.to_version))
-            .u64("verified_entries", report.verified_entries)
-            .opt_str("sealed", report.sealed.as_deref().map(path_text).as_deref())
-            .str("active", &path_text(&report.active))
-            .finish(),
-    )
+    output::println(&output::json(&report)?)
 }
 
 #[cfg(test)]

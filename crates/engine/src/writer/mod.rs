@@ -42,12 +42,14 @@ mod lock;
 mod open;
 mod outcomes;
 mod receipt;
+mod report_json;
 mod retention;
 mod roll;
 mod upgrade;
 
 pub use outcomes::{OutcomeReceipt, RecordedOutcome};
 pub use receipt::{AppendReceipt, Duplicate, Durable, UnitsAppended};
+pub use report_json::OutcomesRecorded;
 pub use retention::{ExpiredSegment, RetentionPlan};
 pub use upgrade::UpgradeReport;
 

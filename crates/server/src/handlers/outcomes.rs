@@ -9,43 +9,16 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use serde::Serialize;
 use signal_ledger_engine::input::{parse_outcome_line, parse_outcomes_ndjson, LineError};
 use signal_ledger_engine::record::Outcome;
 use signal_ledger_engine::sink::{OutcomePersistError, OutcomeRecordError};
-use signal_ledger_engine::{now_ns, OutcomeReceipt};
+use signal_ledger_engine::{now_ns, OutcomesRecorded};
 
 use crate::error::ApiError;
 use crate::handlers::blocking;
 use crate::handlers::body::{body_kind, refusal, utf8, within_limit, Body};
 use crate::json;
 use crate::state::{AppState, Counters};
-
-/// What a recorded request answers (the fields `signal-ledger outcome` prints).
-#[derive(Debug, Serialize)]
-pub struct OutcomesRecorded {
-    /// Outcomes in the request, all appended.
-    pub count: usize,
-    /// Each outcome's entry, in request order (= seq order).
-    pub outcomes: Vec<OutcomeEntry>,
-    /// Row hash of the ledger's last entry after the append.
-    pub head_hash: String,
-}
-
-/// One appended outcome entry.
-#[derive(Debug, Serialize)]
-pub struct OutcomeEntry {
-    /// Seq of the outcome entry.
-    pub seq: u64,
-    /// Seq of the signal it is the outcome of.
-    pub signal_seq: u64,
-    /// The signal's id, as sent.
-    pub signal_id: String,
-    /// true: acted upon; false: dismissed.
-    pub acted_upon: bool,
-    /// Row hash of the outcome entry.
-    pub row_hash: String,
-}
 
 /// The body's outcomes, each with its line number (1-based), or the 400 naming the line and
 /// field. An outcome without `at` is given the time of parsing.
@@ -92,24 +65,6 @@ fn persist_error(e: OutcomePersistError, lines: &[u64]) -> ApiError {
     }
 }
 
-fn answer(outcomes: &[Outcome], receipt: OutcomeReceipt) -> OutcomesRecorded {
-    OutcomesRecorded {
-        count: receipt.outcomes.len(),
-        outcomes: outcomes
-            .iter()
-            .zip(&receipt.outcomes)
-            .map(|(o, r)| OutcomeEntry {
-                seq: r.seq,
-                signal_seq: r.signal_seq,
-                signal_id: o.signal_id.clone(),
-                acted_upon: o.decision.acted_upon(),
-                row_hash: r.row_hash.to_hex(),
-            })
-            .collect(),
-        head_hash: receipt.head_hash.to_hex(),
-    }
-}
-
 /// Records the request's outcomes through the sink in one append (all durable or none, after
 /// every signal recorded before) and answers once they are durable.
 pub async fn post_outcomes(
@@ -137,5 +92,8 @@ pub async fn post_outcomes(
     // The handle is a future: the request waits for the append's sync without holding a thread.
     let receipt = handle.await.map_err(|e| persist_error(e, &lines))?;
     Counters::bump(&state.counters.outcome_requests);
-    Ok(json::ok(&answer(&outcomes, receipt)))
+    Ok(json::ok(&OutcomesRecorded {
+        outcomes: &outcomes,
+        receipt: &receipt,
+    }))
 }
