@@ -15,7 +15,10 @@
 //! The producers are hyper's HTTP/1.1 client (one `client::conn::http1` connection each) on their
 //! own tokio runtime (two worker threads) in the same process as the server's runtime (two worker
 //! threads) and the sink's writer thread: all share this machine's two cores, so the figure
-//! includes the clients' cost.
+//! includes the clients' cost. Against the hand-written HTTP/1.1 client it replaced (same
+//! machine, one session, other builds running): criterion medians 0.69–1.25 s (median of four
+//! runs 0.99 s, 202,000 signals/s) against 0.71–0.96 s (0.93 s, 216,000/s), about 6% slower,
+//! inside the spread between runs.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
