@@ -345,6 +345,30 @@ fn verify_is_recorded_in_checks_and_digest_stats_metrics_agree() {
     assert_eq!(verdict["intact"], true);
     assert_eq!(verdict["records_checked"], 200);
     assert_eq!(verdict["head_seq"], 199);
+    // The engine's one verdict shape, as `verify --json --record` prints it.
+    let keys: Vec<&str> = verdict
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut expected_keys = vec![
+        "intact",
+        "records_checked",
+        "from_seq",
+        "head_seq",
+        "head_hash",
+        "elapsed_ms",
+        "first_failure",
+        "against",
+        "torn_tail",
+        "check_id",
+    ];
+    let mut sorted = keys.clone();
+    sorted.sort_unstable();
+    expected_keys.sort_unstable();
+    assert_eq!(sorted, expected_keys, "{verdict}");
+    assert!(verdict["torn_tail"].is_null() && verdict["against"].is_null());
     let (status, checks) = server.get_json("/v1/checks");
     assert_eq!(status, 200);
     let list = checks["checks"].as_array().unwrap();
@@ -378,6 +402,11 @@ fn verify_is_recorded_in_checks_and_digest_stats_metrics_agree() {
     assert!(stats["segments"].as_u64().unwrap() >= 1);
     assert_eq!(stats["sink"]["durable"], 200);
     assert_eq!(stats["sink"]["recorded"], 200);
+    // The engine's `stats` object (as the CLI prints it) with the server's counters.
+    assert_eq!(stats["config"]["durability"], "fdatasync");
+    assert_eq!(stats["check_log"]["checks"], 2);
+    assert!(stats["format_version"].as_u64().is_some());
+    assert!(stats["server"]["queries"].as_u64().is_some());
 
     server.get_json("/v1/signals?limit=3");
     let (status, text) = server.get("/metrics");
