@@ -2,7 +2,6 @@
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 use std::collections::{HashMap, HashSet};
-use std::time::Instant;
 
 use serde_json::Value;
 use signal_ledger_engine::{Direction, Signal, SignalType};
@@ -468,67 +467,4 @@ fn edge_configs() {
     for s in gen {
         assert!(s.validate().is_ok(), "{s:?}");
     }
-}
-
-/// Prints every `DEMO_STEP`-th (default 9000) of the default 100k signals as NDJSON:
-/// `DEMO_STEP=1000 cargo test -p signal-ledger-demo -- --ignored print_samples --nocapture`
-#[test]
-#[ignore = "prints sample lines"]
-fn print_samples() {
-    let step = std::env::var("DEMO_STEP")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(9_000);
-    let mut out = String::new();
-    for s in DemoGenerator::new(&DemoConfig::default()).step_by(step) {
-        write_ndjson_line(&s, &mut out);
-    }
-    print!("{out}");
-}
-
-/// Generation and NDJSON speed on 1M signals:
-/// `cargo test -p signal-ledger-demo --release -- --ignored timing_one_million --nocapture`
-#[test]
-#[ignore = "timing; run in release"]
-fn timing_one_million() {
-    let cfg = config(42, 1_000_000);
-    let (mut gen_ms, mut both_ms) = (Vec::new(), Vec::new());
-    let (mut bytes, mut lines, mut payload) = (0usize, 0usize, 0usize);
-    for _ in 0..3 {
-        let t0 = Instant::now();
-        payload = 0;
-        for s in DemoGenerator::new(&cfg) {
-            payload += s.payload_json.len();
-        }
-        gen_ms.push(t0.elapsed().as_secs_f64() * 1e3);
-
-        // Serialize as a CLI would: into a reused buffer handed to a writer every ~1 MiB.
-        let t1 = Instant::now();
-        let mut out = String::with_capacity(1 << 21);
-        (bytes, lines) = (0, 0);
-        for s in DemoGenerator::new(&cfg) {
-            write_ndjson_line(&s, &mut out);
-            if out.len() >= 1 << 20 {
-                bytes += out.len();
-                lines += out.matches('\n').count();
-                out.clear();
-            }
-        }
-        bytes += out.len();
-        lines += out.matches('\n').count();
-        both_ms.push(t1.elapsed().as_secs_f64() * 1e3);
-    }
-    gen_ms.sort_by(f64::total_cmp);
-    both_ms.sort_by(f64::total_cmp);
-    println!(
-        "1M signals (best / median of 3): generate {:.0} / {:.0} ms; generate + NDJSON {:.0} / {:.0} ms; \
-         {bytes} bytes NDJSON, average line {:.1} bytes, average payload {:.1} bytes",
-        gen_ms[0],
-        gen_ms[1],
-        both_ms[0],
-        both_ms[1],
-        bytes as f64 / 1e6,
-        payload as f64 / 1e6,
-    );
-    assert_eq!(lines, 1_000_000);
 }
