@@ -47,8 +47,10 @@ use crate::producers::{volume_table, Ctx, PRODUCERS};
 use crate::rng::{Quantiles, Rng};
 use crate::text::{days_from_civil, push_hex, push_padded, round_to, NS_PER_DAY};
 
+pub mod live;
 pub mod load;
 
+pub use crate::live::LiveDemo;
 pub use crate::ndjson::write_ndjson_line;
 pub use crate::producers::SOURCE_MODULES;
 
