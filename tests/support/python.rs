@@ -3,7 +3,8 @@
 //! `SIGNAL_LEDGER_AUDITOR_TESTS=required` (as `.ci/run` sets), when they fail instead. The same
 //! switch as the browser tests' `SIGNAL_LEDGER_BROWSER_TESTS`.
 //!
-//! One file, used by the root package's tests (`support::python`) and by the CLI's
+//! One file, mounted by path where it is needed: by the root package's tests
+//! (`#[path = "support/python.rs"]`, or through `tests/auditor_support/`) and by the CLI's
 //! (`#[path = "../../../tests/support/python.rs"]`).
 #![allow(dead_code)]
 
