@@ -6,8 +6,13 @@
 //! manifest's SHA-256 recorded at export, and by CSV ≠ NDJSON), a deleted line, two lines
 //! swapped, the manifest's prev_hash edited, an outcome dropped (with and without fix-ups).
 //!
-//! Skipped, with a notice, when `python3` is not on PATH (the `sha256sum` part when it is not).
+//! Skipped, with a notice, when `python3` is not on PATH (a failure instead when
+//! `SIGNAL_LEDGER_AUDITOR_TESTS=required`: tests/support/python.rs); the `sha256sum` part is
+//! skipped when `sha256sum` is not.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+#[path = "support/python.rs"]
+mod python;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,21 +28,10 @@ use signal_ledger_replay::bundle::{export_bundle, BundleSummary};
 
 const DAY_NS: i64 = 86_400 * 1_000_000_000;
 
-fn have_python() -> bool {
-    let found = Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        eprintln!("skipping: python3 is not on PATH, so docs/audit/verify_bundle.py is not run");
-    }
-    found
-}
-
 /// Runs the recipe on `dir`; its exit code and stdout (stderr must be empty).
 fn recipe(dir: &Path, extra: &[&str]) -> (i32, String) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/audit/verify_bundle.py");
-    let out = Command::new("python3")
+    let out = Command::new(python::PYTHON)
         .arg(script)
         .arg(dir)
         .args(extra)
@@ -217,7 +211,7 @@ fn fix_up(dir: &Path, name: &str) {
 
 #[test]
 fn a_window_with_a_filter_passes_the_recipe_and_sha256sum() {
-    if !have_python() {
+    if !python::python_or_skip() {
         return;
     }
     let fx = fixture();
@@ -246,7 +240,7 @@ fn a_window_with_a_filter_passes_the_recipe_and_sha256sum() {
 
 #[test]
 fn every_tampering_of_a_bundle_is_named_by_the_recipe() {
-    if !have_python() {
+    if !python::python_or_skip() {
         return;
     }
     let fx = fixture();
@@ -359,7 +353,7 @@ fn every_tampering_of_a_bundle_is_named_by_the_recipe() {
 
 #[test]
 fn a_bundle_of_the_whole_ledger_links_every_entry() {
-    if !have_python() {
+    if !python::python_or_skip() {
         return;
     }
     let fx = fixture();
@@ -379,7 +373,7 @@ fn a_bundle_of_the_whole_ledger_links_every_entry() {
 
 #[test]
 fn an_empty_window_is_a_sound_bundle() {
-    if !have_python() {
+    if !python::python_or_skip() {
         return;
     }
     let fx = fixture();
@@ -400,7 +394,7 @@ fn an_empty_window_is_a_sound_bundle() {
 
 #[test]
 fn a_pruned_ledger_bundle_starts_from_the_first_held_segment() {
-    if !have_python() {
+    if !python::python_or_skip() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

@@ -1,15 +1,22 @@
 //! `demo --dir D --count N` exits 0, prints each step, and leaves in D a ledger of N records that
-//! `verify` accepts; its records are those `generate` writes for the same count and seed.
+//! `verify` accepts; its records are the demo generator's for the same count and seed, dated as
+//! a live producer's (`LiveDemo`: the window ends at the moment step 2 prints, the newest signal
+//! on it, so its latency is the seconds the demo took, not weeks); it ends with how to open the
+//! dashboard on that ledger.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 mod common;
 use common::*;
+use signal_ledger_demo::{DemoConfig, LiveDemo};
+use signal_ledger_engine::timefmt::parse_rfc3339_ns;
 
 #[test]
 fn demo_builds_a_verifiable_ledger() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("demo");
+    let before = now_ns();
     let out = run(&["demo", "--dir", dir.to_str().unwrap(), "--count", "2000"]);
+    let after = now_ns();
     let text = out.ok();
     assert_eq!(out.stderr, "");
     for step in [
@@ -25,7 +32,35 @@ fn demo_builds_a_verifiable_ledger() {
     ] {
         assert!(text.contains(step), "{step} in\n{text}");
     }
-    assert!(text.trim_end().ends_with("tail -n 5"), "{text}");
+    // It ends with how to open the dashboard on the demo ledger: serve's command for that
+    // directory, and the URL of serve's default address.
+    let lines: Vec<&str> = text.lines().collect();
+    let [.., tail, serve, open] = lines[..] else {
+        panic!("{text}")
+    };
+    assert!(tail.ends_with("tail -n 5"), "{text}");
+    let shown = text
+        .lines()
+        .next()
+        .unwrap()
+        .strip_prefix("signal-ledger demo in ")
+        .unwrap();
+    assert_eq!(
+        serve,
+        format!("dashboard: signal-ledger --ledger {shown} serve")
+    );
+    let help = run(&["serve", "--help"]);
+    let help = help.ok();
+    let default_addr = help
+        .split("[default: ")
+        .nth(1)
+        .and_then(|rest| rest.split(']').next())
+        .unwrap();
+    assert!(
+        open.trim_start()
+            .starts_with(&format!("then open http://{default_addr}/ ")),
+        "{open}"
+    );
 
     let s = stats(&dir);
     assert_eq!(s["records"], 2000);
@@ -54,12 +89,43 @@ fn demo_builds_a_verifiable_ledger() {
         .as_array()
         .unwrap()
         .is_empty());
-    // Same signals as generate --count 2000 --seed 42.
-    let generated = generate(2000, 42);
-    let first: serde_json::Value = serde_json::from_str(generated.lines().next().unwrap()).unwrap();
+    let got = on(&dir, &["get", "0"]).json();
+    // Dated up to the moment step 2 prints, during the run; the demo generator (seed 42, 2000
+    // signals) over the window ending then gives the same signals.
+    let now = text
+        .lines()
+        .find_map(|l| l.strip_prefix("2. generate  "))
+        .and_then(|l| l.split(" days up to ").nth(1))
+        .and_then(|l| l.split(')').next())
+        .unwrap();
+    let now = parse_rfc3339_ns(now).unwrap();
+    assert!(
+        before <= now && now <= after,
+        "{before} <= {now} <= {after}"
+    );
+    let config = DemoConfig {
+        count: 2000,
+        seed: 42,
+        ..DemoConfig::default()
+    };
+    let live: Vec<_> = LiveDemo::ending_at(&config, now).signals().collect();
+    assert_eq!(got["signal_id"], live[0].signal_id);
+    // The newest record's latency is the time the demo took from that moment, not weeks; no
+    // record is dated after it was recorded.
+    let page = on(&dir, &["query", "--limit", "1", "--format", "json"]).json();
+    let newest = &page["records"][0];
+    let latency_ms = newest["latency_ms"].as_f64().unwrap();
+    let took_ms = (after - now) as f64 / 1e6;
+    assert!(
+        (0.0..=took_ms + 1.0).contains(&latency_ms),
+        "latency {latency_ms} ms, the demo took {took_ms} ms after dating"
+    );
     assert_eq!(
-        on(&dir, &["get", "0"]).json()["signal_id"],
-        first["signal_id"]
+        newest["signal_id"],
+        live.iter()
+            .max_by_key(|s| s.timestamp_ns)
+            .unwrap()
+            .signal_id
     );
 
     // A second demo into the same directory is refused: it is a ledger already.
@@ -69,4 +135,12 @@ fn demo_builds_a_verifiable_ledger() {
         again.stderr,
         format!("error: {} is already a ledger\n", dir.display())
     );
+}
+
+/// Now, in ns since the Unix epoch.
+fn now_ns() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    i64::try_from(since.as_nanos()).unwrap()
 }

@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 mod common;
+#[path = "../../../tests/support/python.rs"]
+mod python;
 
 use std::path::Path;
 use std::process::Command;
@@ -12,23 +14,23 @@ use std::process::Command;
 use common::*;
 use serde_json::Value;
 
+/// Runs the recipe on `dir`: its exit code and stdout, or `None` when `python3` is missing
+/// (skipped; a failure when `SIGNAL_LEDGER_AUDITOR_TESTS=required`).
 fn recipe(dir: &Path, extra: &[&str]) -> Option<(i32, String)> {
+    if !python::python_or_skip() {
+        return None;
+    }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/audit/verify_bundle.py");
-    match Command::new("python3")
+    let out = Command::new(python::PYTHON)
         .arg(script)
         .arg(dir)
         .args(extra)
         .output()
-    {
-        Ok(out) => Some((
-            out.status.code().unwrap_or(-1),
-            String::from_utf8(out.stdout).unwrap(),
-        )),
-        Err(_) => {
-            eprintln!("skipping the recipe: python3 is not on PATH");
-            None
-        }
-    }
+        .unwrap();
+    Some((
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+    ))
 }
 
 fn names_in(dir: &Path) -> Vec<String> {

@@ -3,8 +3,9 @@
 //! [`DemoGenerator`] streams [`Signal`]s (constant memory, so 10M are fine) that look like the
 //! output of eight producers ([`SOURCE_MODULES`]) over a universe of tickers with Zipf-like
 //! popularity, spread over a window of days shaped like a US trading week. The same
-//! [`DemoConfig`] always yields the same signals, byte for byte: the PRNG (xoshiro256** seeded
-//! through splitmix64) is written here, not taken from a crate whose streams may change.
+//! [`DemoConfig`] always yields the same signals, byte for byte, across versions: the PRNG is
+//! xoshiro256** seeded through splitmix64 (`rand_xoshiro`, fixed algorithms), and every draw is
+//! built here on its 64-bit outputs alone; a test pins the streams of several seeds.
 //!
 //! What the data looks like:
 //! - **Producers** differ in volume (which also shifts with the session: `social_sentiment` and
@@ -46,8 +47,10 @@ use crate::producers::{volume_table, Ctx, PRODUCERS};
 use crate::rng::{Quantiles, Rng};
 use crate::text::{days_from_civil, push_hex, push_padded, round_to, NS_PER_DAY};
 
+pub mod live;
 pub mod load;
 
+pub use crate::live::LiveDemo;
 pub use crate::ndjson::write_ndjson_line;
 pub use crate::producers::SOURCE_MODULES;
 

@@ -1,16 +1,16 @@
-//! A tiny, self-contained PRNG: xoshiro256** seeded through splitmix64.
+//! The demo's random draws: xoshiro256** seeded through splitmix64 (`rand_xoshiro`), and the
+//! draws built on its 64-bit outputs (uniform floats and integers, a rough normal, weighted
+//! picks, tabulated quantiles), written here.
 //!
-//! Written here (no `rand` dependency) so the demo data stays byte-identical across dependency
-//! upgrades: the same seed gives the same signals forever.
+//! The same seed gives the same signals forever: xoshiro256** and splitmix64 are fixed
+//! algorithms (Blackman & Vigna), `Xoshiro256StarStar::seed_from_u64` fills the state from
+//! splitmix64 as their reference code does, and the draws below use nothing but `next_u64`, so
+//! neither a `rand` upgrade nor a change of its distribution code can change a stream. The
+//! test `every_seed_gives_the_signals_it_always_gave` pins the streams of several seeds (they
+//! are those of the hand-written generator this replaced).
 
-/// One step of splitmix64: advances `state` and returns the next output.
-pub(crate) fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+use rand_xoshiro::rand_core::{Rng as _, SeedableRng as _};
+use rand_xoshiro::Xoshiro256StarStar;
 
 /// The inverse CDF of Kumaraswamy(a, b), a closed-form stand-in for Beta(a, b), at `u` in `[0, 1]`.
 pub(crate) fn kumaraswamy_quantile(u: f64, a: f64, b: f64) -> f64 {
@@ -53,40 +53,21 @@ impl Quantiles {
 /// xoshiro256** (Blackman & Vigna), state filled from the seed by splitmix64.
 #[derive(Debug, Clone)]
 pub(crate) struct Rng {
-    s0: u64,
-    s1: u64,
-    s2: u64,
-    s3: u64,
+    inner: Xoshiro256StarStar,
 }
 
 impl Rng {
     /// A generator for `seed`; every seed (0 included) gives a valid, distinct stream.
     pub(crate) fn new(seed: u64) -> Self {
-        let mut sm = seed;
-        let mut rng = Self {
-            s0: splitmix64(&mut sm),
-            s1: splitmix64(&mut sm),
-            s2: splitmix64(&mut sm),
-            s3: splitmix64(&mut sm),
-        };
-        if rng.s0 | rng.s1 | rng.s2 | rng.s3 == 0 {
-            rng.s0 = 1; // the all-zero state is the one fixed point; never reached in practice
+        Self {
+            inner: Xoshiro256StarStar::seed_from_u64(seed),
         }
-        rng
     }
 
     /// The next 64 random bits.
     #[inline]
     pub(crate) fn next_u64(&mut self) -> u64 {
-        let result = self.s1.wrapping_mul(5).rotate_left(7).wrapping_mul(9);
-        let t = self.s1 << 17;
-        self.s2 ^= self.s0;
-        self.s3 ^= self.s1;
-        self.s1 ^= self.s2;
-        self.s0 ^= self.s3;
-        self.s2 ^= t;
-        self.s3 = self.s3.rotate_left(45);
-        result
+        self.inner.next_u64()
     }
 
     /// Uniform in `[0, 1)`, 53 bits of precision.
@@ -149,12 +130,24 @@ impl Rng {
 mod tests {
     use super::*;
 
+    /// The first three outputs of the hand-written xoshiro256** for seed 42 (this crate's
+    /// default seed), before `rand_xoshiro` replaced it.
+    const FIRST_OF_SEED_42: [u64; 3] = [
+        1_546_998_764_402_558_742,
+        6_990_951_692_964_543_102,
+        12_544_586_762_248_559_009,
+    ];
+
     #[test]
-    fn splitmix_reference_values() {
-        // Reference outputs of splitmix64 seeded with 1234567 (Vigna's splitmix64.c).
-        let mut s = 1_234_567;
-        assert_eq!(splitmix64(&mut s), 6_457_827_717_110_365_317);
-        assert_eq!(splitmix64(&mut s), 3_203_168_211_198_807_973);
+    fn the_stream_is_xoshiro256starstar_seeded_by_splitmix64() {
+        // Reference outputs of splitmix64 seeded with 1234567 (Vigna's splitmix64.c) ...
+        let mut splitmix = rand_xoshiro::SplitMix64::seed_from_u64(1_234_567);
+        assert_eq!(splitmix.next_u64(), 6_457_827_717_110_365_317);
+        assert_eq!(splitmix.next_u64(), 3_203_168_211_198_807_973);
+        // ... and the first outputs of seed 42, as the hand-written generator gave them.
+        let mut rng = Rng::new(42);
+        let first: Vec<u64> = (0..3).map(|_| rng.next_u64()).collect();
+        assert_eq!(first, FIRST_OF_SEED_42);
     }
 
     #[test]

@@ -277,6 +277,9 @@ pub(crate) fn push_rfc3339_ns(out: &mut String, ns: i64) {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
+    use rand_xoshiro::rand_core::{Rng as _, SeedableRng as _};
+    use rand_xoshiro::SplitMix64;
+
     use super::*;
 
     fn s(f: impl FnOnce(&mut String)) -> String {
@@ -330,9 +333,9 @@ mod tests {
             assert_eq!(s(|o| push_f64(o, v)), text, "{v}");
         }
         assert_eq!(s(|o| push_f64(o, f64::INFINITY)), "null");
-        let mut state = 1u64;
+        let mut bits_of = SplitMix64::seed_from_u64(1);
         for i in 0..200_000u64 {
-            let bits = crate::rng::splitmix64(&mut state);
+            let bits = bits_of.next_u64();
             let v = match i % 4 {
                 0 => round_to((bits >> 11) as f64 / (1u64 << 53) as f64, 4),
                 1 => round_to((bits % 10_000_000) as f64 / 100.0, 2),
@@ -365,13 +368,13 @@ mod tests {
             s.iter()
                 .any(|&b| b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f)
         };
-        let mut state = 5u64;
+        let mut random = SplitMix64::seed_from_u64(5);
         let alphabet = b"aZ09 -./\"\\\x00\x1f\x7f\x80\xff~!";
         for len in 0..40 {
             for _ in 0..500 {
                 let mut bytes = Vec::with_capacity(len);
                 for _ in 0..len {
-                    let r = crate::rng::splitmix64(&mut state);
+                    let r = random.next_u64();
                     // Mostly harmless bytes, sometimes one that needs escaping.
                     let b = if r & 15 == 0 {
                         alphabet[(r >> 8) as usize % alphabet.len()]

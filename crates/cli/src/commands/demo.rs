@@ -1,17 +1,25 @@
 //! `demo`: the first command a new user runs. Builds a ledger of realistic signals through the
 //! same code paths as `init`, `generate`, `ingest`, `verify`, `stats`, `digest`, `tail`, `query`
-//! and `lineage`, and prints each step, ending with commands to try next.
+//! and `lineage`, and prints each step, ending with commands to try next and how to open the
+//! dashboard (`serve`) on the demo ledger.
+//!
+//! The signals are dated as a live producer's would be (`LiveDemo`): the generated window
+//! (30 days) ends at the moment the demo starts and the newest signal is moved onto it, so the
+//! newest records show the latency of the seconds the demo takes, not weeks. Step 2 prints that
+//! moment: `LiveDemo::ending_at` with it gives the same signals again.
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use signal_ledger_demo::DemoConfig;
+use clap::CommandFactory as _;
+
+use signal_ledger_demo::{write_ndjson_line, DemoConfig, LiveDemo};
 use signal_ledger_engine::record::EntryRecord;
 use signal_ledger_engine::timefmt::format_rfc3339_ns;
 use signal_ledger_engine::SignalRecord;
 use signal_ledger_query::{Catalog, Filter, LineageLimits, Order, OrderBy, Query};
 
-use crate::args::{DemoArgs, GlobalArgs};
+use crate::args::{Cli, DemoArgs, GlobalArgs};
 use crate::commands::{generate, ingest, init, inspect, verify};
 use crate::error::{CliError, CliResult};
 use crate::output::{self, shell_quote};
@@ -22,6 +30,27 @@ pub const TEMP_PREFIX: &str = "signal-ledger-demo-";
 
 fn secs(since: Instant) -> String {
     format!("{:.2} s", since.elapsed().as_secs_f64())
+}
+
+/// Now, in ns since the Unix epoch (the epoch itself for a clock set before it).
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+/// The address `serve` listens on when given no `--addr`, as its argument parser says.
+fn serve_default_addr() -> Option<String> {
+    let command = Cli::command();
+    let addr = command
+        .find_subcommand("serve")?
+        .get_arguments()
+        .find(|a| a.get_id() == "addr")?
+        .get_default_values()
+        .first()?
+        .to_string_lossy()
+        .into_owned();
+    Some(addr)
 }
 
 fn demo_dir(args: &DemoArgs) -> CliResult<PathBuf> {
@@ -45,16 +74,23 @@ pub fn run(global: &GlobalArgs, args: &DemoArgs) -> CliResult<u8> {
     output::println(&format!("1. init      {}", init::created_json(&dir)?))?;
 
     let started = Instant::now();
-    // What `generate --count N --seed S` writes.
+    // The demo generator's signals for --count and --seed (as `generate` writes them, but over
+    // the 30 days up to now), the newest moved onto this moment, as a live producer's.
     let defaults = DemoConfig::default();
     let config = generate::demo_config(&args.data, defaults.tickers, defaults.days);
-    let mut ndjson = Vec::new();
-    generate::write_ndjson(&config, &mut ndjson)
-        .map_err(|e| CliError::io("generate", "demo signals", &e))?;
+    let now = now_ns();
+    let live = LiveDemo::ending_at(&config, now);
+    let mut text = String::new();
+    for signal in live.signals() {
+        write_ndjson_line(&signal, &mut text);
+    }
+    let ndjson = text.into_bytes();
     output::println(&format!(
-        "2. generate  {} demo signals (seed {}), {:.1} MB of NDJSON in {}",
+        "2. generate  {} demo signals (seed {}, {} days up to {}), {:.1} MB of NDJSON in {}",
         args.data.count,
         args.data.seed,
+        config.days,
+        format_rfc3339_ns(now),
         ndjson.len() as f64 / 1e6,
         secs(started)
     ))?;
@@ -117,6 +153,12 @@ pub fn run(global: &GlobalArgs, args: &DemoArgs) -> CliResult<u8> {
         ))?;
     }
     output::println(&format!("try: signal-ledger --ledger {shown} tail -n 5"))?;
+    output::println(&format!("dashboard: signal-ledger --ledger {shown} serve"))?;
+    if let Some(addr) = serve_default_addr() {
+        output::println(&format!(
+            "           then open http://{addr}/ (signals, audit ledger, integrity checks, exports); Ctrl-C stops it"
+        ))?;
+    }
     Ok(verify::exit_code(&verdict))
 }
 
