@@ -513,7 +513,8 @@ pub struct DemoDataArgs {
     /// Number of signals.
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub count: usize,
-    /// Seed: the same seed gives the same signals, byte for byte.
+    /// Seed: the same seed (and, for `demo`, the same moment it runs) gives the same signals,
+    /// byte for byte.
     #[arg(long, value_name = "S", default_value_t = 42)]
     pub seed: u64,
 }
@@ -540,9 +541,14 @@ pub struct GenerateArgs {
     /// Size of the ticker universe.
     #[arg(long, value_name = "N", default_value_t = DemoConfig::default().tickers)]
     pub tickers: usize,
-    /// Length of the time window, in days, ending 2026-11-01T00:00:00Z.
+    /// Length of the time window, in days, ending 2026-11-01T00:00:00Z (or at --until).
     #[arg(long, value_name = "N", default_value_t = DemoConfig::default().days)]
     pub days: u32,
+    /// Date the signals as a live producer's up to this moment (RFC 3339), as `demo` does: the
+    /// window ends then and the newest signal is moved onto it. The moment `demo` prints gives
+    /// its signals again.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<Timestamp>,
     /// Write to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,

@@ -128,6 +128,27 @@ fn demo_builds_a_verifiable_ledger() {
             .signal_id
     );
 
+    // `generate --until` that moment writes the demo's signals again, exactly.
+    let moment = text
+        .lines()
+        .find_map(|l| l.strip_prefix("2. generate  "))
+        .and_then(|l| l.split(" days up to ").nth(1))
+        .and_then(|l| l.split(')').next())
+        .unwrap();
+    let again = run(&["generate", "--count", "2000", "--until", moment]);
+    let ids: Vec<String> = json_lines(again.ok())
+        .iter()
+        .map(|v| v["signal_id"].as_str().unwrap().to_owned())
+        .collect();
+    let live_ids: Vec<&str> = live.iter().map(|s| s.signal_id.as_str()).collect();
+    assert_eq!(ids, live_ids);
+    let exported = on(&dir, &["export", "--format", "ndjson", "--out", "-"]);
+    let recorded: Vec<String> = json_lines(exported.ok())
+        .iter()
+        .map(|v| v["signal_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(recorded, ids);
+
     // A second demo into the same directory is refused: it is a ledger already.
     let again = run(&["demo", "--dir", dir.to_str().unwrap(), "--count", "10"]);
     assert_eq!(again.code, 2);

@@ -2,7 +2,8 @@
 
 use std::io::Write;
 
-use signal_ledger_demo::{write_ndjson_line, DemoConfig, DemoGenerator};
+use signal_ledger_demo::{write_ndjson_line, DemoConfig, DemoGenerator, LiveDemo};
+use signal_ledger_engine::Signal;
 
 use crate::args::{DemoDataArgs, GenerateArgs};
 use crate::error::{CliError, CliResult};
@@ -24,9 +25,17 @@ pub fn demo_config(data: &DemoDataArgs, tickers: usize, days: u32) -> DemoConfig
 
 /// Writes the NDJSON of `config` to `sink`; returns the bytes written.
 pub fn write_ndjson(config: &DemoConfig, sink: &mut dyn Write) -> std::io::Result<u64> {
+    write_signals(DemoGenerator::new(config), sink)
+}
+
+/// Writes `signals` as NDJSON to `sink`; returns the bytes written.
+fn write_signals(
+    signals: impl Iterator<Item = Signal>,
+    sink: &mut dyn Write,
+) -> std::io::Result<u64> {
     let mut buf = String::with_capacity(FLUSH_LEN + 4096);
     let mut total = 0u64;
-    for signal in DemoGenerator::new(config) {
+    for signal in signals {
         write_ndjson_line(&signal, &mut buf);
         if buf.len() >= FLUSH_LEN {
             sink.write_all(buf.as_bytes())?;
@@ -43,19 +52,23 @@ pub fn write_ndjson(config: &DemoConfig, sink: &mut dyn Write) -> std::io::Resul
 /// Runs `generate`.
 pub fn run(args: &GenerateArgs) -> CliResult<()> {
     let config = demo_config(&args.data, args.tickers, args.days);
+    let live = args.until.map(|t| LiveDemo::ending_at(&config, t.ns()));
+    let write_ndjson = |sink: &mut dyn Write| match &live {
+        Some(live) => write_signals(live.signals(), sink),
+        None => write_ndjson(&config, sink),
+    };
     match &args.out {
         Some(path) => {
             let mut file = std::io::BufWriter::new(
                 std::fs::File::create(path)
                     .map_err(|e| CliError::io("create", path.display(), &e))?,
             );
-            write_ndjson(&config, &mut file)
-                .map_err(|e| CliError::io("write", path.display(), &e))?;
+            write_ndjson(&mut file).map_err(|e| CliError::io("write", path.display(), &e))?;
             Ok(())
         }
         None => {
             let mut out = std::io::stdout().lock();
-            write_ndjson(&config, &mut out)
+            write_ndjson(&mut out)
                 .map(drop)
                 .map_err(|e| output::stdout_error(&e))
         }
