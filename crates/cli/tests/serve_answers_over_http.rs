@@ -15,7 +15,11 @@ fn serve_prints_its_address_records_and_answers_then_stops_on_sigterm() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("ledger");
     init_small(&dir);
-    let mut server = serve(&dir, &[("SIGNAL_LEDGER_TOKEN", "tok-123")]);
+    let mut server = serve_with(
+        &dir,
+        &["--batch-size", "77"],
+        &[("SIGNAL_LEDGER_TOKEN", "tok-123")],
+    );
     let listening = server.listening.clone();
     let line = listening.to_string();
     let addr = listening["listening"].as_str().unwrap().to_owned();
@@ -56,6 +60,15 @@ fn serve_prints_its_address_records_and_answers_then_stops_on_sigterm() {
     assert_eq!(page["records"].as_array().unwrap().len(), 1);
     assert_eq!(page["records"][0]["signal_id"], "serve-1");
     assert_eq!(page["records"][0]["seq"], 0);
+
+    // /v1/stats is the `stats` object of the settings in force: the overrides serve was
+    // started with, as `stats` with the same override shows them.
+    let mut stats = agent.get(format!("{base}/v1/stats")).call().unwrap();
+    let stats: Value = serde_json::from_str(&stats.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(stats["config"]["batch_size"], 77, "{stats}");
+    let cli = on(&dir, &["--batch-size", "77", "stats"]).json();
+    assert_eq!(stats["config"], cli["config"]);
+    assert_eq!(stats["format_version"], cli["format_version"]);
 
     // The dashboard comes from the binary itself: no files beside it, no CDN.
     let mut home = agent.get(format!("{base}/")).call().unwrap();

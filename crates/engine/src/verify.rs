@@ -38,6 +38,18 @@ pub struct VerifyOptions {
     pub sequential: bool,
 }
 
+impl VerifyOptions {
+    /// The seqs these options select in `snapshot`: `from_seq..=to_seq` within what it holds.
+    pub fn seq_range(&self, snapshot: &Snapshot) -> std::ops::Range<u64> {
+        let held_from = snapshot.first_seq();
+        let from = self.from_seq.unwrap_or(held_from).max(held_from);
+        let to_exclusive = self.to_seq.map_or(snapshot.next_seq(), |t| {
+            t.saturating_add(1).min(snapshot.next_seq())
+        });
+        from..to_exclusive
+    }
+}
+
 /// The outcome of a verification.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerifyReport {
@@ -101,10 +113,10 @@ pub fn verify_with_progress(
 ) -> VerifyReport {
     let started = Instant::now();
     let held_from = snapshot.first_seq();
-    let from = options.from_seq.unwrap_or(held_from).max(held_from);
-    let to_exclusive = options.to_seq.map_or(snapshot.next_seq(), |t| {
-        t.saturating_add(1).min(snapshot.next_seq())
-    });
+    let std::ops::Range {
+        start: from,
+        end: to_exclusive,
+    } = options.seq_range(snapshot);
     let mut failures: Vec<Corruption> = Vec::new();
 
     // Cut the record areas into chunks: segments in parallel, each by hopping over frame lengths

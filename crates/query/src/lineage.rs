@@ -79,9 +79,10 @@ pub struct Lineage {
 }
 
 impl Lineage {
-    /// The lineage as one JSON object on one line: its `Serialize` form.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+    /// The lineage as one JSON object on one line: its `Serialize` form. Fails only for a
+    /// record whose stored payload_json is not JSON, naming its seq.
+    pub fn to_json(&self) -> std::result::Result<String, serde_json::Error> {
+        serde_json::to_string(self)
     }
 }
 
@@ -440,7 +441,7 @@ mod tests {
             .lineage("d", LineageLimits::default())
             .unwrap()
             .unwrap();
-        let text = l.to_json();
+        let text = l.to_json().unwrap();
         assert!(!text.contains('\n'), "{text}");
         assert!(text.starts_with("{\"signal\":"), "{text}");
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -512,7 +513,7 @@ mod tests {
             },
             descendants: Tree::default(),
         };
-        let v: serde_json::Value = serde_json::from_str(&l.to_json()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&l.to_json().unwrap()).unwrap();
         assert_eq!(v["ancestors"]["truncated"], true);
         assert_eq!(v["ancestors"]["nodes"][0]["signal_id"], odd);
         assert_eq!(

@@ -60,7 +60,10 @@ impl Params {
         T::Err: std::fmt::Display,
     {
         self.one(name)?
-            .map(|text| text.parse::<T>().map_err(|why| bad_value(name, &why)))
+            .map(|text| {
+                text.parse::<T>()
+                    .map_err(|why| bad_value(name, &text, &why))
+            })
             .transpose()
     }
 
@@ -72,7 +75,7 @@ impl Params {
     {
         self.all(name)
             .iter()
-            .map(|text| text.parse::<T>().map_err(|why| bad_value(name, &why)))
+            .map(|text| text.parse::<T>().map_err(|why| bad_value(name, text, &why)))
             .collect()
     }
 
@@ -87,9 +90,9 @@ impl Params {
     }
 }
 
-/// A 400 naming the parameter and what is wrong with its value.
-fn bad_value(name: &str, why: &dyn std::fmt::Display) -> ApiError {
-    ApiError::BadRequest(format!("query parameter {name}: {why}"))
+/// A 400 naming the parameter, its value and what is wrong with it.
+fn bad_value(name: &str, text: &str, why: &dyn std::fmt::Display) -> ApiError {
+    ApiError::BadRequest(format!("query parameter {name}={text:?}: {why}"))
 }
 
 /// The filter of `query`, `aggregate`, `export` and `replay`: source, ticker, direction, type,

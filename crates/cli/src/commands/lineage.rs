@@ -31,7 +31,7 @@ pub fn run(global: &GlobalArgs, args: &LineageArgs) -> CliResult<()> {
         LineageFormat::Json
     });
     match format {
-        LineageFormat::Json => output::println(&lineage.to_json()),
+        LineageFormat::Json => output::println(&output::json(&lineage)?),
         LineageFormat::Tree => output::print(&lineage_text(&lineage)),
     }
 }

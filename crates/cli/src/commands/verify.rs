@@ -1,6 +1,7 @@
 //! `verify`: the engine's verify operation ([`verify_ledger`]) with a progress bar, its verdict
 //! printed as a line of text or its JSON form. Exit 0 intact, 1 tampered or broken.
 
+use signal_ledger_engine::files::CHECK_LOG_FILE;
 use signal_ledger_engine::{
     verify_ledger, Digest, Snapshot, Verdict, VerifyOptions, VerifyRequest,
 };
@@ -35,13 +36,8 @@ pub fn check(
     snapshot: &Snapshot,
     request: &VerifyRequest,
 ) -> Result<Verdict, signal_ledger_engine::NotRecorded> {
-    let options = request.options;
-    let from = options.from_seq.unwrap_or(0).max(snapshot.first_seq());
-    let to = options
-        .to_seq
-        .map_or(snapshot.next_seq(), |t| t.saturating_add(1))
-        .min(snapshot.next_seq());
-    let bar = progress::records(to.saturating_sub(from), "verify");
+    let range = request.options.seq_range(snapshot);
+    let bar = progress::records(range.end.saturating_sub(range.start), "verify");
     let verdict = verify_ledger(snapshot, request, &|n| bar.inc(n));
     bar.finish_and_clear();
     let shown = verdict.as_ref().unwrap_or_else(|e| &e.verdict);
@@ -55,8 +51,8 @@ pub fn check(
     }
     if shown.check_log_torn_bytes > 0 {
         output::eprintln(&format!(
-            "note: the check log of {} ends in {} bytes that are not a valid entry (an append cut short, or its last entry damaged); the next append removes them",
-            snapshot.dir().display(),
+            "note: {} ends in {} bytes that are not a valid entry (an append cut short, or its last entry damaged); the next append removes them",
+            snapshot.dir().join(CHECK_LOG_FILE).display(),
             shown.check_log_torn_bytes
         ));
     }

@@ -316,8 +316,14 @@ impl Drop for Serving {
 /// Starts `signal-ledger --ledger DIR serve --addr 127.0.0.1:0` with `envs` and waits (at most
 /// a minute) for the line saying where it listens.
 pub fn serve(dir: &Path, envs: &[(&str, &str)]) -> Serving {
+    serve_with(dir, &[], envs)
+}
+
+/// [`serve`] with more arguments (overrides of the ledger's settings, say).
+pub fn serve_with(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Serving {
     use std::io::BufRead;
     let mut command = binary_on(dir, &["serve", "--addr", "127.0.0.1:0"]);
+    command.args(args);
     command
         .envs(envs.iter().copied())
         .stdin(Stdio::null())

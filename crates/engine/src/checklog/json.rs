@@ -69,3 +69,115 @@ impl Serialize for CheckRecord {
         o.end()
     }
 }
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::checklog::CheckMode;
+    use crate::hash::Hash;
+    use serde_json::{json, Value};
+
+    fn check() -> CheckRecord {
+        CheckRecord {
+            check_id: 7,
+            mode: CheckMode::Incremental,
+            chain_valid: false,
+            checked_at_ns: 1_767_225_600_123_456_789,
+            range_start: 100,
+            range_end: 199,
+            expected_count: 100,
+            actual_count: 42,
+            head_row_hash: Hash([0xA5; 32]),
+            duration_ns: 1_234_567,
+            errors_json: r#"["crc mismatch at seq 142","a \"quoted\"\nline"]"#.into(),
+        }
+    }
+
+    fn parse(text: &str) -> serde_json::Map<String, Value> {
+        assert!(!text.contains('\n'), "{text}");
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(m)) => m,
+            other => panic!("not an object: {other:?} from {text}"),
+        }
+    }
+
+    #[test]
+    fn every_key_in_order_with_its_value() {
+        let text = check().to_json();
+        let m = parse(&text);
+        assert_eq!(m.keys().count(), CHECK_JSON_KEYS.len(), "{text}");
+        let mut at = 0;
+        for key in CHECK_JSON_KEYS {
+            let needle = format!("\"{key}\":");
+            at += text[at..].find(&needle).unwrap() + needle.len();
+        }
+        assert_eq!(
+            Value::Object(m),
+            json!({
+                "check_id": 7,
+                "checked_at": "2026-01-01T00:00:00.123456789Z",
+                "mode": "incremental",
+                "chain_valid": false,
+                "range_start": 100,
+                "range_end": 199,
+                "expected_count": 100,
+                "actual_count": 42,
+                "head_row_hash": "a5".repeat(32),
+                "duration_ms": 1.234567,
+                "errors": ["crc mismatch at seq 142", "a \"quoted\"\nline"],
+            })
+        );
+    }
+
+    #[test]
+    fn a_passed_check_has_no_errors_and_an_exact_duration() {
+        let c = CheckRecord {
+            chain_valid: true,
+            mode: CheckMode::Full,
+            duration_ns: 0,
+            errors_json: "[]".into(),
+            ..check()
+        };
+        let m = parse(&c.to_json());
+        assert_eq!(m["errors"], json!([]));
+        assert_eq!(m["duration_ms"].as_f64(), Some(0.0));
+        assert_eq!(m["mode"], "full");
+        let slow = CheckRecord {
+            duration_ns: 3_600_000_000_001,
+            ..c
+        };
+        assert_eq!(
+            parse(&slow.to_json())["duration_ms"].as_f64(),
+            Some(3_600_000.000001)
+        );
+    }
+
+    #[test]
+    fn errors_on_several_lines_are_written_on_one() {
+        let c = CheckRecord {
+            errors_json: "[\n  \"first\",\n  \"second\"\n]".into(),
+            ..check()
+        };
+        assert_eq!(parse(&c.to_json())["errors"], json!(["first", "second"]));
+    }
+
+    #[test]
+    fn recorded_errors_that_are_not_a_list_of_strings_still_give_valid_json() {
+        for stored in ["\"]}", "", "[1,2]", "{\"a\":1}", "[\"ok\""] {
+            let c = CheckRecord {
+                errors_json: stored.into(),
+                ..check()
+            };
+            let m = parse(&c.to_json());
+            assert_eq!(m.len(), CHECK_JSON_KEYS.len(), "{stored:?}");
+            let errors = m["errors"].as_array().unwrap();
+            assert_eq!(errors.len(), 1, "{stored:?}");
+            let message = errors[0].as_str().unwrap();
+            assert!(
+                message.starts_with("the recorded errors are not a JSON array of strings")
+                    && message.ends_with(stored),
+                "{message}"
+            );
+        }
+    }
+}

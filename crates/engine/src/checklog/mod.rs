@@ -14,8 +14,7 @@ mod json;
 pub mod scheduler;
 
 pub use scheduler::{
-    check_record, check_snapshot, record_check, run_check, CheckRequest, CheckSchedule,
-    CheckScheduler,
+    check_record, record_check, run_check, CheckRequest, CheckSchedule, CheckScheduler,
 };
 
 pub use crate::files::CHECK_LOG_FILE;

@@ -36,16 +36,13 @@ pub enum CheckRequest {
     },
 }
 
-/// Runs the check `request` asks for on `snapshot` (of `dir`) and records it in the check log,
+/// Runs the check `request` asks for on `snapshot` and records it in the ledger's check log,
 /// through the verify operation every front end runs ([`verify_ledger`]). Returns the record as
 /// appended (with its check_id).
 ///
 /// [`verify_ledger`]: crate::verify::verify_ledger
-pub fn check_snapshot(
-    snapshot: &Snapshot,
-    dir: &Path,
-    request: CheckRequest,
-) -> Result<CheckRecord> {
+fn check_and_record(snapshot: &Snapshot, request: CheckRequest) -> Result<CheckRecord> {
+    let dir = snapshot.dir();
     let (mode, options, prior_errors) = match request {
         CheckRequest::Full => (CheckMode::Full, VerifyOptions::default(), Vec::new()),
         CheckRequest::Range { from, to } => (
@@ -176,8 +173,7 @@ fn errors_json(errors: &[String]) -> String {
 /// Runs the check `request` asks for on a fresh snapshot of `dir` and records it in the
 /// check log. Returns the record as appended (with its check_id).
 pub fn run_check(dir: &Path, request: CheckRequest) -> Result<CheckRecord> {
-    let snapshot = Snapshot::open(dir)?;
-    check_snapshot(&snapshot, dir, request)
+    check_and_record(&Snapshot::open(dir)?, request)
 }
 
 /// Appends `check` to the check log of `dir`, giving it the next check_id.

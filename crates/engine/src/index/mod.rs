@@ -6,7 +6,7 @@
 //! value, the min/max timestamp of every block of [`TIME_BLOCK_LEN`] entries (producers' clocks
 //! arrive out of order, so a block's range is what bounds it), and a sorted table of signal_id
 //! hashes. A sealed segment's index is kept in a sidecar file (`<segment>.idx`, layout in
-//! FORMAT.md, "Index sidecars"), written by the first reader that builds it
+//! FORMAT.md, "Index sidecars (derived data)"), written by the first reader that builds it
 //! ([`load_or_rebuild`]); the active segment's is built in memory.
 //!
 //! Indexes are never trusted for integrity: `verify` ignores them, a sidecar that is missing,
@@ -55,7 +55,7 @@ use crate::record::outcome::decode_outcome;
 use crate::segment::header::HEADER_LEN;
 
 impl SegmentIndex {
-    /// The sidecar bytes of this index (FORMAT.md, "Index sidecars").
+    /// The sidecar bytes of this index (FORMAT.md, "Index sidecars (derived data)").
     pub fn to_sidecar(&self) -> Vec<u8> {
         sidecar::encode(self)
     }

@@ -1,5 +1,5 @@
 //! The sidecar file of a sealed segment's index: `<first seq>.idx` beside `<first seq>.seg`.
-//! Byte layout in FORMAT.md, "Index sidecars". Written once, atomically; read back with every
+//! Byte layout in FORMAT.md, "Index sidecars (derived data)". Written once, atomically; read back with every
 //! length, offset, id and CRC checked, so a damaged sidecar is an error (and a rebuild), never a
 //! panic or a wrong row.
 
@@ -18,7 +18,7 @@ pub const INDEX_VERSION: u16 = 3;
 const HEADER_LEN: usize = 72;
 const TABLE_ENTRY_LEN: usize = 24;
 
-/// Section kinds (FORMAT.md, "Index sidecars").
+/// Section kinds (FORMAT.md, "Index sidecars (derived data)").
 mod kind {
     pub const OFFSETS: u16 = 1;
     pub const TIMESTAMPS: u16 = 2;

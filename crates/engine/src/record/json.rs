@@ -163,11 +163,22 @@ pub fn write_entry_json(entry: &EntryView<'_>, out: &mut String) {
     }
 }
 
-/// Serializes JSON text this module wrote as it is (with `serde_json`, without re-escaping).
-fn serialize_written<S: serde::Serializer>(text: String, s: S) -> Result<S::Ok, S::Error> {
+/// Serializes JSON text this module wrote for the entry at `seq` as it is (with `serde_json`,
+/// without re-escaping). The text is checked first: only a stored `payload_json` that is not
+/// JSON (which validation keeps out, but a forged entry could hold) makes it invalid, and that
+/// is an error naming the seq rather than a line of invalid JSON.
+fn serialize_written<S: serde::Serializer>(
+    seq: u64,
+    text: String,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     use serde::Serialize as _;
     serde_json::value::RawValue::from_string(text)
-        .map_err(serde::ser::Error::custom)?
+        .map_err(|e| {
+            serde::ser::Error::custom(format!(
+                "seq {seq}: the stored entry does not make valid JSON (its payload_json: {e})"
+            ))
+        })?
         .serialize(s)
 }
 
@@ -177,7 +188,7 @@ impl serde::Serialize for SignalRecord {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut text = String::new();
         write_record_json(self, &mut text);
-        serialize_written(text, s)
+        serialize_written(self.seq, text, s)
     }
 }
 
@@ -186,7 +197,7 @@ impl serde::Serialize for EntryRecord {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut text = String::new();
         write_entry_record_json(self, &mut text);
-        serialize_written(text, s)
+        serialize_written(self.seq(), text, s)
     }
 }
 
@@ -195,7 +206,7 @@ impl serde::Serialize for OutcomeRecord {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut text = String::new();
         write_outcome_json(&self.as_view(), &mut text);
-        serialize_written(text, s)
+        serialize_written(self.seq, text, s)
     }
 }
 

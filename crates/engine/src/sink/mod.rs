@@ -55,6 +55,7 @@ pub use error::{NotQueued, OutcomePersistError, OutcomeRecordError, PersistError
 pub use handle::{BatchHandle, Durable, DurableHandle, OutcomesHandle};
 pub use metrics::{Distribution, SinkMetrics};
 
+use crate::config::PersistenceConfig;
 use crate::error::{LedgerError, Result};
 use crate::record::outcome::Outcome;
 use crate::record::{Signal, ValidSignal};
@@ -69,6 +70,8 @@ pub struct SignalSink {
     metrics: Arc<Metrics>,
     flusher: Mutex<Option<JoinHandle<()>>>,
     config: SinkConfig,
+    /// The ledger's settings in force (its `ledger.toml` with any overrides it was opened with).
+    persistence: PersistenceConfig,
     dir: PathBuf,
 }
 
@@ -93,6 +96,7 @@ impl SignalSink {
     /// Starts a sink that owns `ledger` (its writer thread is the only one to touch it).
     pub fn start(ledger: Ledger, config: SinkConfig) -> Result<SignalSink> {
         let dir = ledger.dir().to_path_buf();
+        let persistence = ledger.config().clone();
         let queue = Arc::new(Queue::new(&config));
         let metrics = Arc::new(Metrics::new(ledger.config().durability));
         let metrics_path = config.metrics_file.then(|| dir.join(METRICS_FILE));
@@ -112,8 +116,14 @@ impl SignalSink {
             metrics,
             flusher: Mutex::new(Some(thread)),
             config,
+            persistence,
             dir,
         })
+    }
+
+    /// The ledger's settings in force: its `ledger.toml` with the overrides it was opened with.
+    pub fn persistence(&self) -> &PersistenceConfig {
+        &self.persistence
     }
 
     /// The settings in force.

@@ -244,3 +244,114 @@ impl Serialize for Verdict {
         o.end()
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::hash::Hash;
+    use crate::snapshot::TornTail;
+
+    fn verdict() -> Verdict {
+        Verdict {
+            report: VerifyReport {
+                records_checked: 3,
+                from_seq: 0,
+                head_seq: Some(2),
+                head_hash: Some(Hash([0xAB; 32])),
+                first_failure: None,
+                torn_tail: Some(TornTail {
+                    path: PathBuf::from("/l/00000000000000000000.seg"),
+                    offset: 4096,
+                    bytes: 7,
+                }),
+                elapsed: Duration::from_nanos(12_345_678),
+            },
+            against: None,
+            check_log_damage: None,
+            check_log_torn_bytes: 0,
+            recorded: None,
+        }
+    }
+
+    /// The keys of the verdict's JSON, in the order `verify --json` and POST /v1/verify write
+    /// them.
+    const KEYS: [&str; 10] = [
+        "intact",
+        "records_checked",
+        "from_seq",
+        "head_seq",
+        "head_hash",
+        "elapsed_ms",
+        "first_failure",
+        "against",
+        "torn_tail",
+        "check_id",
+    ];
+
+    #[test]
+    fn json_has_every_key_in_order_and_the_elapsed_time_to_the_microsecond() {
+        let text = serde_json::to_string(&verdict()).unwrap();
+        let mut at = 0;
+        for key in KEYS {
+            let needle = format!("\"{key}\":");
+            at += text[at..]
+                .find(&needle)
+                .unwrap_or_else(|| panic!("{key} in {text}"))
+                + needle.len();
+        }
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v.as_object().unwrap().len(), KEYS.len());
+        assert_eq!(v["elapsed_ms"], 12.346);
+        assert_eq!(
+            v["torn_tail"],
+            serde_json::json!({"file": "/l/00000000000000000000.seg", "offset": 4096, "bytes": 7})
+        );
+        assert!(v["first_failure"].is_null() && v["check_id"].is_null());
+        assert_eq!(v["head_hash"], "ab".repeat(32));
+    }
+
+    #[test]
+    fn text_is_one_line_and_a_failure_or_a_pruned_digest_says_so() {
+        let intact = verdict().to_string();
+        assert!(
+            intact.starts_with("intact: 3 records checked (seq 0..=2) in 0.01 s, head seq 2"),
+            "{intact}"
+        );
+        let pruned = Verdict {
+            against: Some((
+                Digest {
+                    seq: 1,
+                    row_hash: Hash([1; 32]),
+                    recorded_at_ns: 0,
+                },
+                Err(Corruption {
+                    file: PathBuf::from("/l"),
+                    offset: 0,
+                    seq: Some(1),
+                    kind: CorruptKind::DigestPruned("removed".into()),
+                }),
+            )),
+            ..verdict()
+        };
+        assert!(pruned.is_not_checkable() && !pruned.is_intact());
+        assert!(
+            pruned.to_string().starts_with("NOT CHECKABLE: "),
+            "{pruned}"
+        );
+        let damaged = Verdict {
+            check_log_damage: Some(Corruption {
+                file: PathBuf::from("/l/checks.log"),
+                offset: 0,
+                seq: None,
+                kind: CorruptKind::BadMagic,
+            }),
+            ..pruned
+        };
+        assert!(!damaged.is_not_checkable());
+        assert!(damaged.to_string().starts_with("TAMPERED: "), "{damaged}");
+    }
+}

@@ -19,16 +19,39 @@ use crate::handlers::blocking;
 use crate::json;
 use crate::state::AppState;
 
-/// The engine's `stats` of the ledger as a snapshot sees it now, with the settings of its
-/// `ledger.toml` and the shared sink's live metrics.
+/// The engine's `stats` of the ledger as a snapshot sees it now, with the settings the shared
+/// sink's writer runs with (`ledger.toml` and the overrides `serve` was started with, as
+/// `signal-ledger stats` shows them) and the sink's live metrics.
 fn ledger_stats(state: &AppState) -> Result<LedgerStats, ApiError> {
     let snapshot = Snapshot::open(&state.dir)?;
-    let toml = LedgerToml::load(&state.dir.join(CONFIG_FILE))?;
+    let mut toml = LedgerToml::load(&state.dir.join(CONFIG_FILE))?;
+    toml.persistence = state.sink.persistence().clone();
     Ok(LedgerStats::of(
         &snapshot,
         &toml,
         Some(state.sink.metrics()),
     ))
+}
+
+/// The ledger's size as a snapshot sees it now: what /metrics reports of it.
+#[derive(Debug, Clone, Copy)]
+pub struct LedgerSize {
+    /// Entries held.
+    pub records: u64,
+    /// Segment files.
+    pub segments: u64,
+    /// Bytes of all segments.
+    pub bytes: u64,
+}
+
+impl LedgerSize {
+    fn of(snapshot: &Snapshot) -> LedgerSize {
+        LedgerSize {
+            records: snapshot.record_count(),
+            segments: snapshot.segments().len() as u64,
+            bytes: snapshot.bytes_total(),
+        }
+    }
 }
 
 /// The server's own counters.
@@ -97,7 +120,7 @@ fn summary(out: &mut String, name: &str, help: &str, d: &Distribution) {
 }
 
 /// The Prometheus text of `m`, `ledger` and `server`.
-pub fn prometheus(m: &SinkMetrics, ledger: &LedgerStats, server: &ServerCounts) -> String {
+pub fn prometheus(m: &SinkMetrics, ledger: &LedgerSize, server: &ServerCounts) -> String {
     let mut out = String::new();
     let counters = [
         (
@@ -228,10 +251,10 @@ pub fn prometheus(m: &SinkMetrics, ledger: &LedgerStats, server: &ServerCounts) 
 
 /// The counters, gauges and latency percentiles in Prometheus text format (0.0.4).
 pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    let shared = Arc::clone(&state);
-    let ledger = blocking(move || ledger_stats(&shared)).await?;
-    let metrics = ledger.sink.clone().unwrap_or_else(|| state.sink.metrics());
-    let text = prometheus(&metrics, &ledger, &server_counts(&state));
+    // Only the snapshot: a scrape reads no settings and no check log.
+    let dir = state.dir.clone();
+    let ledger = blocking(move || Ok(LedgerSize::of(&Snapshot::open(&dir)?))).await?;
+    let text = prometheus(&state.sink.metrics(), &ledger, &server_counts(&state));
     let mut response = (StatusCode::OK, text).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -67,9 +67,11 @@ pub async fn get_lineage(
     let lookup = id.clone();
     // Written on the blocking pool too: a large tree is a lot of text.
     let lineage = blocking(move || {
-        Ok(Catalog::open(&dir)?
+        Catalog::open(&dir)?
             .lineage(&lookup, limits)?
-            .map(|l| l.to_json()))
+            .map(|l| l.to_json())
+            .transpose()
+            .map_err(|e| ApiError::Internal(e.to_string()))
     })
     .await?;
     match lineage {
