@@ -56,5 +56,6 @@ pub use verify::{
 };
 pub use writer::{
     AppendReceipt, Duplicate, Durable, ExpiredSegment, Ledger, OpenOptions, OutcomeReceipt,
-    OutcomesRecorded, RecordedOutcome, RecoveryReport, RetentionPlan, UnitsAppended, UpgradeReport,
+    OutcomesRecorded, RecordedOutcome, RecoveryReport, RetentionPlan, SignalsRecorded,
+    UnitsAppended, UpgradeReport,
 };

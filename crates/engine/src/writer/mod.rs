@@ -49,7 +49,7 @@ mod upgrade;
 
 pub use outcomes::{OutcomeReceipt, RecordedOutcome};
 pub use receipt::{AppendReceipt, Duplicate, Durable, UnitsAppended};
-pub use report_json::OutcomesRecorded;
+pub use report_json::{OutcomesRecorded, SignalsRecorded};
 pub use retention::{ExpiredSegment, RetentionPlan};
 pub use upgrade::UpgradeReport;
 

@@ -1,15 +1,43 @@
-//! The JSON forms of what the writer reports, shown by every front end alike: outcomes
-//! recorded (`outcome`, POST /v1/outcomes), a retention plan (`retention`) and an upgrade
-//! report (`upgrade`).
+//! The JSON forms of what the writer reports, shown by every front end alike: signals made
+//! durable (POST /v1/signals), outcomes recorded (`outcome`, POST /v1/outcomes), a retention plan
+//! (`retention`) and an upgrade report (`upgrade`).
 
 use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
 
 use super::outcomes::{OutcomeReceipt, RecordedOutcome};
+use super::receipt::Durable;
 use super::retention::{ExpiredSegment, RetentionPlan};
 use super::upgrade::UpgradeReport;
 use crate::record::Outcome;
 use crate::timefmt::format_rfc3339_ns;
+
+/// Signals as made durable, in the order they were given: `{"count","seqs","signal_ids",
+/// "already_recorded","last_row_hash"}` (the seq and row hash of one recorded already are the
+/// original entry's).
+#[derive(Debug, Clone, Copy)]
+pub struct SignalsRecorded<'a>(pub &'a [Durable]);
+
+impl Serialize for SignalsRecorded<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let durable = self.0;
+        let seqs: Vec<u64> = durable.iter().map(|d| d.seq).collect();
+        let ids: Vec<&str> = durable.iter().map(|d| d.signal_id.as_str()).collect();
+        let mut m = s.serialize_struct("SignalsRecorded", 5)?;
+        m.serialize_field("count", &durable.len())?;
+        m.serialize_field("seqs", &seqs)?;
+        m.serialize_field("signal_ids", &ids)?;
+        m.serialize_field(
+            "already_recorded",
+            &durable.iter().filter(|d| d.already_recorded).count(),
+        )?;
+        m.serialize_field(
+            "last_row_hash",
+            &durable.last().map(|d| d.row_hash.to_hex()),
+        )?;
+        m.end()
+    }
+}
 
 /// Outcomes as recorded: `{"count":N,"outcomes":[{"seq","signal_seq","signal_id",
 /// "acted_upon","row_hash"}…],"head_hash":"<hex>"}`, each outcome beside its receipt.

@@ -8,31 +8,15 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use serde::Serialize;
 use signal_ledger_engine::input::{parse_ndjson, parse_signal_line_numbered};
 use signal_ledger_engine::sink::{NotQueued, PersistError};
-use signal_ledger_engine::{Durable, ValidSignal};
+use signal_ledger_engine::{Durable, SignalsRecorded, ValidSignal};
 
 use crate::error::ApiError;
 use crate::handlers::blocking;
 use crate::handlers::body::{body_kind, refusal, utf8, within_limit, Body};
 use crate::json;
 use crate::state::{AppState, Counters};
-
-/// What a recorded request answers.
-#[derive(Debug, Serialize)]
-pub struct Recorded {
-    /// Signals in the request.
-    pub count: usize,
-    /// The seq of each, in request order (the original's for one recorded already).
-    pub seqs: Vec<u64>,
-    /// The signal_id of each (the UUIDv7 the ledger assigned when none was sent).
-    pub signal_ids: Vec<String>,
-    /// How many were in the ledger already (same signal_id, same columns), not appended again.
-    pub already_recorded: usize,
-    /// The row hash of the last one.
-    pub last_row_hash: Option<String>,
-}
 
 /// The body's signals, validated as they are parsed (never again on their way to the
 /// ledger), or the 400 naming the line and field.
@@ -95,11 +79,5 @@ pub async fn post_signals(
     // The handle is a future: the request waits for its group's sync without holding a thread.
     let durable: Vec<Durable> = handle.await.map_err(persist_error)?;
     Counters::bump(&state.counters.signal_requests);
-    Ok(json::ok(&Recorded {
-        count: durable.len(),
-        seqs: durable.iter().map(|d| d.seq).collect(),
-        signal_ids: durable.iter().map(|d| d.signal_id.clone()).collect(),
-        already_recorded: durable.iter().filter(|d| d.already_recorded).count(),
-        last_row_hash: durable.last().map(|d| d.row_hash.to_hex()),
-    }))
+    Ok(json::ok(&SignalsRecorded(&durable)))
 }
