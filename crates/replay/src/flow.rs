@@ -81,6 +81,7 @@ impl Flow {
     }
 
     /// Events the limit still allows.
+    #[inline]
     pub(crate) fn room(&self) -> u64 {
         let delivered = self.summary.signals + self.summary.outcomes;
         self.limit.map_or(u64::MAX, |l| l.saturating_sub(delivered))
@@ -88,6 +89,7 @@ impl Flow {
 
     /// Heeds the control before an event: None when stopped, else whether the event is a step
     /// (delivered at once, while paused).
+    #[inline]
     pub(crate) fn gate(&mut self) -> Option<bool> {
         if !self.control.needs_attention() {
             return Some(false);
@@ -104,6 +106,7 @@ impl Flow {
 
     /// Takes `event` through the start time and its pacing (at once if `step`), and counts it
     /// when it is to be delivered.
+    #[inline]
     pub(crate) fn admit(&mut self, event: &Event<'_>, step: bool) -> Admit {
         let time_ns = event_time_ns(event);
         if let Some(from) = self.skip_before {

@@ -25,6 +25,7 @@ pub(crate) enum Loc {
 
 /// Decodes the event at `loc` and re-checks it; None if the index placed it wrongly or it does
 /// not meet the filter after all.
+#[inline]
 pub(crate) fn decode<'c>(
     catalog: &'c Catalog,
     loc: Loc,
