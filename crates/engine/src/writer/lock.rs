@@ -13,8 +13,12 @@ pub fn remove_temporaries(dir: &Path) -> Result<()> {
     for entry in fs::read_dir(dir).map_err(|e| LedgerError::io("read directory", dir, e))? {
         let entry = entry.map_err(|e| LedgerError::io("read directory", dir, e))?;
         if is_own_temporary(&entry.file_name().to_string_lossy()) {
-            fs::remove_file(entry.path())
-                .map_err(|e| LedgerError::io("remove", entry.path(), e))?;
+            match fs::remove_file(entry.path()) {
+                // A reader's sidecar temporary renamed into place (or removed) since the
+                // listing: nothing is left to remove.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                removed => removed.map_err(|e| LedgerError::io("remove", entry.path(), e))?,
+            }
         }
     }
     Ok(())

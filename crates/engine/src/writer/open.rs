@@ -324,12 +324,25 @@ fn create_leftovers(dir: &Path) -> Result<Vec<PathBuf>> {
     for entry in std::fs::read_dir(dir).map_err(|e| LedgerError::io("read directory", dir, e))? {
         let entry = entry.map_err(|e| LedgerError::io("read directory", dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
+        let metadata = match entry.metadata() {
+            Ok(m) => Some(m),
+            // Gone since the listing (another create's temporary, renamed or removed).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(_) => None,
+        };
         let header_only = name == segment_file_name(0)
-            && entry
-                .metadata()
-                .is_ok_and(|m| m.is_file() && m.len() <= HEADER_LEN as u64);
+            && metadata
+                .as_ref()
+                .is_some_and(|m| m.is_file() && m.len() <= HEADER_LEN as u64);
         if name == LOCK_FILE {
             continue;
+        }
+        // Another create finished since the check above: its ledger.toml was renamed into
+        // place while the directory was being listed.
+        if name == CONFIG_FILE {
+            return Err(LedgerError::AlreadyALedger {
+                path: dir.to_path_buf(),
+            });
         }
         if is_own_temporary(&name) || header_only {
             leftovers.push(entry.path());
