@@ -29,14 +29,22 @@ pub const LINEAGE_NODES_MAX: usize = 100_000;
 
 /// An integer of `range`, from decimal text.
 fn bounded(text: &str, range: RangeInclusive<usize>) -> Result<usize, String> {
-    match text.parse::<usize>() {
-        Ok(n) if range.contains(&n) => Ok(n),
-        Ok(n) => Err(format!(
+    let n = text
+        .parse::<usize>()
+        .map_err(|e| format!("{text:?}: {e}"))?;
+    within(n, range)
+}
+
+/// `n` if it is in `range`, else why not.
+fn within(n: usize, range: RangeInclusive<usize>) -> Result<usize, String> {
+    if range.contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!(
             "{n} is outside {}..={}",
             range.start(),
             range.end()
-        )),
-        Err(e) => Err(format!("{text:?}: {e}")),
+        ))
     }
 }
 
@@ -90,7 +98,7 @@ pub struct PageSize(usize);
 impl PageSize {
     /// The size, if it is within bounds.
     pub fn new(n: usize) -> Result<PageSize, String> {
-        bounded(&n.to_string(), 1..=PAGE_SIZE_MAX).map(PageSize)
+        within(n, 1..=PAGE_SIZE_MAX).map(PageSize)
     }
 
     /// The number of records.
@@ -351,6 +359,41 @@ mod tests {
             "1.5 is outside 0..=1"
         );
         assert!("NaN".parse::<Conviction>().is_err());
+    }
+
+    /// The bound holds for library callers too, not only for text from a front end.
+    #[test]
+    fn a_query_outside_the_page_bound_is_refused_by_the_catalog() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("l");
+        drop(
+            signal_ledger_engine::Ledger::create(
+                &dir,
+                signal_ledger_engine::PersistenceConfig::default(),
+            )
+            .unwrap(),
+        );
+        let catalog = crate::Catalog::open(&dir).unwrap();
+        for limit in [0, PAGE_SIZE_MAX + 1] {
+            let query = crate::Query {
+                limit,
+                ..crate::Query::default()
+            };
+            let err = catalog.query(&query).unwrap_err();
+            assert!(
+                matches!(err, crate::QueryError::Invalid(_)),
+                "limit {limit}: {err}"
+            );
+            assert_eq!(
+                err.to_string(),
+                format!("limit {limit} is outside 1..={PAGE_SIZE_MAX}")
+            );
+        }
+        let query = crate::Query {
+            limit: PAGE_SIZE_MAX,
+            ..crate::Query::default()
+        };
+        assert!(catalog.query(&query).unwrap().records.is_empty());
     }
 
     #[test]
